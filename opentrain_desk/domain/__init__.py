@@ -1,0 +1,1 @@
+"""Plain-Python domain: money, jobs, contracts, milestones. No Qt, no SQLAlchemy."""

@@ -1,0 +1,39 @@
+"""Domain errors: every message is safe to show to a user as-is."""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A business rule refused an action."""
+
+
+class InvalidAmount(DomainError, ValueError):
+    """A money amount could not be parsed or is out of range."""
+
+
+class ValidationError(DomainError, ValueError):
+    """A field value is not acceptable (empty title, bad email, ...)."""
+
+
+class IllegalTransition(DomainError):
+    """An action is not allowed in the milestone's current state."""
+
+    def __init__(self, state: str, action: str) -> None:
+        self.state = state
+        self.action = action
+        super().__init__(f"Cannot {action} a milestone that is {state}.")
+
+
+class ArchiveRefused(DomainError):
+    """A job still has unresolved milestones."""
+
+    def __init__(self, job_title: str, unresolved: list[str]) -> None:
+        self.unresolved = unresolved
+        lines = "\n".join(f"• {item}" for item in unresolved)
+        super().__init__(
+            f"“{job_title}” cannot be archived: {len(unresolved)} milestone(s) are not "
+            f"resolved yet.\n{lines}"
+        )
+
+
+class NotFound(DomainError, LookupError):
+    """The record does not exist (deleted elsewhere?)."""

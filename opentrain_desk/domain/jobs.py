@@ -1,0 +1,81 @@
+"""Jobs, trainers and contracts."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Iterable
+
+from .errors import ArchiveRefused, ValidationError
+from .milestones import Milestone
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def clean_required(value: str, what: str, limit: int = 200) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise ValidationError(f"Enter the {what}.")
+    if len(text) > limit:
+        raise ValidationError(f"The {what} is too long ({limit} characters at most).")
+    return text
+
+
+def clean_email(value: str) -> str:
+    email = (value or "").strip()
+    if not _EMAIL.match(email):
+        raise ValidationError(f"“{email}” is not an email address." if email
+                              else "Enter the trainer's email address.")
+    return email.lower()
+
+
+@dataclass(eq=False)
+class Job:
+    """A posted job; its title is the project name on invoices."""
+
+    title: str
+    description: str = ""
+    archived: bool = False
+    created_at: datetime | None = None
+    archived_at: datetime | None = None
+    id: int | None = field(default=None)
+
+    def archive(self, milestones: Iterable[Milestone], now: datetime) -> None:
+        """Refuse while any milestone is unresolved; the refusal lists them."""
+        unresolved = [f"{m.title} — {m.status.label}" for m in milestones
+                      if not m.status.resolved]
+        if unresolved:
+            raise ArchiveRefused(self.title, unresolved)
+        self.archived, self.archived_at = True, now
+
+
+@dataclass(eq=False)
+class Trainer:
+    name: str
+    email: str
+    stripe_account_id: str | None = None
+    created_at: datetime | None = None
+    id: int | None = field(default=None)
+
+
+@dataclass(eq=False)
+class Contract:
+    job_id: int
+    trainer_id: int
+    hired_on: date
+    created_at: datetime | None = None
+    id: int | None = field(default=None)
+
+
+@dataclass(eq=False)
+class AuditEntry:
+    """Who did what, when, with the state before and after (JSON text)."""
+
+    at: datetime
+    actor: str
+    entity: str
+    entity_id: int | None
+    action: str
+    before: str | None = None
+    after: str | None = None
+    id: int | None = field(default=None)

@@ -1,0 +1,179 @@
+"""The milestone lifecycle: one explicit transition table, names from the product."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from .errors import IllegalTransition, ValidationError
+from .money import Money
+
+
+class MilestoneStatus(enum.Enum):
+    NOT_FUNDED = "Not Funded"
+    FUNDING = "Funding"
+    ACTIVE_FUNDED = "Active & Funded"
+    PENDING_APPROVAL = "Pending approval"
+    PAID = "Paid"
+
+    @property
+    def label(self) -> str:
+        return self.value
+
+    @property
+    def resolved(self) -> bool:
+        """Resolved milestones do not block archiving the job."""
+        return self is MilestoneStatus.PAID
+
+
+class PayoutStatus(enum.Enum):
+    NOT_STARTED = "—"
+    PENDING_SETUP = "Pending – trainer setup"
+    PENDING_RETRY = "Pending – retrying"
+    PAID_OUT = "Paid out"
+    FAILED = "Failed"
+
+    @property
+    def label(self) -> str:
+        return self.value
+
+
+class Action(enum.Enum):
+    START_FUNDING = "fund"
+    FUNDING_SUCCEEDED = "confirm funding of"
+    FUNDING_FAILED = "record a failed funding of"
+    CANCEL_FUNDING = "cancel funding of"
+    SUBMIT = "record a submission for"
+    REQUEST_CHANGES = "request changes on"
+    APPROVE = "approve"
+
+    @property
+    def verb(self) -> str:
+        return self.value
+
+
+S, A = MilestoneStatus, Action
+
+#: The whole lifecycle. Anything not listed here is illegal.
+TRANSITIONS: dict[tuple[MilestoneStatus, Action], MilestoneStatus] = {
+    (S.NOT_FUNDED, A.START_FUNDING): S.FUNDING,
+    (S.FUNDING, A.FUNDING_SUCCEEDED): S.ACTIVE_FUNDED,
+    (S.FUNDING, A.FUNDING_FAILED): S.NOT_FUNDED,
+    (S.FUNDING, A.CANCEL_FUNDING): S.NOT_FUNDED,
+    (S.ACTIVE_FUNDED, A.SUBMIT): S.PENDING_APPROVAL,
+    (S.PENDING_APPROVAL, A.REQUEST_CHANGES): S.ACTIVE_FUNDED,
+    (S.PENDING_APPROVAL, A.APPROVE): S.PAID,
+}
+
+
+def next_status(current: MilestoneStatus, action: Action) -> MilestoneStatus:
+    """The state after ``action``; raises :class:`IllegalTransition` if not allowed."""
+    try:
+        return TRANSITIONS[(current, action)]
+    except KeyError:
+        raise IllegalTransition(current.label, action.verb) from None
+
+
+def allowed_actions(current: MilestoneStatus) -> frozenset[Action]:
+    return frozenset(action for (state, action) in TRANSITIONS if state is current)
+
+
+@dataclass(frozen=True)
+class MilestoneDraft:
+    """What a person fills in to create a milestone; validated on construction."""
+
+    title: str
+    amount: Money
+    description: str = ""
+    due_date: date | None = None
+
+    def __post_init__(self) -> None:
+        title = (self.title or "").strip()
+        if not title:
+            raise ValidationError("Give the milestone a name.")
+        if len(title) > 200:
+            raise ValidationError("The milestone name is too long (200 characters at most).")
+        if len(self.description or "") > 5000:
+            raise ValidationError("The description is too long (5,000 characters at most).")
+        object.__setattr__(self, "title", title)
+        object.__setattr__(self, "description", (self.description or "").strip())
+
+
+@dataclass(eq=False)
+class Milestone:
+    """A milestone of a contract. Amounts are integer cents."""
+
+    contract_id: int
+    title: str
+    amount_cents: int
+    description: str = ""
+    due_date: date | None = None
+    position: int = 0
+    status: MilestoneStatus = MilestoneStatus.NOT_FUNDED
+    payout_status: PayoutStatus = PayoutStatus.NOT_STARTED
+    status_note: str = ""
+    submission_note: str = ""
+    deliverable_url: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    funded_at: datetime | None = None
+    submitted_at: datetime | None = None
+    approved_at: datetime | None = None
+    approved_by: str | None = None
+    id: int | None = field(default=None)
+
+    @classmethod
+    def from_draft(cls, contract_id: int, draft: MilestoneDraft, position: int,
+                   now: datetime) -> "Milestone":
+        return cls(contract_id=contract_id, title=draft.title, amount_cents=draft.amount.cents,
+                   description=draft.description, due_date=draft.due_date, position=position,
+                   created_at=now, updated_at=now)
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_cents)
+
+    def snapshot(self) -> dict:
+        """Audit view of the fields a person cares about."""
+        return {
+            "title": self.title, "description": self.description,
+            "amount_cents": self.amount_cents,
+            "due_date": self.due_date.isoformat() if self.due_date else None,
+            "status": self.status.label, "payout": self.payout_status.label,
+            "note": self.status_note or None,
+        }
+
+    def apply(self, action: Action, now: datetime, note: str = "") -> MilestoneStatus:
+        """Move through the lifecycle; ``note`` keeps a failure reason or reviewer note."""
+        self.status = next_status(self.status, action)
+        self.status_note = note.strip()
+        self.updated_at = now
+        if action is Action.FUNDING_SUCCEEDED:
+            self.funded_at = now
+        elif action is Action.SUBMIT:
+            self.submitted_at = now
+        return self.status
+
+    def submit(self, now: datetime, note: str = "", deliverable_url: str = "") -> None:
+        self.apply(Action.SUBMIT, now)
+        self.submission_note = note.strip()
+        self.deliverable_url = deliverable_url.strip()
+
+    def approve(self, now: datetime, actor: str) -> None:
+        self.apply(Action.APPROVE, now)
+        self.approved_at = now
+        self.approved_by = actor
+
+    def _require_editable(self, what: str) -> None:
+        if self.status is not MilestoneStatus.NOT_FUNDED:
+            raise IllegalTransition(self.status.label, what)
+
+    def edit(self, draft: MilestoneDraft, now: datetime) -> None:
+        """Amount and description change only while Not Funded."""
+        self._require_editable("edit")
+        self.title, self.amount_cents = draft.title, draft.amount.cents
+        self.description, self.due_date = draft.description, draft.due_date
+        self.updated_at = now
+
+    def ensure_deletable(self) -> None:
+        self._require_editable("delete")

@@ -1,0 +1,129 @@
+"""Tables and the imperative mapping of the plain domain classes onto them.
+
+The domain never imports this module; ``start_mappers()`` is called once by the
+composition root (and by tests) before the first session is opened.
+"""
+from __future__ import annotations
+
+from datetime import timezone
+
+import sqlalchemy as sa
+from sqlalchemy.orm import registry
+
+from ..domain.jobs import AuditEntry, Contract, Job, Trainer
+from ..domain.milestones import Milestone, MilestoneStatus, PayoutStatus
+
+metadata = sa.MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+})
+mapper_registry = registry(metadata=metadata)
+
+
+
+class Timestamp(sa.types.TypeDecorator):
+    """Aware UTC datetimes in Python, naive UTC in the database (same on SQLite and PG)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: use an aware UTC datetime")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+def _enum(cls: type) -> sa.Enum:
+    # Stored by member name as plain text: portable across SQLite and PostgreSQL.
+    return sa.Enum(cls, native_enum=False, length=32, validate_strings=True)
+
+
+jobs = sa.Table(
+    "jobs", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("archived", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("archived_at", Timestamp()),
+)
+
+trainers = sa.Table(
+    "trainers", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("stripe_account_id", sa.String(64)),
+    sa.Column("created_at", Timestamp(), nullable=False),
+)
+
+contracts = sa.Table(
+    "contracts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("job_id", sa.ForeignKey("jobs.id"), nullable=False, index=True),
+    sa.Column("trainer_id", sa.ForeignKey("trainers.id"), nullable=False, index=True),
+    sa.Column("hired_on", sa.Date, nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.UniqueConstraint("job_id", "trainer_id"),
+)
+
+milestones = sa.Table(
+    "milestones", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("contract_id", sa.ForeignKey("contracts.id"), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("due_date", sa.Date),
+    sa.Column("status", _enum(MilestoneStatus), nullable=False),
+    sa.Column("payout_status", _enum(PayoutStatus), nullable=False),
+    sa.Column("status_note", sa.Text, nullable=False, server_default=""),
+    sa.Column("submission_note", sa.Text, nullable=False, server_default=""),
+    sa.Column("deliverable_url", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("updated_at", Timestamp(), nullable=False),
+    sa.Column("funded_at", Timestamp()),
+    sa.Column("submitted_at", Timestamp()),
+    sa.Column("approved_at", Timestamp()),
+    sa.Column("approved_by", sa.String(200)),
+    sa.CheckConstraint("amount_cents > 0", name="amount_positive"),
+    sa.Index("ix_milestones_contract_position", "contract_id", "position"),
+    sa.Index("ix_milestones_status", "status"),
+)
+
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", Timestamp(), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("entity", sa.String(40), nullable=False),
+    sa.Column("entity_id", sa.Integer),
+    sa.Column("action", sa.String(80), nullable=False),
+    sa.Column("before", sa.Text),
+    sa.Column("after", sa.Text),
+    sa.Index("ix_audit_log_entity", "entity", "entity_id"),
+)
+
+_mapped = False
+
+
+def start_mappers() -> None:
+    """Map the domain classes (idempotent)."""
+    global _mapped
+    if _mapped:
+        return
+    mapper_registry.map_imperatively(Job, jobs)
+    mapper_registry.map_imperatively(Trainer, trainers)
+    mapper_registry.map_imperatively(Contract, contracts)
+    mapper_registry.map_imperatively(Milestone, milestones)
+    mapper_registry.map_imperatively(AuditEntry, audit_log)
+    _mapped = True

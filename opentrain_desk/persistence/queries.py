@@ -1,0 +1,143 @@
+"""Read models for the UI: SQL-side filtering and paging, plain row objects."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from ..domain.milestones import MilestoneStatus, PayoutStatus
+from .orm import contracts, jobs, milestones, trainers
+
+UNRESOLVED = [s.name for s in MilestoneStatus if not s.resolved]
+
+
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    id: int
+    title: str
+    archived: bool
+    created_at: datetime
+    contracts: int = 0
+    open_milestones: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ContractRow:
+    id: int
+    job_id: int
+    trainer_id: int
+    trainer_name: str
+    trainer_email: str
+    hired_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneRow:
+    id: int
+    position: int
+    title: str
+    description: str
+    amount_cents: int
+    due_date: date | None
+    status: MilestoneStatus
+    payout_status: PayoutStatus
+    status_note: str
+
+
+class Queries:
+    """Read-only queries; each call uses its own short connection."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def _jobs_filter(self, text: str, include_archived: bool) -> list:
+        where = []
+        if not include_archived:
+            where.append(jobs.c.archived.is_(False))
+        if text.strip():
+            where.append(jobs.c.title.ilike(f"%{_escape_like(text.strip())}%", escape="\\"))
+        return where
+
+    def count_jobs(self, text: str = "", include_archived: bool = True) -> int:
+        query = sa.select(sa.func.count()).select_from(jobs).where(
+            *self._jobs_filter(text, include_archived))
+        with self.engine.connect() as conn:
+            return conn.scalar(query) or 0
+
+    def list_jobs(self, text: str = "", include_archived: bool = True, offset: int = 0,
+                  limit: int = 200) -> list[JobRow]:
+        query = (sa.select(jobs.c.id, jobs.c.title, jobs.c.archived, jobs.c.created_at)
+                 .where(*self._jobs_filter(text, include_archived))
+                 .order_by(jobs.c.archived, jobs.c.id.desc()).offset(offset).limit(limit))
+        with self.engine.connect() as conn:
+            page = conn.execute(query).all()
+            counts = self._job_counts(conn, [row.id for row in page])
+        return [JobRow(r.id, r.title, r.archived, r.created_at, *counts.get(r.id, (0, 0)))
+                for r in page]
+
+    @staticmethod
+    def _job_counts(conn: sa.Connection, job_ids: list[int]) -> dict[int, tuple[int, int]]:
+        if not job_ids:
+            return {}
+        open_count = sa.func.count(milestones.c.id).filter(
+            milestones.c.status.in_(UNRESOLVED))
+        query = (sa.select(contracts.c.job_id, sa.func.count(sa.distinct(contracts.c.id)),
+                           open_count)
+                 .select_from(contracts.outerjoin(milestones,
+                                                  milestones.c.contract_id == contracts.c.id))
+                 .where(contracts.c.job_id.in_(job_ids)).group_by(contracts.c.job_id))
+        return {job_id: (n_contracts, n_open)
+                for job_id, n_contracts, n_open in conn.execute(query)}
+
+    def job(self, job_id: int) -> JobRow | None:
+        query = sa.select(jobs.c.id, jobs.c.title, jobs.c.archived, jobs.c.created_at).where(
+            jobs.c.id == job_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+            counts = self._job_counts(conn, [job_id])
+        return JobRow(row.id, row.title, row.archived, row.created_at,
+                      *counts.get(job_id, (0, 0))) if row else None
+
+    def job_contracts(self, job_id: int) -> list[ContractRow]:
+        query = (sa.select(contracts.c.id, contracts.c.job_id, contracts.c.trainer_id,
+                           trainers.c.name, trainers.c.email, contracts.c.hired_on)
+                 .join(trainers, trainers.c.id == contracts.c.trainer_id)
+                 .where(contracts.c.job_id == job_id).order_by(contracts.c.id))
+        with self.engine.connect() as conn:
+            return [ContractRow(*row) for row in conn.execute(query)]
+
+    def count_milestones(self, contract_id: int) -> int:
+        query = sa.select(sa.func.count()).select_from(milestones).where(
+            milestones.c.contract_id == contract_id)
+        with self.engine.connect() as conn:
+            return conn.scalar(query) or 0
+
+    def milestone_page(self, contract_id: int, offset: int = 0,
+                       limit: int = 200) -> list[MilestoneRow]:
+        c = milestones.c
+        query = (sa.select(c.id, c.position, c.title, c.description, c.amount_cents,
+                           c.due_date, c.status, c.payout_status, c.status_note)
+                 .where(c.contract_id == contract_id).order_by(c.position, c.id)
+                 .offset(offset).limit(limit))
+        with self.engine.connect() as conn:
+            return [MilestoneRow(*row) for row in conn.execute(query)]
+
+    def milestone(self, milestone_id: int) -> MilestoneRow | None:
+        c = milestones.c
+        query = sa.select(c.id, c.position, c.title, c.description, c.amount_cents,
+                          c.due_date, c.status, c.payout_status, c.status_note).where(
+            c.id == milestone_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return MilestoneRow(*row) if row else None
+
+    def largest_contract(self) -> int | None:
+        query = (sa.select(milestones.c.contract_id).group_by(milestones.c.contract_id)
+                 .order_by(sa.func.count().desc()).limit(1))
+        with self.engine.connect() as conn:
+            return conn.scalar(query)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,123 @@
+"""Use cases on jobs, hiring and milestones. Each is one unit of work."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..domain.errors import ValidationError
+from ..domain.jobs import Contract, Job, Trainer, clean_email, clean_required
+from ..domain.milestones import Action, Milestone, MilestoneDraft
+from .unit_of_work import UnitOfWork
+
+
+def create_job(uow: UnitOfWork, title: str, description: str = "") -> int:
+    with uow:
+        job = uow.jobs.add(Job(title=clean_required(title, "job title"),
+                               description=(description or "").strip(), created_at=uow.now))
+        uow.audit("job", job.id, "created", after={"title": job.title})
+        uow.commit()
+        return job.id
+
+
+def archive_job(uow: UnitOfWork, job_id: int) -> None:
+    """Raises ArchiveRefused, listing the unresolved milestones."""
+    with uow:
+        job = uow.jobs.get(job_id)
+        job.archive(uow.milestones.for_job(job_id), uow.now)
+        uow.audit("job", job.id, "archived", before={"archived": False},
+                  after={"archived": True})
+        uow.commit()
+
+
+@dataclass(frozen=True)
+class HireResult:
+    contract_id: int
+    trainer_id: int
+    milestone_id: int
+
+
+def hire_trainer(uow: UnitOfWork, job_id: int, trainer_name: str, trainer_email: str,
+                 first_milestone: MilestoneDraft) -> HireResult:
+    """Contract plus its first milestone (Not Funded until it is funded)."""
+    name = clean_required(trainer_name, "trainer's name")
+    email = clean_email(trainer_email)
+    with uow:
+        job = uow.jobs.get(job_id)
+        if job.archived:
+            raise ValidationError(f"“{job.title}” is archived: hiring is closed.")
+        trainer = uow.trainers.by_email(email) or _new_trainer(uow, name, email)
+        if uow.contracts.find(job_id, trainer.id):
+            raise ValidationError(f"{trainer.name} is already hired on “{job.title}”.")
+        contract = uow.contracts.add(Contract(job_id=job_id, trainer_id=trainer.id,
+                                              hired_on=uow.now.date(), created_at=uow.now))
+        uow.audit("contract", contract.id, "hired",
+                  after={"job_id": job_id, "trainer_id": trainer.id, "trainer": trainer.name})
+        milestone = _add_milestone(uow, contract.id, first_milestone)
+        uow.commit()
+        return HireResult(contract.id, trainer.id, milestone.id)
+
+
+def _new_trainer(uow: UnitOfWork, name: str, email: str) -> Trainer:
+    trainer = uow.trainers.add(Trainer(name=name, email=email, created_at=uow.now))
+    uow.audit("trainer", trainer.id, "created", after={"name": name, "email": email})
+    return trainer
+
+
+def _add_milestone(uow: UnitOfWork, contract_id: int, draft: MilestoneDraft) -> Milestone:
+    position = uow.milestones.next_position(contract_id)
+    milestone = uow.milestones.add(Milestone.from_draft(contract_id, draft, position, uow.now))
+    uow.audit("milestone", milestone.id, "created", after=milestone.snapshot())
+    return milestone
+
+
+def add_milestone(uow: UnitOfWork, contract_id: int, draft: MilestoneDraft) -> int:
+    with uow:
+        contract = uow.contracts.get(contract_id)
+        job = uow.jobs.get(contract.job_id)
+        if job.archived:
+            raise ValidationError(f"“{job.title}” is archived: no new milestones.")
+        milestone = _add_milestone(uow, contract_id, draft)
+        uow.commit()
+        return milestone.id
+
+
+def edit_milestone(uow: UnitOfWork, milestone_id: int, draft: MilestoneDraft) -> None:
+    with uow:
+        milestone = uow.milestones.get(milestone_id)
+        before = milestone.snapshot()
+        milestone.edit(draft, uow.now)
+        uow.audit("milestone", milestone.id, "edited", before, milestone.snapshot())
+        uow.commit()
+
+
+def delete_milestone(uow: UnitOfWork, milestone_id: int) -> None:
+    with uow:
+        milestone = uow.milestones.get(milestone_id)
+        milestone.ensure_deletable()
+        before = milestone.snapshot()
+        uow.milestones.delete(milestone)
+        uow.audit("milestone", milestone_id, "deleted", before=before)
+        uow.commit()
+
+
+def record_submission(uow: UnitOfWork, milestone_id: int, note: str = "",
+                      deliverable_url: str = "") -> None:
+    """The trainer marked the milestone complete: Pending approval."""
+    with uow:
+        milestone = uow.milestones.get(milestone_id)
+        before = milestone.snapshot()
+        milestone.submit(uow.now, note, deliverable_url)
+        after = milestone.snapshot() | {"submission_note": milestone.submission_note,
+                                        "deliverable_url": milestone.deliverable_url}
+        uow.audit("milestone", milestone.id, "submitted", before, after)
+        uow.commit()
+
+
+def request_changes(uow: UnitOfWork, milestone_id: int, note: str) -> None:
+    """Back to Active & Funded with the reviewer's note kept."""
+    note = clean_required(note, "note for the trainer", limit=5000)
+    with uow:
+        milestone = uow.milestones.get(milestone_id)
+        before = milestone.snapshot()
+        milestone.apply(Action.REQUEST_CHANGES, uow.now, note)
+        uow.audit("milestone", milestone.id, "changes requested", before, milestone.snapshot())
+        uow.commit()

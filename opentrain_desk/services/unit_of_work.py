@@ -1,0 +1,69 @@
+"""Unit of work: one transaction per user action; leaving without commit rolls back."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Callable
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..domain.jobs import AuditEntry
+from ..persistence import repositories as repos
+from ..persistence.orm import start_mappers
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UnitOfWork:
+    """Repositories sharing one session; ``audit()`` records in the same transaction."""
+
+    def __init__(self, session_factory: Callable[[], Session], actor: str,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self._session_factory = session_factory
+        self.actor = actor
+        self.clock = clock
+
+    def __enter__(self) -> "UnitOfWork":
+        self.session = self._session_factory()
+        self.jobs = repos.JobRepository(self.session)
+        self.trainers = repos.TrainerRepository(self.session)
+        self.contracts = repos.ContractRepository(self.session)
+        self.milestones = repos.MilestoneRepository(self.session)
+        self.audit_log = repos.AuditRepository(self.session)
+        self.now = self.clock()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.session.rollback()
+        self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def audit(self, entity: str, entity_id: int | None, action: str,
+              before: dict | None = None, after: dict | None = None) -> None:
+        self.session.add(AuditEntry(
+            at=self.now, actor=self.actor, entity=entity, entity_id=entity_id, action=action,
+            before=_json(before), after=_json(after)))
+
+
+def _json(value: dict | None) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+class UnitOfWorkFactory:
+    """Makes a fresh unit of work per action, all on one engine."""
+
+    def __init__(self, engine: Engine, actor: str,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        start_mappers()
+        self.engine = engine
+        self.actor = actor
+        self.clock = clock
+        self.session_factory = sessionmaker(engine, expire_on_commit=False)
+
+    def __call__(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory, self.actor, self.clock)

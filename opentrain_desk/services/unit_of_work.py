@@ -37,7 +37,7 @@ class UnitOfWork:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.session.rollback()
+        # close() rolls back anything uncommitted; loaded objects stay readable.
         self.session.close()
 
     def commit(self) -> None:

@@ -1,0 +1,112 @@
+"""Composition root: the only module that wires every layer together."""
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.handlers
+import sys
+from dataclasses import replace
+from typing import Sequence
+
+from . import __version__
+from .config import APP_ID, APP_NAME, Settings
+from .persistence.database import create_engine, migrate
+from .persistence.queries import Queries
+from .services.unit_of_work import UnitOfWorkFactory
+
+log = logging.getLogger("opentrain_desk")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=APP_ID, description=APP_NAME)
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    parser.add_argument("--db", metavar="URL",
+                        help="SQLAlchemy database URL (default: a SQLite file in the "
+                             "per-user data folder)")
+    parser.add_argument("--demo", action="store_true", help="open the seeded demo workspace")
+    parser.add_argument("--sandbox", action="store_true",
+                        help="use the embedded Stripe emulator instead of the live Stripe API")
+    return parser.parse_args(argv)
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    return Settings(db_url=args.db, demo=args.demo, sandbox=args.sandbox)
+
+
+def setup_logging(settings: Settings) -> None:
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(
+        settings.log_dir / "opentrain-desk.log", maxBytes=2_000_000, backupCount=5,
+        encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+class Workspace:
+    """An open database with its unit-of-work factory and read models."""
+
+    def __init__(self, settings: Settings) -> None:
+        settings.ensure_dirs()
+        self.settings = settings
+        self.engine = create_engine(settings.database_url)
+        migrate(self.engine, settings.backup_dir)
+        self.uow = UnitOfWorkFactory(self.engine, settings.actor)
+        self.queries = Queries(self.engine)
+        if settings.demo:
+            from .sandbox.demo import seed_demo
+            seed_demo(self.uow)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_window(settings: Settings, on_open_demo=None):
+    """Open the workspace and build the main window (used by main() and tests)."""
+    from .ui.context import AppContext
+    from .ui.main_window import MainWindow
+    from .ui.tasks import TaskRunner
+
+    workspace = Workspace(settings)
+    runner = TaskRunner()
+    ctx = AppContext(settings, workspace.uow, workspace.queries, runner,
+                     open_demo=on_open_demo)
+    window = MainWindow(ctx)
+    window.workspace = workspace
+    runner.setParent(window)
+    window.destroyed.connect(lambda *_: (runner.shutdown(), workspace.close()))
+    return window
+
+
+def apply_style(app) -> None:
+    from .resources import resource_path
+    style = resource_path("style.qss")
+    if style.exists():
+        app.setStyleSheet(style.read_text(encoding="utf-8"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = settings_from_args(args)
+    settings.ensure_dirs()
+    setup_logging(settings)
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName("OpenTrain")
+    app.setApplicationVersion(__version__)
+    apply_style(app)
+    windows = []
+
+    def open_demo() -> None:
+        demo = build_window(replace(settings, demo=True, db_url=None))
+        windows.append(demo)
+        demo.show()
+
+    window = build_window(settings, on_open_demo=open_demo)
+    windows.append(window)
+    window.show()
+    log.info("started %s %s", APP_NAME, __version__)
+    return app.exec()

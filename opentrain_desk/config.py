@@ -1,0 +1,61 @@
+"""Typed settings: where things live and which Stripe mode to use. Never secrets."""
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "OpenTrain Desk"
+APP_ID = "opentrain-desk"
+
+
+def _default_home() -> Path:
+    override = os.environ.get("OPENTRAIN_DESK_HOME")
+    return Path(override) if override else Path(platformdirs.user_data_dir(APP_ID, False))
+
+
+def _current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (some containers / services)
+        return "owner"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the composition root needs; built from the command line."""
+
+    home: Path = field(default_factory=_default_home)
+    db_url: str | None = None
+    demo: bool = False
+    sandbox: bool = False
+    actor: str = field(default_factory=_current_user)
+
+    @property
+    def workspace_name(self) -> str:
+        return "demo" if self.demo else "workspace"
+
+    @property
+    def database_url(self) -> str:
+        if self.db_url:
+            return self.db_url
+        return f"sqlite:///{(self.home / f'{self.workspace_name}.sqlite').as_posix()}"
+
+    @property
+    def backup_dir(self) -> Path:
+        return self.home / "backups"
+
+    @property
+    def ui_state_file(self) -> Path:
+        return self.home / "ui-state.ini"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "logs"
+
+    def ensure_dirs(self) -> None:
+        for path in (self.home, self.backup_dir, self.log_dir):
+            path.mkdir(parents=True, exist_ok=True)

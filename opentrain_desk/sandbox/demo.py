@@ -1,0 +1,109 @@
+"""A demo agency: several jobs, trainers and milestones in every state."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Callable
+
+from ..domain.milestones import Action, MilestoneDraft
+from ..domain.money import Money
+from ..persistence.queries import Queries
+from ..services import jobs as services
+from ..services.unit_of_work import UnitOfWorkFactory
+
+# (job title, description, [(trainer, email, [(milestone, amount, days_due, target state)])])
+DEMO_JOBS = [
+    ("Code review RLHF — Python", "Rank and critique model answers to Python questions.", [
+        ("Amara Okafor", "amara.okafor@example.com", [
+            ("Batch 1 — 400 ranked pairs", "1,200.00", -20, "PAID"),
+            ("Batch 2 — 400 ranked pairs", "1,200.00", -3, "PENDING_APPROVAL"),
+            ("Batch 3 — edge cases & style guide", "1,450.00", 12, "ACTIVE_FUNDED"),
+        ]),
+        ("José Núñez", "jose.nunez@example.com", [
+            ("Pilot — 100 ranked pairs", "350.00", -10, "PAID"),
+            ("Batch 1 — 500 ranked pairs", "1,500.00", 9, "FUNDING"),
+        ]),
+    ]),
+    ("Medical Q&A safety red-teaming", "Adversarial prompts for clinical safety.", [
+        ("Dr. Zoë Müller", "zoe.mueller@example.com", [
+            ("Threat model and prompt taxonomy", "2,400.00", -30, "PAID"),
+            ("Round 1 — 300 adversarial prompts", "3,750.00", 5, "ACTIVE_FUNDED"),
+            ("Round 2 — follow-up probes", "3,750.00", 26, "NOT_FUNDED"),
+        ]),
+    ]),
+    ("Multilingual summarisation (ES/PT)", "Write and grade summaries in Spanish and Portuguese.", [
+        ("Lucía Fernández", "lucia.fernandez@example.com", [
+            ("Style guide alignment", "480.00", -14, "PAID"),
+            ("Batch A — 250 summaries", "1,875.50", 4, "PENDING_APPROVAL"),
+        ]),
+        ("Thiago Costa", "thiago.costa@example.com", [
+            ("Batch B — 250 summaries", "1,875.50", 18, "NOT_FUNDED"),
+        ]),
+    ]),
+    ("Math reasoning step-by-step", "Verify chain-of-thought solutions, grade 9–12.", [
+        ("Priya Raman", "priya.raman@example.com", [
+            ("Algebra set — 200 solutions", "900.00", None, "NOT_FUNDED"),
+        ]),
+    ]),
+]
+ARCHIVED_JOB = ("Image captioning QA (2025)", "Finished project.", [
+    ("Chen Wei", "chen.wei@example.com", [
+        ("Full dataset review", "2,000.00", -90, "PAID"),
+    ]),
+])
+
+PATH = {
+    "NOT_FUNDED": [],
+    "FUNDING": [Action.START_FUNDING],
+    "ACTIVE_FUNDED": [Action.START_FUNDING, Action.FUNDING_SUCCEEDED],
+    "PENDING_APPROVAL": [Action.START_FUNDING, Action.FUNDING_SUCCEEDED, Action.SUBMIT],
+    "PAID": [Action.START_FUNDING, Action.FUNDING_SUCCEEDED, Action.SUBMIT, Action.APPROVE],
+}
+
+Advance = Callable[[UnitOfWorkFactory, int, str], None]
+
+
+def advance_locally(factory: UnitOfWorkFactory, milestone_id: int, target: str) -> None:
+    """Walk a demo milestone through the lifecycle (demo workspace without Stripe)."""
+    with factory() as uow:
+        milestone = uow.milestones.get(milestone_id)
+        before = milestone.snapshot()
+        for action in PATH[target]:
+            if action is Action.APPROVE:
+                milestone.approve(uow.now, "demo")
+            elif action is Action.SUBMIT:
+                milestone.submit(uow.now, "Delivered — see the shared folder.")
+            else:
+                milestone.apply(action, uow.now)
+        if target != "NOT_FUNDED":
+            uow.audit("milestone", milestone.id, "demo seed", before, milestone.snapshot())
+        uow.commit()
+
+
+def seed_demo(factory: UnitOfWorkFactory, advance: Advance = advance_locally) -> None:
+    """Fill an empty workspace with the demo agency (no-op if it has jobs)."""
+    if Queries(factory.engine).count_jobs() > 0:
+        return
+    today = factory.clock().date()
+    for job_spec in [ARCHIVED_JOB, *DEMO_JOBS]:
+        _seed_job(factory, job_spec, today, advance)
+    archived_id = Queries(factory.engine).list_jobs(ARCHIVED_JOB[0])[0].id
+    services.archive_job(factory(), archived_id)
+
+
+def _seed_job(factory, job_spec, today, advance: Advance) -> None:
+    title, description, hires = job_spec
+    job_id = services.create_job(factory(), title, description)
+    for trainer, email, milestones in hires:
+        first, *rest = [_draft(m, today) for m in milestones]
+        hired = services.hire_trainer(factory(), job_id, trainer, email, first)
+        ids = [hired.milestone_id] + [services.add_milestone(factory(), hired.contract_id, d)
+                                      for d in rest]
+        for milestone_id, spec in zip(ids, milestones):
+            advance(factory, milestone_id, spec[3])
+
+
+def _draft(spec, today) -> MilestoneDraft:
+    title, amount, days, _state = spec
+    due = today + timedelta(days=days) if days is not None else None
+    return MilestoneDraft(title, Money.parse(amount), f"{title}. Deliver via the shared "
+                          "workspace; include the annotation log.", due)

@@ -1,0 +1,20 @@
+"""What the views need from the composition root, in one object."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..config import Settings
+from ..persistence.queries import Queries
+from ..services.unit_of_work import UnitOfWorkFactory
+from .tasks import TaskRunner
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    uow: UnitOfWorkFactory
+    queries: Queries
+    runner: TaskRunner
+    open_demo: Callable[[], None] | None = None
+    extras: dict = field(default_factory=dict)

@@ -1,0 +1,153 @@
+"""The main window: areas switched by actions, status bar, remembered layout."""
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QStackedWidget, QToolBar,
+                               QWidget)
+
+from .. import __version__
+from ..config import APP_NAME
+from .context import AppContext
+from .views.jobs_page import JobsPage
+from .views.simple_pages import NotificationsPage, ReportsPage, SettingsPage
+from .widgets.messages import inform
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.setObjectName("mainWindow")
+        self.setAccessibleName(APP_NAME)
+        workspace = " — Demo workspace" if ctx.settings.demo else ""
+        self.setWindowTitle(f"{APP_NAME}{workspace}")
+        self.resize(1280, 780)
+        self.stack = QStackedWidget(objectName="areaStack")
+        self.setCentralWidget(self.stack)
+        self.jobs_page = JobsPage(ctx, self)
+        self.reports_page = ReportsPage(ctx, self)
+        self.notifications_page = NotificationsPage(ctx, self)
+        self.settings_page = SettingsPage(ctx, self)
+        self.areas: dict[str, tuple[QAction, QWidget]] = {}
+        self._build_areas()
+        self._build_menus()
+        self._build_status_bar()
+        ctx.runner.failed.connect(self.show_error)
+        self._ui_state = QSettings(str(ctx.settings.ui_state_file), QSettings.Format.IniFormat)
+        self._restore_state()
+
+    # -- construction -------------------------------------------------------------------
+    def _build_areas(self) -> None:
+        toolbar = QToolBar("Areas", objectName="areasToolBar", movable=False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+        group = QActionGroup(self)
+        pages = (("Jobs", "actionJobs", self.jobs_page, "Ctrl+1"),
+                 ("Reports", "actionReports", self.reports_page, "Ctrl+2"),
+                 ("Notifications", "actionNotifications", self.notifications_page, "Ctrl+3"),
+                 ("Settings", "actionSettings", self.settings_page, "Ctrl+,"))
+        for text, name, page, shortcut in pages:
+            self.stack.addWidget(page)
+            action = QAction(text, self, objectName=name, checkable=True,
+                             shortcut=QKeySequence(shortcut))
+            action.setToolTip(f"{text} ({QKeySequence(shortcut).toString()})")
+            action.triggered.connect(lambda _checked=False, p=page, a=action: self._show(a, p))
+            group.addAction(action)
+            toolbar.addAction(action)
+            self.areas[name] = (action, page)
+        self.areas["actionJobs"][0].setChecked(True)
+
+    def _show(self, action: QAction, page: QWidget) -> None:
+        action.setChecked(True)
+        self.stack.setCurrentWidget(page)
+
+    def show_area(self, name: str) -> None:
+        self.areas[name][0].trigger()
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.action_new_job = QAction("&New job…", self, objectName="actionNewJob",
+                                      shortcut=QKeySequence.StandardKey.New)
+        self.action_new_job.triggered.connect(self._new_job)
+        file_menu.addAction(self.action_new_job)
+        if self.ctx.open_demo is not None and not self.ctx.settings.demo:
+            demo = QAction("Open &demo workspace", self, objectName="actionOpenDemo")
+            demo.triggered.connect(self.ctx.open_demo)
+            file_menu.addAction(demo)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self, objectName="actionQuit",
+                              shortcut=QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        find = QAction("&Find job…", self, objectName="actionFind",
+                       shortcut=QKeySequence.StandardKey.Find)
+        find.triggered.connect(self._find)
+        edit_menu.addAction(find)
+        view_menu = self.menuBar().addMenu("&View")
+        for action, _page in self.areas.values():
+            view_menu.addAction(action)
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("&About OpenTrain Desk", self, objectName="actionAbout")
+        about.triggered.connect(self._about)
+        help_menu.addAction(about)
+
+    def _build_status_bar(self) -> None:
+        self.sync_label = QLabel(objectName="syncStatusLabel")
+        self.sync_label.setText("Local workspace — Stripe not connected")
+        self.mode_label = QLabel(objectName="stripeModeLabel")
+        self.workspace_label = QLabel(objectName="workspaceLabel")
+        self.workspace_label.setText("Demo workspace" if self.ctx.settings.demo
+                                     else "Workspace")
+        self.workspace_label.setToolTip(self._workspace_location())
+        bar = self.statusBar()
+        bar.addPermanentWidget(self.workspace_label)
+        bar.addPermanentWidget(self.mode_label)
+        bar.addPermanentWidget(self.sync_label)
+
+    def _workspace_location(self) -> str:
+        url = self.ctx.uow.engine.url
+        return url.render_as_string(hide_password=True)
+
+    # -- actions ------------------------------------------------------------------------
+    def _new_job(self) -> None:
+        self.show_area("actionJobs")
+        self.jobs_page.new_job()
+
+    def _find(self) -> None:
+        self.show_area("actionJobs")
+        self.jobs_page.focus_search()
+
+    def _about(self) -> None:
+        inform(self, "aboutBox", f"About {APP_NAME}",
+               f"{APP_NAME} {__version__}\nMilestone contracts, funding and payouts for "
+               "agencies that hire AI trainers.\n\nBuilt with Qt for Python (LGPL), "
+               "SQLAlchemy (MIT), Alembic (MIT), reportlab (BSD), stripe-python (MIT), "
+               "keyring (MIT), platformdirs (MIT).",
+               QMessageBox.Icon.Information)
+
+    def show_error(self, message: str) -> None:
+        self.statusBar().showMessage(message, 15000)
+
+    # -- state --------------------------------------------------------------------------
+    def _restore_state(self) -> None:
+        geometry = self._ui_state.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self._ui_state.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        splitter = self._ui_state.value("jobs/splitter")
+        if splitter is not None:
+            self.jobs_page.splitter.restoreState(splitter)
+
+    def save_state(self) -> None:
+        self._ui_state.setValue("window/geometry", self.saveGeometry())
+        self._ui_state.setValue("window/state", self.saveState())
+        self._ui_state.setValue("jobs/splitter", self.jobs_page.splitter.saveState())
+        self._ui_state.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_state()
+        super().closeEvent(event)

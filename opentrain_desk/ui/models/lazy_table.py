@@ -1,0 +1,154 @@
+"""A table model that pages rows in from SQL on a background thread.
+
+Follows qtbase's ``filelistmodel.cpp``: ``canFetchMore``/``fetchMore`` add one batch
+at a time (``beginInsertRows(parent, start, start + n - 1)``); a fetch already in
+flight makes ``canFetchMore`` false, so the view cannot re-enter while rows arrive.
+"""
+from __future__ import annotations
+
+import enum
+from typing import Any, Callable, Generic, Sequence, TypeVar
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+
+from ..tasks import TaskRunner
+
+Row = TypeVar("Row")
+SortRole = Qt.ItemDataRole.UserRole
+RowRole = Qt.ItemDataRole.UserRole + 1
+Index = QModelIndex | QPersistentModelIndex
+
+
+class LazyTableModel(QAbstractTableModel, Generic[Row]):
+    """Subclasses set ``Columns`` (an IntEnum), ``HEADERS`` and format in ``display``."""
+
+    Columns: type[enum.IntEnum]
+    HEADERS: dict[int, str]
+    PAGE_SIZE = 200
+    loaded = Signal()  # after the first page or a further page arrived
+
+    def __init__(self, runner: TaskRunner, parent=None) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._rows: list[Row] = []
+        self._total = 0
+        self._loading = False
+        self._generation = 0
+        self._count: Callable[[], int] | None = None
+        self._page: Callable[[int, int], Sequence[Row]] | None = None
+
+    # -- source ------------------------------------------------------------------
+    def set_source(self, count: Callable[[], int],
+                   page: Callable[[int, int], Sequence[Row]]) -> None:
+        self._count, self._page = count, page
+        self.beginResetModel()
+        self._rows, self._total = [], 0
+        self.endResetModel()
+        self.reload()
+
+    def clear_source(self) -> None:
+        self._count = self._page = None
+        self._generation += 1
+        self.beginResetModel()
+        self._rows, self._total, self._loading = [], 0, False
+        self.endResetModel()
+
+    def reload(self) -> None:
+        """Re-read from the database, keeping as many rows as are loaded now."""
+        if self._count is None or self._page is None:
+            return
+        self._generation += 1
+        generation, count, page = self._generation, self._count, self._page
+        limit = max(self.PAGE_SIZE, len(self._rows))
+        self._loading = True
+        self._runner.run(lambda: (count(), list(page(0, limit))),
+                         lambda result: self._reset_to(generation, *result),
+                         lambda _error: self._fetch_failed(generation))
+
+    def _reset_to(self, generation: int, total: int, rows: list[Row]) -> None:
+        if generation != self._generation:
+            return
+        self.beginResetModel()
+        self._rows, self._total, self._loading = rows, max(total, len(rows)), False
+        self.endResetModel()
+        self.loaded.emit()
+
+    def _fetch_failed(self, generation: int) -> None:
+        if generation == self._generation:
+            self._loading = False
+
+    # -- lazy loading --------------------------------------------------------------
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:
+        return (not parent.isValid() and not self._loading and self._page is not None
+                and len(self._rows) < self._total)
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:
+        if not self.canFetchMore(parent):
+            return
+        self._loading = True
+        generation, page, offset = self._generation, self._page, len(self._rows)
+        self._runner.run(lambda: list(page(offset, self.PAGE_SIZE)),
+                         lambda rows: self._append(generation, rows),
+                         lambda _error: self._fetch_failed(generation))
+
+    def _append(self, generation: int, rows: list[Row]) -> None:
+        if generation != self._generation:
+            return
+        self._loading = False
+        if not rows:
+            self._total = len(self._rows)
+            return
+        start = len(self._rows)
+        self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
+        self._rows.extend(rows)
+        self.endInsertRows()
+        self.loaded.emit()
+
+    # -- model API -------------------------------------------------------------------
+    @property
+    def is_loading(self) -> bool:
+        return self._loading
+
+    @property
+    def total(self) -> int:
+        return self._total
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.Columns)
+
+    def row_at(self, row: int) -> Row | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def row_of(self, predicate: Callable[[Row], bool]) -> int:
+        return next((i for i, row in enumerate(self._rows) if predicate(row)), -1)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
+                and 0 <= section < len(self.Columns)):
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+            return None
+        row, column = self._rows[index.row()], self.Columns(index.column())
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.display(row, column)
+        if role == SortRole:
+            return self.sort_value(row, column)
+        if role == RowRole:
+            return row
+        return self.extra(row, column, role)
+
+    def display(self, row: Row, column: enum.IntEnum) -> str:
+        raise NotImplementedError
+
+    def sort_value(self, row: Row, column: enum.IntEnum) -> Any:
+        return self.display(row, column)
+
+    def extra(self, row: Row, column: enum.IntEnum, role: int) -> Any:
+        return None

@@ -1,0 +1,75 @@
+"""Background work for the GUI: one worker thread for all database work.
+
+Worker code never touches widgets. Results come back to the GUI thread through a
+queued signal, so callbacks always run on the GUI thread.
+"""
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, Qt, Signal
+
+from ..domain.errors import DomainError
+
+log = logging.getLogger(__name__)
+Callback = Callable[[Any], None]
+
+
+def user_message(exc: BaseException) -> str:
+    """A message that is safe to show: domain errors verbatim, others generic."""
+    if isinstance(exc, DomainError):
+        return str(exc)
+    return (f"Something went wrong ({type(exc).__name__}). Nothing was changed; "
+            "details are in the log.")
+
+
+class TaskRunner(QObject):
+    """Runs callables on a single background thread and reports back on the GUI thread."""
+
+    _finished = Signal(object, object, object, object)  # future, on_success, on_error, tag
+    busyChanged = Signal(bool)
+    failed = Signal(str)  # unhandled errors, for the status bar / error banner
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="otd-db")
+        self._pending = 0
+        self._finished.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    def run(self, fn: Callable[[], Any], on_success: Callback | None = None,
+            on_error: Callback | None = None) -> Future:
+        """Run ``fn()`` off the GUI thread; callbacks run on the GUI thread."""
+        self._set_pending(self._pending + 1)
+        future = self._pool.submit(fn)
+        future.add_done_callback(
+            lambda f: self._finished.emit(f, on_success, on_error, None))
+        return future
+
+    def _deliver(self, future: Future, on_success: Callback | None,
+                 on_error: Callback | None, _tag: object) -> None:
+        self._set_pending(self._pending - 1)
+        error = future.exception()
+        if error is None:
+            if on_success is not None:
+                on_success(future.result())
+            return
+        if not isinstance(error, DomainError):
+            log.error("background task failed", exc_info=error)
+        if on_error is not None:
+            on_error(error)
+        else:
+            self.failed.emit(user_message(error))
+
+    def _set_pending(self, value: int) -> None:
+        was_busy, self._pending = self._pending > 0, value
+        if was_busy != (value > 0):
+            self.busyChanged.emit(value > 0)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,205 @@
+"""One contract tab: trainer, milestone timeline and the actions on a milestone."""
+from __future__ import annotations
+
+from functools import partial
+
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel,
+                               QPushButton, QTableView, QVBoxLayout, QWidget)
+
+from ...domain.milestones import Action, MilestoneStatus, allowed_actions
+from ...domain.money import format_cents
+from ...persistence.queries import ContractRow, MilestoneRow
+from ...services import jobs as services
+from ..context import AppContext
+from ..dialogs.forms import MilestoneDialog, RequestChangesDialog, SubmissionDialog
+from ..models.tables import MilestoneColumn, MilestonesModel
+from ..widgets.badges import BadgeDelegate
+from ..widgets.messages import confirm
+
+
+def _button(name: str, text: str, tip: str) -> QPushButton:
+    button = QPushButton(text, objectName=name, toolTip=tip)
+    button.setAccessibleName(text)
+    return button
+
+
+class ContractView(QWidget):
+    changed = Signal()  # something in this contract changed (job counts may too)
+
+    def __init__(self, ctx: AppContext, contract: ContractRow, parent=None) -> None:
+        super().__init__(parent)
+        self.ctx, self.contract = ctx, contract
+        self._pending_select: int | None = None
+        self.setObjectName(f"contractView{contract.id}")
+        self.model = MilestonesModel(ctx.runner, self)
+        self.table = self._make_table()
+        self.summary = QLabel(objectName="contractSummaryLabel")
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.detail = QLabel(objectName="milestoneDetailLabel", wordWrap=True)
+        self.detail.setTextFormat(Qt.TextFormat.PlainText)
+        self.detail.setProperty("role", "hint")
+        self.buttons = {
+            "add": _button("addMilestoneButton", "Add milestone", "Add a milestone (Ctrl+M)"),
+            "edit": _button("editMilestoneButton", "Edit", "Edit a Not Funded milestone"),
+            "delete": _button("deleteMilestoneButton", "Delete",
+                              "Delete a Not Funded milestone"),
+            "submit": _button("recordSubmissionButton", "Record submission",
+                              "The trainer marked this milestone complete"),
+            "changes": _button("requestChangesButton", "Request changes",
+                               "Send the milestone back to the trainer with a note"),
+        }
+        self.buttons["add"].setShortcut("Ctrl+M")
+        self._layout()
+        self._connect()
+        self.model.set_source(partial(ctx.queries.count_milestones, contract.id),
+                              partial(ctx.queries.milestone_page, contract.id))
+        self._update_actions()
+
+    def _make_table(self) -> QTableView:
+        table = QTableView(objectName="milestoneTable")
+        table.setAccessibleName("Milestone timeline")
+        table.setModel(self.model)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setAlternatingRowColors(True)
+        table.verticalHeader().hide()
+        table.setShowGrid(False)
+        table.setWordWrap(False)
+        badge = BadgeDelegate(table)
+        table.setItemDelegateForColumn(MilestoneColumn.STATUS, badge)
+        table.setItemDelegateForColumn(MilestoneColumn.PAYOUT, badge)
+        header = table.horizontalHeader()
+        header.setMinimumSectionSize(60)
+        header.setSectionResizeMode(MilestoneColumn.MILESTONE, QHeaderView.ResizeMode.Stretch)
+        for column, width in ((MilestoneColumn.AMOUNT, 100), (MilestoneColumn.DUE, 105),
+                              (MilestoneColumn.STATUS, 180), (MilestoneColumn.PAYOUT, 180)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+            table.setColumnWidth(column, width)
+        return table
+
+    def _layout(self) -> None:
+        trainer = QLabel(f"{self.contract.trainer_name}  ·  {self.contract.trainer_email}"
+                         f"  ·  hired {self.contract.hired_on:%b %d, %Y}",
+                         objectName="contractTrainerLabel")
+        trainer.setTextFormat(Qt.TextFormat.PlainText)
+        top = QHBoxLayout()
+        top.addWidget(trainer)
+        top.addStretch()
+        top.addWidget(self.summary)
+        actions = QHBoxLayout()
+        for key in ("add", "edit", "delete"):
+            actions.addWidget(self.buttons[key])
+        actions.addStretch()
+        for key in ("submit", "changes"):
+            actions.addWidget(self.buttons[key])
+        self.actions_layout = actions
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(actions)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.detail)
+
+    def add_action_button(self, button: QPushButton) -> None:
+        """Later capabilities (funding, approval) add their buttons here."""
+        self.actions_layout.addWidget(button)
+
+    def _connect(self) -> None:
+        self.table.selectionModel().selectionChanged.connect(self._update_actions)
+        self.model.loaded.connect(self._on_loaded)
+        self.buttons["add"].clicked.connect(self.add_milestone)
+        self.buttons["edit"].clicked.connect(self.edit_milestone)
+        self.buttons["delete"].clicked.connect(self.delete_milestone)
+        self.buttons["submit"].clicked.connect(self.record_submission)
+        self.buttons["changes"].clicked.connect(self.request_changes)
+
+    # -- state ------------------------------------------------------------------------
+    def selected(self) -> MilestoneRow | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.row_at(rows[0].row()) if rows else None
+
+    def select_milestone(self, milestone_id: int) -> bool:
+        row = self.model.row_of(lambda r: r.id == milestone_id)
+        if row < 0:
+            return False
+        self.table.selectionModel().select(
+            self.model.index(row, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.scrollTo(self.model.index(row, 0))
+        return True
+
+    def _on_loaded(self) -> None:
+        total = self.model.total
+        self.summary.setText(f"{total} milestone{'s' if total != 1 else ''}")
+        if self._pending_select is not None and self.select_milestone(self._pending_select):
+            self._pending_select = None
+        self._update_actions()
+
+    def refresh(self, select_id: int | None = None) -> None:
+        current = self.selected()
+        self._pending_select = select_id or (current.id if current else None)
+        self.model.reload()
+        self.changed.emit()
+
+    def _update_actions(self, *_args) -> None:
+        milestone = self.selected()
+        allowed = allowed_actions(milestone.status) if milestone else frozenset()
+        not_funded = milestone is not None and milestone.status is MilestoneStatus.NOT_FUNDED
+        self.buttons["edit"].setEnabled(not_funded)
+        self.buttons["delete"].setEnabled(not_funded)
+        self.buttons["submit"].setEnabled(Action.SUBMIT in allowed)
+        self.buttons["changes"].setEnabled(Action.REQUEST_CHANGES in allowed)
+        self.detail.setText(_describe(milestone) if milestone else
+                            "Select a milestone to see its details and actions.")
+        self.selection_changed(milestone)
+
+    def selection_changed(self, milestone: MilestoneRow | None) -> None:
+        """Hook for capabilities that add buttons."""
+
+    # -- actions ----------------------------------------------------------------------
+    def _open(self, dialog) -> None:
+        dialog.saved.connect(lambda result: self.refresh(
+            result if isinstance(result, int) else None))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def add_milestone(self) -> None:
+        self._open(MilestoneDialog(self.ctx.runner, self.ctx.uow, self.contract.id,
+                                   parent=self.window()))
+
+    def edit_milestone(self) -> None:
+        if milestone := self.selected():
+            self._open(MilestoneDialog(self.ctx.runner, self.ctx.uow, self.contract.id,
+                                       milestone, parent=self.window()))
+
+    def record_submission(self) -> None:
+        if milestone := self.selected():
+            self._open(SubmissionDialog(self.ctx.runner, self.ctx.uow, milestone,
+                                        parent=self.window()))
+
+    def request_changes(self) -> None:
+        if milestone := self.selected():
+            self._open(RequestChangesDialog(self.ctx.runner, self.ctx.uow, milestone,
+                                            parent=self.window()))
+
+    def delete_milestone(self) -> None:
+        milestone = self.selected()
+        if milestone is None:
+            return
+        confirm(self.window(), "confirmDeleteMilestone", "Delete milestone",
+                f"Delete “{milestone.title}” ({format_cents(milestone.amount_cents)})? "
+                "It has not been funded, so no money is involved.", "Delete",
+                partial(self._delete, milestone.id))
+
+    def _delete(self, milestone_id: int) -> None:
+        self.ctx.runner.run(partial(services.delete_milestone, self.ctx.uow(), milestone_id),
+                            lambda _result: self.refresh())
+
+
+def _describe(m: MilestoneRow) -> str:
+    parts = [f"{m.title} — {format_cents(m.amount_cents)} — {m.status.label}"]
+    if m.description:
+        parts.append(m.description)
+    if m.status_note:
+        parts.append(f"Note: {m.status_note}")
+    return "\n".join(parts)

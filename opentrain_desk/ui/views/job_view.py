@@ -1,0 +1,134 @@
+"""The job view: title, hire / archive, and one Contract tab per hired trainer."""
+from __future__ import annotations
+
+from functools import partial
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QStackedWidget, QTabWidget,
+                               QVBoxLayout, QWidget)
+
+from ...domain.errors import ArchiveRefused
+from ...persistence.queries import ContractRow, JobRow
+from ...services import jobs as services
+from ..context import AppContext
+from ..dialogs.forms import HireDialog
+from ..tasks import user_message
+from ..widgets.messages import confirm, inform
+from .contract_view import ContractView
+
+
+class JobView(QWidget):
+    changed = Signal()  # the job or its counts changed: refresh the list
+
+    def __init__(self, ctx: AppContext, parent=None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.job: JobRow | None = None
+        self.setObjectName("jobView")
+        self.title = QLabel(objectName="jobTitleLabel")
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.title.setProperty("role", "title")
+        self.state = QLabel(objectName="jobStateLabel")
+        self.hire_button = QPushButton("Hire trainer…", objectName="hireButton")
+        self.hire_button.setShortcut("Ctrl+H")
+        self.hire_button.setToolTip("Hire a trainer and create the first milestone (Ctrl+H)")
+        self.archive_button = QPushButton("Archive job", objectName="archiveJobButton")
+        self.archive_button.setToolTip("Archive once every milestone is Paid")
+        self.tabs = QTabWidget(objectName="contractTabs")
+        self.tabs.setDocumentMode(True)
+        self.no_contracts = QLabel("No trainer hired yet. Use “Hire trainer…” to start a "
+                                   "contract and its first milestone.", wordWrap=True,
+                                   alignment=Qt.AlignmentFlag.AlignCenter)
+        self.no_contracts.setProperty("role", "hint")
+        self.body = QStackedWidget()
+        self.body.addWidget(self.no_contracts)
+        self.body.addWidget(self.tabs)
+        header = QHBoxLayout()
+        header.addWidget(self.title)
+        header.addWidget(self.state)
+        header.addStretch()
+        header.addWidget(self.hire_button)
+        header.addWidget(self.archive_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self.body, 1)
+        self.hire_button.clicked.connect(self.hire)
+        self.archive_button.clicked.connect(self.archive)
+        self.contract_views: list[ContractView] = []
+        self.contract_view_factory = ContractView
+
+    # -- loading ------------------------------------------------------------------------
+    def show_job(self, job_id: int, select_contract: int | None = None) -> None:
+        queries = self.ctx.queries
+        self.ctx.runner.run(lambda: (queries.job(job_id), queries.job_contracts(job_id)),
+                            lambda result: self._populate(*result, select_contract))
+
+    def reload(self, select_contract: int | None = None) -> None:
+        if self.job is not None:
+            current = self.current_contract()
+            self.show_job(self.job.id, select_contract or (current.contract.id
+                                                           if current else None))
+
+    def _populate(self, job: JobRow | None, contracts: list[ContractRow],
+                  select_contract: int | None) -> None:
+        self.job = job
+        if job is None:
+            return
+        self.title.setText(job.title)
+        self.state.setText("Archived" if job.archived else "")
+        self.hire_button.setEnabled(not job.archived)
+        self.archive_button.setEnabled(not job.archived)
+        known = {view.contract.id: view for view in self.contract_views}
+        if [c.id for c in contracts] != list(known) or any(v.contract.job_id != job.id
+                                                            for v in known.values()):
+            self._rebuild_tabs(contracts)
+        else:
+            for view in self.contract_views:
+                view.model.reload()
+        self.body.setCurrentWidget(self.tabs if contracts else self.no_contracts)
+        for index, view in enumerate(self.contract_views):
+            if view.contract.id == select_contract:
+                self.tabs.setCurrentIndex(index)
+
+    def _rebuild_tabs(self, contracts: list[ContractRow]) -> None:
+        self.tabs.clear()
+        for view in self.contract_views:
+            view.deleteLater()
+        self.contract_views = []
+        for contract in contracts:
+            view = self.contract_view_factory(self.ctx, contract, self.tabs)
+            view.changed.connect(self.changed)
+            self.contract_views.append(view)
+            self.tabs.addTab(view, contract.trainer_name)
+
+    def current_contract(self) -> ContractView | None:
+        widget = self.tabs.currentWidget()
+        return widget if isinstance(widget, ContractView) else None
+
+    # -- actions ------------------------------------------------------------------------
+    def hire(self) -> None:
+        if self.job is None:
+            return
+        dialog = HireDialog(self.ctx.runner, self.ctx.uow, self.job.id, self.job.title,
+                            self.window())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.saved.connect(lambda result: (self.reload(result.contract_id),
+                                             self.changed.emit()))
+        dialog.open()
+
+    def archive(self) -> None:
+        if self.job is None:
+            return
+        confirm(self.window(), "confirmArchiveJob", "Archive job",
+                f"Archive “{self.job.title}”? It leaves the active list; its contracts, "
+                "history and invoices stay available.", "Archive",
+                partial(self._archive, self.job.id))
+
+    def _archive(self, job_id: int) -> None:
+        self.ctx.runner.run(partial(services.archive_job, self.ctx.uow(), job_id),
+                            lambda _r: (self.reload(), self.changed.emit()),
+                            self._archive_failed)
+
+    def _archive_failed(self, error: BaseException) -> None:
+        title = "Cannot archive yet" if isinstance(error, ArchiveRefused) else "Archive failed"
+        inform(self.window(), "archiveRefusedBox", title, user_message(error))

@@ -1,0 +1,160 @@
+"""Jobs area: searchable job list on the left, the selected job on the right."""
+from __future__ import annotations
+
+from functools import partial
+
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel,
+                               QLineEdit, QPushButton, QSplitter, QStackedWidget, QTableView,
+                               QVBoxLayout, QWidget)
+
+from ..context import AppContext
+from ..dialogs.forms import NewJobDialog
+from ..models.tables import JobColumn, JobsModel
+from .job_view import JobView
+
+
+class WelcomePanel(QWidget):
+    """Shown on an empty workspace: start fresh or look at the demo."""
+
+    def __init__(self, ctx: AppContext, new_job, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("welcomePanel")
+        title = QLabel("Welcome to OpenTrain Desk")
+        title.setProperty("role", "title")
+        text = QLabel("Post a job, hire AI trainers and pay them in milestones. This "
+                      "workspace is empty: create your first job, or open the demo "
+                      "workspace to look around with realistic data.", wordWrap=True)
+        create = QPushButton("Create your first job", objectName="welcomeNewJobButton")
+        create.clicked.connect(new_job)
+        demo = QPushButton("Open the demo workspace", objectName="openDemoButton")
+        demo.setEnabled(ctx.open_demo is not None and not ctx.settings.demo)
+        if ctx.open_demo is not None:
+            demo.clicked.connect(ctx.open_demo)
+        buttons = QHBoxLayout()
+        buttons.addWidget(create)
+        buttons.addWidget(demo)
+        buttons.addStretch()
+        layout = QVBoxLayout(self)
+        layout.addStretch()
+        layout.addWidget(title)
+        layout.addWidget(text)
+        layout.addLayout(buttons)
+        layout.addStretch(2)
+
+
+class JobsPage(QWidget):
+    def __init__(self, ctx: AppContext, parent=None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self._select_after_load: int | None = None
+        self.setObjectName("jobsPage")
+        self.search = QLineEdit(objectName="jobSearchEdit", placeholderText="Find jobs (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.show_archived = QCheckBox("Show archived", objectName="showArchivedCheck")
+        self.new_job_button = QPushButton("New job", objectName="newJobButton")
+        self.model = JobsModel(ctx.runner, self)
+        self.table = self._make_table()
+        self.job_view = JobView(ctx, self)
+        self.welcome = WelcomePanel(ctx, self.new_job, self)
+        self.pick_hint = QLabel("Select a job to see its contracts and milestones.",
+                                alignment=Qt.AlignmentFlag.AlignCenter)
+        self.pick_hint.setProperty("role", "hint")
+        self.right = QStackedWidget()
+        for widget in (self.pick_hint, self.welcome, self.job_view):
+            self.right.addWidget(widget)
+        self.splitter = QSplitter(objectName="jobsSplitter")
+        self.splitter.addWidget(self._left_panel())
+        self.splitter.addWidget(self.right)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setSizes([400, 880])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
+        self._search_timer = QTimer(self, singleShot=True, interval=200)
+        self._search_timer.timeout.connect(self.reload)
+        self.search.textChanged.connect(self._search_timer.start)
+        self.show_archived.toggled.connect(self.reload)
+        self.new_job_button.clicked.connect(self.new_job)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection)
+        self.model.loaded.connect(self._on_loaded)
+        self.job_view.changed.connect(self.reload)
+        self.reload()
+
+    def _make_table(self) -> QTableView:
+        table = QTableView(objectName="jobsTable")
+        table.setAccessibleName("Jobs")
+        table.setModel(self.model)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.verticalHeader().hide()
+        table.setShowGrid(False)
+        table.setAlternatingRowColors(True)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(JobColumn.JOB, QHeaderView.ResizeMode.Stretch)
+        for column in (JobColumn.CONTRACTS, JobColumn.OPEN, JobColumn.STATE):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        return table
+
+    def _left_panel(self) -> QWidget:
+        panel = QWidget()
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        top.addWidget(self.new_job_button)
+        layout = QVBoxLayout(panel)
+        layout.addLayout(top)
+        layout.addWidget(self.show_archived)
+        layout.addWidget(self.table, 1)
+        return panel
+
+    # -- behaviour ----------------------------------------------------------------------
+    def reload(self) -> None:
+        if self._select_after_load is None and self.job_view.job is not None:
+            self._select_after_load = self.job_view.job.id
+        text, archived = self.search.text(), self.show_archived.isChecked()
+        queries = self.ctx.queries
+        self.model.set_source(partial(queries.count_jobs, text, archived),
+                              partial(queries.list_jobs, text, archived))
+
+    def _on_loaded(self) -> None:
+        empty_workspace = self.model.total == 0 and not self.search.text()
+        if self._select_after_load is not None and self.select_job(self._select_after_load):
+            self._select_after_load = None
+        elif empty_workspace and not self.show_archived.isChecked():
+            self.right.setCurrentWidget(self.welcome)
+        elif self.right.currentWidget() is self.welcome:
+            self.right.setCurrentWidget(self.pick_hint)
+
+    def select_job(self, job_id: int) -> bool:
+        row = self.model.row_of(lambda r: r.id == job_id)
+        if row < 0:
+            return False
+        self.table.selectionModel().select(
+            self.model.index(row, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.scrollTo(self.model.index(row, 0))
+        return True
+
+    def _on_selection(self, *_args) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        job = self.model.row_at(rows[0].row()) if rows else None
+        if job is None:
+            return
+        if self.job_view.job is None or self.job_view.job.id != job.id:
+            self.job_view.show_job(job.id)
+        self.right.setCurrentWidget(self.job_view)
+
+    def new_job(self) -> None:
+        dialog = NewJobDialog(self.ctx.runner, self.ctx.uow, self.window())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.saved.connect(self._job_created)
+        dialog.open()
+
+    def _job_created(self, job_id: int) -> None:
+        self._select_after_load = job_id
+        self.search.clear()
+        self.reload()
+
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()

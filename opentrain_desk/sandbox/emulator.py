@@ -1,0 +1,1204 @@
+"""Embedded Stripe emulator for ``--sandbox`` mode and integration tests.
+
+Built on localstripe (GPL-3.0: a sandbox/test dependency only, never bundled in
+the frozen build). localstripe covers customers, payment methods, payment
+intents, charges, refunds, ...; this module runs it *in-process* on 127.0.0.1
+in a daemon thread with its own asyncio loop and adds what the app needs and
+localstripe lacks, shaped like Stripe's real API:
+
+* Connect: ``/v1/accounts`` (Express accounts, not ready until onboarded),
+  ``/v1/account_links`` and the sandbox-only onboarding routes.
+* ``/v1/transfers`` with Stripe's balance rules (see :class:`Transfer`).
+* ``GET /v1/payment_intents?customer=...`` (localstripe rejects that filter),
+  newest-first with Stripe list semantics.
+* ``GET /v1/balance`` computed from charges and transfers.
+* Fault injection (``/_sandbox/faults``) as aiohttp middleware.
+
+Process-wide changes made on import (localstripe keeps module-global state):
+
+* localstripe's pickling to the shared file ``/tmp/localstripe.pickle`` (and
+  reloading it) is disabled.
+* ``PaymentIntent.latest_charge`` is exported as a charge *id* like real Stripe
+  (localstripe inlines the whole charge); ``expand=["latest_charge"]`` still
+  returns the object.
+
+Because localstripe's store is process-global, only one :class:`SandboxStripe`
+may run at a time in a process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import operator
+import socket
+import threading
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from concurrent.futures import TimeoutError as FutureTimeoutError
+from dataclasses import asdict, dataclass, fields
+from types import TracebackType
+from typing import Any, ClassVar, TypeVar
+
+from aiohttp import web
+from localstripe import webhooks as ls_webhooks
+from localstripe.errors import UserError
+from localstripe.resources import (
+    Charge,
+    Event,
+    PaymentIntent,
+    StripeObject,
+    Store,
+    random_id,
+    schedule_webhook,
+    store,
+)
+
+with warnings.catch_warnings():
+    # localstripe registers plain (non-async) handlers on its module-level app.
+    warnings.filterwarnings("ignore", "Bare functions are deprecated", DeprecationWarning)
+    from localstripe import server as ls_server
+
+__all__ = ["Account", "Fault", "FaultInjector", "SandboxStripe", "Transfer"]
+
+HOST = "127.0.0.1"
+SANDBOX_PREFIX = "/_sandbox/"
+CONFIG_PREFIX = "/_config/"
+DEFAULT_LIST_LIMIT = 10
+MAX_LIST_LIMIT = 100
+ACCOUNT_LINK_TTL_SECONDS = 300
+MAX_FAULT_DELAY_SECONDS = 120.0
+
+Handler = Callable[[web.Request], Any]
+_T = TypeVar("_T")
+
+
+# --------------------------------------------------------------------------
+# Process-wide localstripe adjustments
+# --------------------------------------------------------------------------
+
+
+def _skip_disk(_store: Store) -> None:
+    """Replacement for Store.dump_to_disk / try_load_from_disk: do nothing."""
+
+
+def _disable_disk_persistence() -> None:
+    """Stop localstripe from writing or reading /tmp/localstripe.pickle.
+
+    ``Store.__setitem__``/``__delitem__`` and localstripe's own middleware call
+    ``dump_to_disk`` on every write; patching the class covers all of them.
+    """
+    Store.dump_to_disk = _skip_disk  # type: ignore[method-assign]
+    Store.try_load_from_disk = _skip_disk  # type: ignore[method-assign]
+
+
+def _is_expanded(field: str, expand: list[str] | None) -> bool:
+    return any(path == field or path.startswith(field + ".") for path in expand or [])
+
+
+def _export_latest_charge_as_id() -> None:
+    """Make ``PaymentIntent.latest_charge`` an id unless expanded (as Stripe)."""
+    original = PaymentIntent._export
+    if getattr(original, "_sandbox_patched", False):
+        return
+
+    def _export(self: PaymentIntent, expand: list[str] | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = original(self, expand=expand)
+        if self.latest_charge is not None and not _is_expanded("latest_charge", expand):
+            data["latest_charge"] = self.latest_charge.id
+        return data
+
+    _export._sandbox_patched = True  # type: ignore[attr-defined]
+    PaymentIntent._export = _export  # type: ignore[method-assign]
+
+
+_disable_disk_persistence()
+_export_latest_charge_as_id()
+
+
+# --------------------------------------------------------------------------
+# Stripe-shaped errors and parameter parsing
+# --------------------------------------------------------------------------
+
+
+def stripe_error(
+    status: int,
+    code: str | None,
+    message: str,
+    *,
+    param: str | None = None,
+    error_type: str = "invalid_request_error",
+) -> UserError:
+    """Build an error that localstripe's error middleware renders as
+    ``{"error": {"type", "code", "message"[, "param"]}}`` with ``status``."""
+    contents: dict[str, Any] = {"code": code}
+    if param is not None:
+        contents["param"] = param
+    error = UserError(status, message, contents)
+    error.body["error"]["type"] = error_type
+    return error
+
+
+def _missing(kind: str, object_id: str, param: str | None = None) -> UserError:
+    status = 400 if param else 404
+    return stripe_error(status, "resource_missing", f"No such {kind}: '{object_id}'", param=param)
+
+
+def _reject_unknown(data: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise stripe_error(
+            400, "parameter_unknown", f"Received unknown parameter: {unknown[0]}", param=unknown[0]
+        )
+
+
+def _require(data: Mapping[str, Any], name: str) -> Any:
+    value = data.get(name)
+    if value is None or value == "":
+        raise stripe_error(400, "parameter_missing", f"Missing required param: {name}.", param=name)
+    return value
+
+
+def _as_int(value: Any, name: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise stripe_error(
+            400, "parameter_invalid_integer", f"Invalid integer: {value}", param=name
+        ) from None
+
+
+def _positive_int(value: Any, name: str) -> int:
+    number = _as_int(value, name)
+    if number <= 0:
+        raise stripe_error(
+            400, "parameter_invalid_integer", "This value must be greater than or equal to 1.", param=name
+        )
+    return number
+
+
+def _optional_str(data: Mapping[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise stripe_error(400, "parameter_invalid_string", f"Invalid string: {name}", param=name)
+    return value
+
+
+def _currency(value: Any) -> str:
+    if not isinstance(value, str) or len(value) != 3 or not value.isalpha():
+        raise stripe_error(400, "parameter_invalid", f"Invalid currency: {value}", param="currency")
+    return value.lower()
+
+
+def _merge_metadata(current: Mapping[str, str], update: Any) -> dict[str, str]:
+    """Stripe metadata semantics: merge keys, ``""`` deletes a key, and
+    ``metadata=""`` clears everything."""
+    if update is None:
+        return dict(current)
+    if update == "":
+        return {}
+    if not isinstance(update, Mapping):
+        raise stripe_error(400, "parameter_invalid", "Invalid metadata: must be an object", param="metadata")
+    merged = dict(current)
+    for key, value in update.items():
+        if value in ("", None):
+            merged.pop(key, None)
+        else:
+            merged[str(key)] = str(value)
+    return merged
+
+
+_CREATED_OPERATORS: dict[str, Callable[[int, int], bool]] = {
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}
+
+
+def _created_predicate(value: Any) -> Callable[[StripeObject], bool]:
+    """``created=TS`` or ``created[gt|gte|lt|lte]=TS`` as a filter."""
+    if value is None:
+        return lambda _obj: True
+    if not isinstance(value, Mapping):
+        exact = _as_int(value, "created")
+        return lambda obj: obj.created == exact
+    for key in value:
+        if key not in _CREATED_OPERATORS:
+            raise stripe_error(400, "parameter_unknown",
+                               f"Received unknown parameter: created[{key}]", param=f"created[{key}]")
+    bounds = [(_CREATED_OPERATORS[k], _as_int(v, f"created[{k}]")) for k, v in value.items()]
+    return lambda obj: all(compare(obj.created, bound) for compare, bound in bounds)
+
+
+# --------------------------------------------------------------------------
+# Stripe list semantics (newest first, cursors, has_more)
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Page:
+    limit: int
+    starting_after: str | None
+    ending_before: str | None
+    expand: list[str]
+
+
+_PAGE_PARAMS = frozenset({"limit", "starting_after", "ending_before", "expand"})
+
+
+def _pop_page(query: dict[str, Any]) -> _Page:
+    """Remove and validate the pagination/expand parameters of a list call."""
+    limit = _as_int(query.pop("limit", DEFAULT_LIST_LIMIT), "limit")
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise stripe_error(
+            400, "parameter_invalid_integer", "limit must be between 1 and 100.", param="limit"
+        )
+    expand = query.pop("expand", None) or []
+    if not isinstance(expand, list):
+        expand = [expand]
+    page = _Page(
+        limit=limit,
+        starting_after=query.pop("starting_after", None) or None,
+        ending_before=query.pop("ending_before", None) or None,
+        expand=[str(path) for path in expand],
+    )
+    if page.starting_after and page.ending_before:
+        raise stripe_error(
+            400, "parameter_invalid", "starting_after and ending_before are mutually exclusive."
+        )
+    return page
+
+
+def _cursor_index(items: list[StripeObject], cursor: str, param: str) -> int:
+    for index, item in enumerate(items):
+        if item.id == cursor:
+            return index
+    raise _missing("object", cursor, param=param)
+
+
+def _list_response(
+    items: list[StripeObject],
+    keep: Callable[[StripeObject], bool],
+    url: str,
+    page: _Page,
+) -> dict[str, Any]:
+    """Render ``items`` (newest first, unfiltered) as a Stripe list object.
+
+    Cursors are located in the unfiltered sequence, so ``starting_after`` may
+    name any object of the type, as with Stripe.
+    """
+    if page.starting_after:
+        start = _cursor_index(items, page.starting_after, "starting_after") + 1
+        candidates = [item for item in items[start:] if keep(item)]
+        window, has_more = candidates[: page.limit], len(candidates) > page.limit
+    elif page.ending_before:
+        end = _cursor_index(items, page.ending_before, "ending_before")
+        candidates = [item for item in items[:end] if keep(item)]
+        window, has_more = candidates[-page.limit :], len(candidates) > page.limit
+    else:
+        candidates = [item for item in items if keep(item)]
+        window, has_more = candidates[: page.limit], len(candidates) > page.limit
+    item_expand = _item_expand_paths(page.expand)
+    return {
+        "object": "list",
+        "url": url,
+        "has_more": has_more,
+        "data": [item._export(expand=item_expand) for item in window],
+    }
+
+
+def _item_expand_paths(paths: list[str]) -> list[str]:
+    for path in paths:
+        if not path.startswith("data."):
+            raise stripe_error(400, "parameter_invalid", f"Cannot expand {path} on a list", param="expand")
+    return [path[len("data.") :] for path in paths]
+
+
+def _stored(cls: type[_T]) -> list[_T]:
+    """All stored objects of a localstripe resource class, oldest first."""
+    prefix = f"{cls.object}:"  # type: ignore[attr-defined]
+    return [value for key, value in store.items() if key.startswith(prefix)]
+
+
+def _newest_first(cls: type[_T]) -> list[_T]:
+    return list(reversed(_stored(cls)))
+
+
+# --------------------------------------------------------------------------
+# Connect resources
+# --------------------------------------------------------------------------
+
+#: What a freshly created Express account still has to provide.
+_ONBOARDING_REQUIREMENTS = (
+    "business_profile.mcc",
+    "business_profile.url",
+    "business_type",
+    "external_account",
+    "individual.address.city",
+    "individual.address.line1",
+    "individual.address.postal_code",
+    "individual.dob.day",
+    "individual.dob.month",
+    "individual.dob.year",
+    "individual.email",
+    "individual.first_name",
+    "individual.last_name",
+    "individual.phone",
+    "tos_acceptance.date",
+    "tos_acceptance.ip",
+)
+
+
+def _requirements(due: tuple[str, ...], disabled_reason: str | None) -> dict[str, Any]:
+    return {
+        "currently_due": list(due),
+        "eventually_due": list(due),
+        "past_due": [],
+        "pending_verification": [],
+        "errors": [],
+        "current_deadline": None,
+        "disabled_reason": disabled_reason,
+    }
+
+
+class Account(StripeObject):  # type: ignore[misc]
+    """A Connect account. New accounts cannot receive transfers until
+    ``POST /_sandbox/accounts/{id}/complete_onboarding``."""
+
+    object = "account"
+    _id_prefix = "acct_"
+    _create_params = frozenset(
+        {"type", "country", "email", "metadata", "capabilities", "business_type",
+         "business_profile", "default_currency", "controller", "expand"}
+    )
+    _update_params = frozenset({"email", "metadata", "business_profile", "expand"})
+
+    def __init__(self, *, account_type: str, email: str | None, country: str,
+                 default_currency: str, metadata: dict[str, str],
+                 requested_capabilities: list[str], business_type: str | None,
+                 business_profile: dict[str, Any]) -> None:
+        super().__init__()
+        self.type = account_type
+        self.email = email
+        self.country = country
+        self.default_currency = default_currency
+        self.metadata = metadata
+        self.business_type = business_type
+        self.business_profile = business_profile
+        self.charges_enabled = False
+        self.payouts_enabled = False
+        self.details_submitted = False
+        self.capabilities = {name: "inactive" for name in ["transfers", *requested_capabilities]}
+        self.requirements = _requirements(_ONBOARDING_REQUIREMENTS, "requirements.past_due")
+
+    @classmethod
+    def _api_create(cls, **data: Any) -> Account:
+        _reject_unknown(data, cls._create_params)
+        account_type = data.get("type") or "express"
+        if account_type not in ("express", "standard", "custom"):
+            raise stripe_error(400, "parameter_invalid", f"Invalid type: {account_type}", param="type")
+        capabilities = data.get("capabilities") or {}
+        business_profile = data.get("business_profile") or {}
+        if not isinstance(capabilities, Mapping) or not isinstance(business_profile, Mapping):
+            raise stripe_error(400, "parameter_invalid", "Invalid object", param="capabilities")
+        return cls(
+            account_type=account_type,
+            email=_optional_str(data, "email"),
+            country=(_optional_str(data, "country") or "US").upper(),
+            default_currency=_currency(data.get("default_currency") or "usd"),
+            metadata=_merge_metadata({}, data.get("metadata")),
+            requested_capabilities=[str(name) for name in capabilities],
+            business_type=_optional_str(data, "business_type"),
+            business_profile=dict(business_profile),
+        )
+
+    @classmethod
+    def _api_retrieve(cls, id: str) -> Account:  # noqa: A002 - localstripe's signature
+        account = store.get(f"{cls.object}:{id}")
+        if account is None:
+            raise _missing("account", id)
+        return account
+
+    @classmethod
+    def _api_update(cls, id: str, **data: Any) -> Account:  # noqa: A002
+        _reject_unknown(data, cls._update_params)
+        account = cls._api_retrieve(id)
+        account.metadata = _merge_metadata(account.metadata, data.get("metadata"))
+        if "email" in data:
+            account.email = _optional_str(data, "email")
+        if isinstance(data.get("business_profile"), Mapping):
+            account.business_profile = {**account.business_profile, **data["business_profile"]}
+        return account
+
+    @classmethod
+    def _api_complete_onboarding(cls, id: str) -> Account:  # noqa: A002
+        """Sandbox-only: make the account able to receive transfers.
+
+        Must run on the server loop (it emits an ``account.updated`` event)."""
+        account = cls._api_retrieve(id)
+        account.charges_enabled = True
+        account.payouts_enabled = True
+        account.details_submitted = True
+        account.capabilities = {name: "active" for name in account.capabilities}
+        account.requirements = _requirements((), None)
+        schedule_webhook(Event("account.updated", account))
+        return account
+
+    @property
+    def _can_receive_transfers(self) -> bool:
+        return self.capabilities.get("transfers") == "active"
+
+
+def _account_link(data: Mapping[str, Any], base_url: str) -> dict[str, Any]:
+    _reject_unknown(data, frozenset({"account", "refresh_url", "return_url", "type", "collect",
+                                     "collection_options", "expand"}))
+    account = Account._api_retrieve(str(_require(data, "account")))
+    link_type = _require(data, "type")
+    if link_type not in ("account_onboarding", "account_update"):
+        raise stripe_error(400, "parameter_invalid", f"Invalid type: {link_type}", param="type")
+    _require(data, "return_url")
+    _require(data, "refresh_url")
+    created = int(time.time())
+    return {
+        "object": "account_link",
+        "created": created,
+        "expires_at": created + ACCOUNT_LINK_TTL_SECONDS,
+        "url": f"{base_url}{SANDBOX_PREFIX}onboarding/{account.id}",
+    }
+
+
+# --------------------------------------------------------------------------
+# Transfers and the platform balance
+# --------------------------------------------------------------------------
+
+
+def _charge_available(charge: Charge) -> int:
+    """Funds a charge brought to the platform: captured, succeeded, net of refunds."""
+    if charge.status != "succeeded" or not charge.captured:
+        return 0
+    return int(charge.amount) - int(charge.amount_refunded)
+
+
+def platform_available(currency: str) -> int:
+    """Platform balance = succeeded charges (net of refunds) - all transfers.
+
+    The emulator has no pending funds: a succeeded charge is available at once.
+    Must run on the server loop (reads the store)."""
+    charged = sum(_charge_available(c) for c in _stored(Charge) if c.currency == currency)
+    transferred = sum(t.amount for t in _stored(Transfer) if t.currency == currency)
+    return charged - transferred
+
+
+def _insufficient(message: str) -> UserError:
+    return stripe_error(400, "balance_insufficient", message)
+
+
+class Transfer(StripeObject):  # type: ignore[misc]
+    """A transfer from the platform to a connected account.
+
+    Rules (emulator choice, documented):
+
+    * the destination must exist (``resource_missing``) and have
+      ``capabilities.transfers == "active"`` (``insufficient_capabilities_for_transfer``);
+    * with ``source_transaction``, the charge must exist (``resource_missing``),
+      have the transfer's currency, and the transfers against it may not exceed
+      its captured amount net of refunds (``balance_insufficient``);
+    * every transfer, with or without ``source_transaction``, must also fit in
+      the platform balance (:func:`platform_available`, ``balance_insufficient``).
+    """
+
+    object = "transfer"
+    _id_prefix = "tr_"
+    _create_params = frozenset(
+        {"amount", "currency", "destination", "source_transaction", "transfer_group",
+         "description", "metadata", "source_type", "expand"}
+    )
+    _update_params = frozenset({"description", "metadata", "expand"})
+    _list_filters = frozenset({"destination", "transfer_group", "created"})
+
+    def __init__(self, *, amount: int, currency: str, destination: str,
+                 source_transaction: str | None, transfer_group: str | None,
+                 description: str | None, metadata: dict[str, str]) -> None:
+        super().__init__()
+        self.amount = amount
+        self.amount_reversed = 0
+        self.balance_transaction = None
+        self.currency = currency
+        self.description = description
+        self.destination = destination
+        self.destination_payment = "py_" + random_id(24)
+        self.metadata = metadata
+        self.reversals = {"object": "list", "data": [], "has_more": False, "total_count": 0,
+                          "url": f"/v1/transfers/{self.id}/reversals"}
+        self.reversed = False
+        self.source_transaction = source_transaction
+        self.source_type = "card"
+        self.transfer_group = transfer_group
+
+    @classmethod
+    def _api_create(cls, **data: Any) -> Transfer:
+        _reject_unknown(data, cls._create_params)
+        amount = _positive_int(_require(data, "amount"), "amount")
+        currency = _currency(_require(data, "currency"))
+        destination = _ready_destination(str(_require(data, "destination")))
+        source_transaction = _optional_str(data, "source_transaction")
+        if source_transaction is not None:
+            _check_source_transaction(source_transaction, amount, currency)
+        if amount > platform_available(currency):
+            raise _insufficient(
+                "You have insufficient available funds in your Stripe account. "
+                "Try adding funds directly to your available balance by creating Charges "
+                "using the 4000000000000077 test card."
+            )
+        transfer = cls(
+            amount=amount,
+            currency=currency,
+            destination=destination.id,
+            source_transaction=source_transaction,
+            transfer_group=_optional_str(data, "transfer_group"),
+            description=_optional_str(data, "description"),
+            metadata=_merge_metadata({}, data.get("metadata")),
+        )
+        schedule_webhook(Event("transfer.created", transfer))
+        return transfer
+
+    @classmethod
+    def _api_retrieve(cls, id: str) -> Transfer:  # noqa: A002
+        transfer = store.get(f"{cls.object}:{id}")
+        if transfer is None:
+            raise _missing("transfer", id)
+        return transfer
+
+    @classmethod
+    def _api_update(cls, id: str, **data: Any) -> Transfer:  # noqa: A002
+        _reject_unknown(data, cls._update_params)
+        transfer = cls._api_retrieve(id)
+        transfer.metadata = _merge_metadata(transfer.metadata, data.get("metadata"))
+        if "description" in data:
+            transfer.description = _optional_str(data, "description")
+        return transfer
+
+    @classmethod
+    def _list_predicate(cls, query: Mapping[str, Any]) -> Callable[[StripeObject], bool]:
+        _reject_unknown(query, cls._list_filters)
+        destination = query.get("destination")
+        group = query.get("transfer_group")
+        created = _created_predicate(query.get("created"))
+        return lambda t: (
+            (destination is None or t.destination == destination)
+            and (group is None or t.transfer_group == group)
+            and created(t)
+        )
+
+
+def _ready_destination(account_id: str) -> Account:
+    account = store.get(f"{Account.object}:{account_id}")
+    if account is None:
+        raise _missing("destination", account_id, param="destination")
+    if not account._can_receive_transfers:
+        raise stripe_error(
+            400,
+            "insufficient_capabilities_for_transfer",
+            "Your destination account needs to have at least one of the following "
+            "capabilities enabled: transfers, crypto_transfers, legacy_payments",
+            param="destination",
+        )
+    return account
+
+
+def _check_source_transaction(charge_id: str, amount: int, currency: str) -> None:
+    charge = store.get(f"{Charge.object}:{charge_id}")
+    if charge is None:
+        raise _missing("charge", charge_id, param="source_transaction")
+    if charge.currency != currency:
+        raise stripe_error(
+            400, "parameter_invalid",
+            f"The currency of source_transaction's balance transaction ({charge.currency}) "
+            f"must be the same as the transfer currency ({currency})",
+            param="currency",
+        )
+    already = sum(t.amount for t in _stored(Transfer) if t.source_transaction == charge_id)
+    if already + amount > _charge_available(charge):
+        raise _insufficient(
+            f"The transfer amount exceeds the remaining amount of source_transaction "
+            f"{charge_id} ({_charge_available(charge) - already} {currency} left)."
+        )
+
+
+def _balance() -> dict[str, Any]:
+    currencies = sorted({c.currency for c in _stored(Charge)} | {t.currency for t in _stored(Transfer)})
+    available = [
+        {"amount": platform_available(cur), "currency": cur,
+         "source_types": {"card": platform_available(cur)}}
+        for cur in currencies or ["usd"]
+    ]
+    pending = [{"amount": 0, "currency": entry["currency"], "source_types": {"card": 0}}
+               for entry in available]
+    return {"object": "balance", "livemode": False, "available": available, "pending": pending}
+
+
+def _assert_unique_id_prefixes() -> None:
+    """localstripe's ``expand`` finds a class by id prefix: no prefix may be a
+    prefix of another one."""
+    prefixes = [c._id_prefix for c in StripeObject.__subclasses__() if hasattr(c, "_id_prefix")]
+    for a in prefixes:
+        for b in prefixes:
+            if a is not b and b.startswith(a):
+                raise RuntimeError(f"localstripe id prefix clash: {a!r} / {b!r}")
+
+
+_assert_unique_id_prefixes()
+
+
+# --------------------------------------------------------------------------
+# Fault injection
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Fault:
+    """Make the next ``count`` API requests under ``path_prefix`` fail with
+    ``status`` and/or wait ``delay`` seconds first.
+
+    With only ``delay`` the request is then processed normally (simulates a
+    slow Stripe: a client timeout leaves the write applied server-side)."""
+
+    path_prefix: str
+    count: int = 1
+    status: int | None = None
+    code: str | None = None
+    delay: float = 0.0
+    method: str | None = None
+    should_retry: bool | None = None
+
+    @classmethod
+    def from_params(cls, data: Mapping[str, Any]) -> Fault:
+        """Validate a JSON or form body of ``POST /_sandbox/faults``."""
+        _reject_unknown(data, frozenset(field.name for field in fields(cls)))
+        path_prefix = _require(data, "path_prefix")
+        if not isinstance(path_prefix, str) or not path_prefix.startswith("/"):
+            raise stripe_error(400, "parameter_invalid", "path_prefix must start with /", param="path_prefix")
+        fault = cls(
+            path_prefix=path_prefix,
+            count=_positive_int(data.get("count", 1), "count"),
+            status=None if data.get("status") in (None, "") else _as_int(data["status"], "status"),
+            code=_optional_str(data, "code"),
+            delay=_as_delay(data.get("delay")),
+            method=(_optional_str(data, "method") or "").upper() or None,
+            should_retry=_as_optional_bool(data.get("should_retry"), "should_retry"),
+        )
+        if fault.status is not None and not 400 <= fault.status <= 599:
+            raise stripe_error(400, "parameter_invalid", "status must be 400-599", param="status")
+        if fault.status is None and not fault.delay:
+            raise stripe_error(400, "parameter_missing", "Give a status, a delay or both.", param="status")
+        return fault
+
+    def matches(self, method: str, path: str) -> bool:
+        return path.startswith(self.path_prefix) and self.method in (None, method)
+
+    def error_response(self) -> web.Response:
+        """A Stripe-shaped error body for ``status``."""
+        assert self.status is not None
+        code = self.code or ("rate_limit" if self.status == 429 else None)
+        error_type = "api_error" if self.status >= 500 else "invalid_request_error"
+        body = {"error": {"type": error_type, "code": code,
+                          "message": f"Sandbox fault injection: simulated HTTP {self.status}."}}
+        response = ls_server.json_response(body, status=self.status)
+        response.headers["Request-Id"] = "req_" + random_id(14)
+        if self.should_retry is not None:
+            response.headers["Stripe-Should-Retry"] = "true" if self.should_retry else "false"
+        return response
+
+
+def _as_delay(value: Any) -> float:
+    if value in (None, ""):
+        return 0.0
+    try:
+        delay = float(value)
+    except (TypeError, ValueError):
+        raise stripe_error(400, "parameter_invalid", f"Invalid delay: {value}", param="delay") from None
+    if not 0 <= delay <= MAX_FAULT_DELAY_SECONDS:
+        raise stripe_error(400, "parameter_invalid", "delay out of range", param="delay")
+    return delay
+
+
+def _as_optional_bool(value: Any, name: str) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).lower()
+    if text not in ("true", "false"):
+        raise stripe_error(400, "parameter_invalid", f"Invalid boolean: {value}", param=name)
+    return text == "true"
+
+
+class FaultInjector:
+    """Thread-safe queue of :class:`Fault` rules; the first matching rule with
+    a remaining count is consumed by each API request."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def pending(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [asdict(fault) for fault in self._faults]
+
+    def take(self, method: str, path: str) -> Fault | None:
+        """Consume one use of the first rule matching this request."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(method, path):
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def middleware(self) -> Callable[..., Any]:
+        """aiohttp middleware applying the rules to Stripe API routes only."""
+
+        @web.middleware
+        async def inject_faults(request: web.Request, handler: Handler) -> web.StreamResponse:
+            if request.path.startswith((SANDBOX_PREFIX, CONFIG_PREFIX)):
+                return await handler(request)
+            fault = self.take(request.method, request.path)
+            if fault is None:
+                return await handler(request)
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            if fault.status is None:
+                return await handler(request)
+            return fault.error_response()
+
+        return inject_faults
+
+
+# --------------------------------------------------------------------------
+# HTTP routes
+# --------------------------------------------------------------------------
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return ls_server.json_response(data, status=status)
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    """Form-encoded (as the SDK sends) or JSON body, unflattened."""
+    return dict(await ls_server.get_post_data(request) or {})
+
+
+def _query(request: web.Request) -> dict[str, Any]:
+    return dict(ls_server.unflatten_data(request.query) or {})
+
+
+def _base_url(request: web.Request) -> str:
+    return f"{request.scheme}://{request.host}"
+
+
+def _pop_expand(data: dict[str, Any]) -> list[str] | None:
+    expand = data.pop("expand", None)
+    return expand if isinstance(expand, list) or expand is None else [expand]
+
+
+def _resource_routes(cls: type[Account] | type[Transfer], collection: str,
+                     list_predicate: Callable[[dict[str, Any]], Callable[[StripeObject], bool]]
+                     ) -> list[tuple[str, str, Handler]]:
+    """create / retrieve / update / list routes for an extension resource."""
+
+    async def create(request: web.Request) -> web.Response:
+        data = await _body(request)
+        expand = _pop_expand(data)
+        return _json(cls._api_create(**data)._export(expand=expand))
+
+    async def retrieve(request: web.Request) -> web.Response:
+        query = _query(request)
+        return _json(cls._api_retrieve(request.match_info["id"])._export(expand=_pop_expand(query)))
+
+    async def update(request: web.Request) -> web.Response:
+        data = await _body(request)
+        expand = _pop_expand(data)
+        return _json(cls._api_update(request.match_info["id"], **data)._export(expand=expand))
+
+    async def list_all(request: web.Request) -> web.Response:
+        query = _query(request)
+        page = _pop_page(query)
+        keep = list_predicate(query)
+        return _json(_list_response(_newest_first(cls), keep, collection, page))
+
+    return [
+        ("POST", collection, create),
+        ("GET", collection, list_all),
+        ("GET", collection + "/{id}", retrieve),
+        ("POST", collection + "/{id}", update),
+    ]
+
+
+def _account_list_predicate(query: Mapping[str, Any]) -> Callable[[StripeObject], bool]:
+    _reject_unknown(query, frozenset({"created"}))
+    return _created_predicate(query.get("created"))
+
+
+def _payment_intent_list_predicate(query: Mapping[str, Any]) -> Callable[[StripeObject], bool]:
+    _reject_unknown(query, frozenset({"customer", "created"}))
+    customer = query.get("customer")
+    created = _created_predicate(query.get("created"))
+    return lambda pi: (customer is None or pi.customer == customer) and created(pi)
+
+
+async def _list_payment_intents(request: web.Request) -> web.Response:
+    """Replaces localstripe's list, which rejects ``customer`` and is oldest-first."""
+    query = _query(request)
+    page = _pop_page(query)
+    keep = _payment_intent_list_predicate(query)
+    return _json(_list_response(_newest_first(PaymentIntent), keep, "/v1/payment_intents", page))
+
+
+async def _get_balance(_request: web.Request) -> web.Response:
+    return _json(_balance())
+
+
+async def _create_account_link(request: web.Request) -> web.Response:
+    return _json(_account_link(await _body(request), _base_url(request)))
+
+
+async def _complete_onboarding(request: web.Request) -> web.Response:
+    return _json(Account._api_complete_onboarding(request.match_info["id"])._export())
+
+
+_PAGE_TEMPLATE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Stripe sandbox onboarding</title></head>
+<body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
+<h1>Stripe sandbox onboarding</h1>
+<p>This is the <strong>OpenTrain Desk sandbox</strong> onboarding page for account
+<code>{account}</code>. No real data is collected and no money moves.</p>
+{body}
+</body></html>
+"""
+
+
+def _onboarding_page(account_id: str, body: str, status: int = 200) -> web.Response:
+    text = _PAGE_TEMPLATE.format(account=html.escape(account_id), body=body)
+    return web.Response(text=text, content_type="text/html", status=status)
+
+
+async def _show_onboarding(request: web.Request) -> web.Response:
+    account_id = request.match_info["id"]
+    if store.get(f"{Account.object}:{account_id}") is None:
+        return _onboarding_page(account_id, "<p>Unknown account.</p>", status=404)
+    form = ('<form method="post"><button type="submit">Complete onboarding</button></form>')
+    return _onboarding_page(account_id, form)
+
+
+async def _submit_onboarding(request: web.Request) -> web.Response:
+    account_id = request.match_info["id"]
+    if store.get(f"{Account.object}:{account_id}") is None:
+        return _onboarding_page(account_id, "<p>Unknown account.</p>", status=404)
+    Account._api_complete_onboarding(account_id)
+    return _onboarding_page(account_id, "<p>Onboarding complete. You can close this window.</p>")
+
+
+def _fault_routes(faults: FaultInjector) -> list[tuple[str, str, Handler]]:
+    async def add(request: web.Request) -> web.Response:
+        faults.add(Fault.from_params(await _body(request)))
+        return _json({"object": "list", "data": faults.pending()})
+
+    async def show(_request: web.Request) -> web.Response:
+        return _json({"object": "list", "data": faults.pending()})
+
+    async def clear(_request: web.Request) -> web.Response:
+        faults.clear()
+        return _json({"object": "list", "data": []})
+
+    path = SANDBOX_PREFIX + "faults"
+    return [("POST", path, add), ("GET", path, show), ("DELETE", path, clear)]
+
+
+def _clear_all_state(faults: FaultInjector) -> None:
+    """localstripe store (includes accounts and transfers), webhook
+    registrations (kept outside the store) and fault rules."""
+    store.clear()
+    ls_webhooks._webhooks.clear()
+    faults.clear()
+
+
+def _extension_routes(faults: FaultInjector) -> list[tuple[str, str, Handler]]:
+    async def reset(_request: web.Request) -> web.Response:
+        _clear_all_state(faults)
+        return web.Response()
+
+    return [
+        *_resource_routes(Account, "/v1/accounts", _account_list_predicate),
+        *_resource_routes(Transfer, "/v1/transfers", Transfer._list_predicate),
+        ("POST", "/v1/account_links", _create_account_link),
+        ("GET", "/v1/payment_intents", _list_payment_intents),
+        ("GET", "/v1/balance", _get_balance),
+        ("POST", SANDBOX_PREFIX + "accounts/{id}/complete_onboarding", _complete_onboarding),
+        ("GET", SANDBOX_PREFIX + "onboarding/{id}", _show_onboarding),
+        ("POST", SANDBOX_PREFIX + "onboarding/{id}", _submit_onboarding),
+        ("POST", SANDBOX_PREFIX + "reset", reset),
+        *_fault_routes(faults),
+    ]
+
+
+@web.middleware
+async def _auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """localstripe's auth (any ``sk_...`` key), except for sandbox-only routes,
+    which a browser opens without a key."""
+    if request.path.startswith(SANDBOX_PREFIX):
+        return await handler(request)
+    return await ls_server.auth_middleware(request, handler)
+
+
+def build_app(faults: FaultInjector) -> web.Application:
+    """A fresh aiohttp app: our routes first, then localstripe's (minus the
+    ones we replace). localstripe's global ``server.app`` is never started, so
+    it stays unfrozen and a new app can be built for every start."""
+    app = web.Application(
+        middlewares=[ls_server.error_middleware, faults.middleware(), _auth_middleware]
+    )
+    app.on_response_prepare.append(ls_server.add_cors_headers)
+    ours = _extension_routes(faults)
+    for method, path, handler in ours:
+        app.router.add_route(method, path, handler)
+    replaced = {(method, path) for method, path, _ in ours}
+    for route in ls_server.app.router.routes():
+        path = route.resource.canonical if route.resource is not None else None
+        if path is not None and (route.method, path) not in replaced:
+            app.router.add_route(route.method, path, _async_handler(route.handler))
+    return app
+
+
+def _async_handler(handler: Handler) -> Handler:
+    """aiohttp deprecates plain-function handlers; localstripe uses some."""
+    if asyncio.iscoroutinefunction(handler):
+        return handler
+
+    async def call(request: web.Request) -> web.StreamResponse:
+        return handler(request)
+
+    return call
+
+
+# --------------------------------------------------------------------------
+# The embedded server
+# --------------------------------------------------------------------------
+
+
+def _bind(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((HOST, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_forever()
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+class SandboxStripe:
+    """In-process Stripe emulator (localstripe + Connect/transfer extensions).
+
+    Usage::
+
+        with SandboxStripe() as sandbox:
+            client = stripe.StripeClient(SandboxStripe.api_key,
+                                         base_addresses={"api": sandbox.base_url})
+
+    State lives in localstripe's process-global store: it survives
+    ``stop()``/``start()`` and is cleared only by :meth:`reset`.
+    """
+
+    #: Fixed, obviously non-secret key; localstripe accepts any ``sk_...``.
+    api_key: ClassVar[str] = "sk_test_sandbox_localstripe"
+
+    _active: ClassVar[SandboxStripe | None] = None
+    _active_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, port: int = 0, *, shutdown_timeout: float = 2.0) -> None:
+        """``port=0`` picks a free port on the first start; later starts
+        re-bind the same port."""
+        self._port = port
+        self._shutdown_timeout = shutdown_timeout
+        self.faults = FaultInjector()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+
+    # -- lifecycle --------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._runner is not None
+
+    @property
+    def port(self) -> int:
+        """The bound port (the requested one before the first start)."""
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        if self._port == 0:
+            raise RuntimeError("SandboxStripe has no port yet: call start() first")
+        return f"http://{HOST}:{self._port}"
+
+    def start(self, timeout: float = 10.0) -> SandboxStripe:
+        """Serve on 127.0.0.1; returns once the server accepts connections."""
+        if self.running:
+            raise RuntimeError("SandboxStripe is already running")
+        self._claim()
+        try:
+            self._start_server(timeout)
+        except BaseException:
+            self._teardown(timeout)
+            raise
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving (connections are refused); state is kept. Idempotent."""
+        if self._loop is None:
+            return
+        self._teardown(timeout)
+
+    def __enter__(self) -> SandboxStripe:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    # -- state ------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Clear ALL state: localstripe objects (customers, payment intents,
+        charges, ... and our accounts/transfers, all in its store), webhook
+        registrations and fault rules."""
+        self._call(_clear_all_state, self.faults)
+
+    def complete_onboarding(self, account_id: str) -> dict[str, Any]:
+        """Python shortcut for ``POST /_sandbox/accounts/{id}/complete_onboarding``."""
+        if not self.running:
+            raise RuntimeError("complete_onboarding needs the server running (it emits events)")
+        return self._call(lambda: Account._api_complete_onboarding(account_id)._export())
+
+    def inject_fault(self, path_prefix: str, *, status: int | None = None, count: int = 1,
+                     delay: float = 0.0, code: str | None = None, method: str | None = None,
+                     should_retry: bool | None = None) -> None:
+        """Python shortcut for ``POST /_sandbox/faults``."""
+        params = {"path_prefix": path_prefix, "status": status, "count": count, "delay": delay,
+                  "code": code, "method": method, "should_retry": should_retry}
+        self.faults.add(Fault.from_params({k: v for k, v in params.items() if v is not None}))
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    # -- internals --------------------------------------------------------
+
+    def _claim(self) -> None:
+        with SandboxStripe._active_lock:
+            if SandboxStripe._active is not None and SandboxStripe._active is not self:
+                raise RuntimeError(
+                    "another SandboxStripe is running in this process "
+                    "(localstripe's store is process-global)"
+                )
+            SandboxStripe._active = self
+
+    def _release(self) -> None:
+        with SandboxStripe._active_lock:
+            if SandboxStripe._active is self:
+                SandboxStripe._active = None
+
+    def _start_server(self, timeout: float) -> None:
+        sock = _bind(self._port)
+        self._port = sock.getsockname()[1]
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._thread = threading.Thread(
+            target=_run_loop, args=(loop,), name=f"sandbox-stripe-{self._port}", daemon=True
+        )
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(self._serve(sock), loop)
+        self._runner = future.result(timeout)
+        self._check_accepting(timeout)
+
+    async def _serve(self, sock: socket.socket) -> web.AppRunner:
+        runner = web.AppRunner(build_app(self.faults), shutdown_timeout=self._shutdown_timeout)
+        await runner.setup()
+        try:
+            await web.SockSite(runner, sock).start()
+        except BaseException:
+            await runner.cleanup()
+            sock.close()
+            raise
+        return runner
+
+    def _check_accepting(self, timeout: float) -> None:
+        with socket.create_connection((HOST, self._port), timeout=timeout):
+            pass
+
+    def _teardown(self, timeout: float) -> None:
+        loop, thread = self._loop, self._thread
+        try:
+            if loop is not None and thread is not None and thread.is_alive():
+                self._stop_loop(loop, thread, timeout)
+        finally:
+            self._loop = self._thread = self._runner = None
+            self._release()
+
+    def _stop_loop(self, loop: asyncio.AbstractEventLoop, thread: threading.Thread,
+                   timeout: float) -> None:
+        try:
+            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout)
+            if thread.is_alive():
+                raise RuntimeError("SandboxStripe loop thread did not stop")
+
+    async def _shutdown(self) -> None:
+        """Close the listener and connections, then cancel leftover tasks
+        (localstripe's delayed webhook sends)."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+        current = asyncio.current_task()
+        tasks = [task for task in asyncio.all_tasks() if task is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _call(self, func: Callable[..., _T], *args: Any) -> _T:
+        """Run ``func`` on the server loop (the store's owner) when running,
+        else directly."""
+        if self._loop is None:
+            return func(*args)
+
+        async def invoke() -> _T:
+            return func(*args)
+
+        try:
+            return asyncio.run_coroutine_threadsafe(invoke(), self._loop).result(10.0)
+        except FutureTimeoutError:
+            raise RuntimeError("SandboxStripe loop did not answer within 10 s") from None
+

@@ -1,0 +1,86 @@
+"""UI fixtures: a real main window on a real SQLite file, driven through the widgets."""
+from __future__ import annotations
+
+import pytest
+import shiboken6
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QLineEdit, QMessageBox, QPushButton, QTableView, QWidget
+
+from opentrain_desk.app import apply_style, build_window
+
+
+def open_window(qtbot, settings):
+    window = build_window(settings, on_open_demo=lambda: None)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: window.ctx.runner.pending == 0)
+    return window
+
+
+@pytest.fixture
+def window(qtbot, qapp, settings):
+    apply_style(qapp)
+    win = open_window(qtbot, settings)
+    yield win
+    win.ctx.runner.shutdown()
+    win.workspace.close()
+
+
+def idle(qtbot, window):
+    qtbot.waitUntil(lambda: window.ctx.runner.pending == 0, timeout=5000)
+
+
+def find(window: QWidget, cls, name: str):
+    widget = window.findChild(cls, name)
+    assert widget is not None, f"no {cls.__name__} named {name}"
+    return widget
+
+
+def wait_dialog(qtbot, window, name: str, cls=QDialog):
+    qtbot.waitUntil(lambda: (d := window.findChild(cls, name)) is not None and d.isVisible())
+    return window.findChild(cls, name)
+
+
+def click(qtbot, button: QPushButton):
+    assert button.isEnabled(), f"{button.objectName()} is disabled"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def type_into(qtbot, edit, text: str):
+    if isinstance(edit, QLineEdit):
+        edit.clear()
+        if text.isascii():
+            qtbot.keyClicks(edit, text)
+        else:  # QTest can only synthesise ASCII key presses
+            edit.insert(text)
+    else:
+        edit.setPlainText(text)
+
+
+def submit(qtbot, dialog: QDialog):
+    click(qtbot, dialog.findChild(QPushButton, "submitButton"))
+
+
+def select_row(qtbot, table: QTableView, row: int):
+    qtbot.waitUntil(lambda: table.model().rowCount() > row)
+    table.selectRow(row)
+
+
+def table_column(table: QTableView, column: int) -> list[str]:
+    model = table.model()
+    return [model.index(r, column).data() for r in range(model.rowCount())]
+
+
+def confirm_box(qtbot, window, name: str):
+    box = wait_dialog(qtbot, window, name, QMessageBox)
+    click(qtbot, box.findChild(QPushButton, "confirmYesButton"))
+
+
+def closed(dialog) -> bool:
+    """A dialog that was accepted is hidden and (WA_DeleteOnClose) soon deleted."""
+    return not shiboken6.isValid(dialog) or not dialog.isVisible()
+
+
+def wait_closed(qtbot, dialog):
+    qtbot.waitUntil(lambda: closed(dialog))

@@ -30,6 +30,7 @@ class LazyTableModel(QAbstractTableModel, Generic[Row]):
     def __init__(self, runner: TaskRunner, parent=None) -> None:
         super().__init__(parent)
         self._runner = runner
+        self._columns = list(self.Columns)  # index -> member, without Enum lookups per cell
         self._rows: list[Row] = []
         self._total = 0
         self._loading = False
@@ -135,7 +136,7 @@ class LazyTableModel(QAbstractTableModel, Generic[Row]):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not (0 <= index.row() < len(self._rows)):
             return None
-        row, column = self._rows[index.row()], self.Columns(index.column())
+        row, column = self._rows[index.row()], self._columns[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             return self.display(row, column)
         if role == SortRole:

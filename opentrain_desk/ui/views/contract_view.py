@@ -31,6 +31,7 @@ class ContractView(QWidget):
         super().__init__(parent)
         self.ctx, self.contract = ctx, contract
         self._pending_select: int | None = None
+        self._sourced = False
         self.setObjectName(f"contractView{contract.id}")
         self.model = MilestonesModel(ctx.runner, self)
         self.table = self._make_table()
@@ -52,9 +53,16 @@ class ContractView(QWidget):
         self.buttons["add"].setShortcut("Ctrl+M")
         self._layout()
         self._connect()
-        self.model.set_source(partial(ctx.queries.count_milestones, contract.id),
-                              partial(ctx.queries.milestone_page, contract.id))
         self._update_actions()
+
+    def showEvent(self, event) -> None:
+        # Tabs load their timeline when first shown, not when the job opens.
+        if not self._sourced:
+            self._sourced = True
+            queries, contract_id = self.ctx.queries, self.contract.id
+            self.model.set_source(partial(queries.count_milestones, contract_id),
+                                  partial(queries.milestone_page, contract_id))
+        super().showEvent(event)
 
     def _make_table(self) -> QTableView:
         table = QTableView(objectName="milestoneTable")

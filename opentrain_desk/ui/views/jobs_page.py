@@ -91,6 +91,7 @@ class JobsPage(QWidget):
         table.setShowGrid(False)
         table.setAlternatingRowColors(True)
         header = table.horizontalHeader()
+        header.setResizeContentsPrecision(40)  # size columns from the visible rows only
         header.setSectionResizeMode(JobColumn.JOB, QHeaderView.ResizeMode.Stretch)
         for column in (JobColumn.CONTRACTS, JobColumn.OPEN, JobColumn.STATE):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
@@ -143,6 +144,12 @@ class JobsPage(QWidget):
         if self.job_view.job is None or self.job_view.job.id != job.id:
             self.job_view.show_job(job.id)
         self.right.setCurrentWidget(self.job_view)
+
+    def open_job(self, job_id: int, contract_id: int | None = None) -> None:
+        """Show a job (and one of its contracts) whether or not it is in the list."""
+        self.job_view.show_job(job_id, select_contract=contract_id)
+        self.right.setCurrentWidget(self.job_view)
+        self.select_job(job_id)
 
     def new_job(self) -> None:
         dialog = NewJobDialog(self.ctx.runner, self.ctx.uow, self.window())

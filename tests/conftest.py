@@ -6,10 +6,14 @@ import uuid
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import keyring  # noqa: E402
+import keyring.backend  # noqa: E402
 import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from opentrain_desk.config import Settings  # noqa: E402
+from opentrain_desk.persistence import database  # noqa: E402
+from opentrain_desk.services.unit_of_work import UnitOfWorkFactory  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get(
     "OPENTRAIN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -64,3 +68,62 @@ def db_url(request, sqlite_url):
 @pytest.fixture
 def settings(tmp_path, sqlite_url) -> Settings:
     return Settings(home=tmp_path / "home", db_url=sqlite_url, actor="tester")
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """An in-memory OS keyring stand-in for tests (never used by the app itself)."""
+
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service, username):
+        return self.entries.get((service, username))
+
+    def set_password(self, service, username, password):
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service, username):
+        self.entries.pop((service, username), None)
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring():
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture(scope="session")
+def _sandbox_server():
+    from opentrain_desk.sandbox.emulator import SandboxStripe
+    server = SandboxStripe().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(_sandbox_server):
+    """The embedded Stripe emulator, emptied before each test."""
+    if not _sandbox_server.running:
+        _sandbox_server.start()
+    _sandbox_server.reset()
+    return _sandbox_server
+
+
+@pytest.fixture
+def gateway(sandbox):
+    from opentrain_desk.payments.stripe_gateway import StripeGateway
+    return StripeGateway(sandbox.api_key, base_url=sandbox.base_url, timeout=5, mode="test")
+
+
+@pytest.fixture
+def factory(sqlite_url):
+    engine = database.create_engine(sqlite_url)
+    database.migrate(engine)
+    yield UnitOfWorkFactory(engine, actor="owner@agency")
+    engine.dispose()

@@ -120,6 +120,8 @@ class Milestone:
     submitted_at: datetime | None = None
     approved_at: datetime | None = None
     approved_by: str | None = None
+    payment_intent_id: str | None = None
+    charge_id: str | None = None
     id: int | None = field(default=None)
 
     @classmethod

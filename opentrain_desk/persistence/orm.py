@@ -12,6 +12,7 @@ from sqlalchemy.orm import registry
 
 from ..domain.jobs import AuditEntry, Contract, Job, Trainer
 from ..domain.milestones import Milestone, MilestoneStatus, PayoutStatus
+from ..domain.operations import ErrorKind, OperationKind, OperationStatus, StripeOperation
 
 metadata = sa.MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -95,6 +96,8 @@ milestones = sa.Table(
     sa.Column("submitted_at", Timestamp()),
     sa.Column("approved_at", Timestamp()),
     sa.Column("approved_by", sa.String(200)),
+    sa.Column("payment_intent_id", sa.String(64)),
+    sa.Column("charge_id", sa.String(64)),
     sa.CheckConstraint("amount_cents > 0", name="amount_positive"),
     sa.Index("ix_milestones_contract_position", "contract_id", "position"),
     sa.Index("ix_milestones_status", "status"),
@@ -113,6 +116,36 @@ audit_log = sa.Table(
     sa.Index("ix_audit_log_entity", "entity", "entity_id"),
 )
 
+workspace_settings = sa.Table(
+    "workspace_settings", metadata,
+    sa.Column("key", sa.String(80), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+stripe_operations = sa.Table(
+    "stripe_operations", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("kind", _enum(OperationKind), nullable=False),
+    sa.Column("milestone_id", sa.ForeignKey("milestones.id")),
+    sa.Column("status", _enum(OperationStatus), nullable=False),
+    sa.Column("idempotency_key", sa.String(80), nullable=False, unique=True),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("customer_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("payment_method_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("destination", sa.String(64), nullable=False, server_default=""),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error_kind", _enum(ErrorKind)),
+    sa.Column("last_error", sa.Text, nullable=False, server_default=""),
+    sa.Column("stripe_object_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("charge_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("updated_at", Timestamp(), nullable=False),
+    sa.Column("sent_at", Timestamp()),
+    sa.Column("next_attempt_at", Timestamp()),
+    sa.Index("ix_stripe_operations_status_due", "status", "next_attempt_at"),
+    sa.Index("ix_stripe_operations_milestone", "milestone_id"),
+)
+
 _mapped = False
 
 
@@ -126,4 +159,5 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(Contract, contracts)
     mapper_registry.map_imperatively(Milestone, milestones)
     mapper_registry.map_imperatively(AuditEntry, audit_log)
+    mapper_registry.map_imperatively(StripeOperation, stripe_operations)
     _mapped = True

@@ -1,6 +1,7 @@
 """Repositories over one SQLAlchemy session. They load and add; they never commit."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Generic, TypeVar
 
 import sqlalchemy as sa
@@ -9,6 +10,8 @@ from sqlalchemy.orm import Session
 from ..domain.errors import NotFound
 from ..domain.jobs import AuditEntry, Contract, Job, Trainer
 from ..domain.milestones import Milestone
+from ..domain.operations import OperationKind, OperationStatus, StripeOperation
+from .orm import workspace_settings
 
 T = TypeVar("T")
 
@@ -79,3 +82,60 @@ class AuditRepository(Repository[AuditEntry]):
         query = (sa.select(AuditEntry).filter_by(entity=entity, entity_id=entity_id)
                  .order_by(AuditEntry.id))
         return list(self.session.scalars(query))
+
+
+class OperationRepository(Repository[StripeOperation]):
+    model, label = StripeOperation, "payment operation"
+
+    def next_due(self, now: datetime, kinds: tuple[OperationKind, ...]) -> StripeOperation | None:
+        """The oldest queued operation whose retry time has come (locked on PostgreSQL)."""
+        S = StripeOperation
+        query = (sa.select(S).where(S.status == OperationStatus.QUEUED, S.kind.in_(kinds),
+                                    sa.or_(S.next_attempt_at.is_(None), S.next_attempt_at <= now))
+                 .order_by(S.created_at, S.id).limit(1).with_for_update(skip_locked=True))
+        return self.session.scalars(query).first()
+
+    def with_status(self, *statuses: OperationStatus) -> list[StripeOperation]:
+        S = StripeOperation
+        query = sa.select(S).where(S.status.in_(statuses)).order_by(S.created_at, S.id)
+        return list(self.session.scalars(query))
+
+    def open_for_milestone(self, milestone_id: int,
+                           kind: OperationKind) -> StripeOperation | None:
+        S = StripeOperation
+        query = (sa.select(S).where(S.milestone_id == milestone_id, S.kind == kind,
+                                    S.status.in_([s for s in OperationStatus if s.open]))
+                 .order_by(S.created_at.desc()))
+        return self.session.scalars(query).first()
+
+    def earliest_due(self) -> datetime | None:
+        S = StripeOperation
+        return self.session.scalar(sa.select(sa.func.min(S.next_attempt_at)).where(
+            S.status.in_([OperationStatus.QUEUED, OperationStatus.SENDING])))
+
+    def count_pending(self) -> int:
+        S = StripeOperation
+        return self.session.scalar(sa.select(sa.func.count()).select_from(S).where(
+            S.status.in_([OperationStatus.QUEUED, OperationStatus.SENDING]))) or 0
+
+
+class SettingsRepository:
+    """Non-secret workspace settings (ids, mode, company details)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        value = self.session.scalar(sa.select(workspace_settings.c.value).where(
+            workspace_settings.c.key == key))
+        return default if value is None else value
+
+    def set(self, key: str, value: str) -> None:
+        table = workspace_settings
+        updated = self.session.execute(table.update().where(table.c.key == key).values(
+            value=value)).rowcount
+        if not updated:
+            self.session.execute(table.insert().values(key=key, value=value))
+
+    def delete(self, key: str) -> None:
+        self.session.execute(workspace_settings.delete().where(workspace_settings.c.key == key))

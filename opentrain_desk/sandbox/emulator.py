@@ -48,6 +48,7 @@ from localstripe.resources import (
     Charge,
     Event,
     PaymentIntent,
+    PaymentMethod,
     StripeObject,
     Store,
     random_id,
@@ -93,6 +94,20 @@ def _disable_disk_persistence() -> None:
     Store.try_load_from_disk = _skip_disk  # type: ignore[method-assign]
 
 
+def _add_test_payment_methods() -> None:
+    """Stripe's ``pm_card_authenticationRequired`` (3-D Secure on every payment),
+    which localstripe does not know, backed by its always-authenticate test card."""
+    original = PaymentMethod._try_get_canonical_test_article.__func__
+
+    def lookup(cls: type[PaymentMethod], id: str) -> PaymentMethod | None:  # noqa: A002
+        if id == "pm_card_authenticationRequired":
+            return PaymentMethod(type="card", card=dict(
+                number="4000002760003184", exp_month="12", exp_year="2030", cvc="123"))
+        return original(cls, id)
+
+    PaymentMethod._try_get_canonical_test_article = classmethod(lookup)
+
+
 def _is_expanded(field: str, expand: list[str] | None) -> bool:
     return any(path == field or path.startswith(field + ".") for path in expand or [])
 
@@ -115,6 +130,7 @@ def _export_latest_charge_as_id() -> None:
 
 _disable_disk_persistence()
 _export_latest_charge_as_id()
+_add_test_payment_methods()
 
 
 # --------------------------------------------------------------------------
@@ -933,6 +949,7 @@ def _clear_all_state(faults: FaultInjector) -> None:
     store.clear()
     ls_webhooks._webhooks.clear()
     faults.clear()
+    REVOKED_KEYS.clear()
 
 
 def _extension_routes(faults: FaultInjector) -> list[tuple[str, str, Handler]]:
@@ -954,12 +971,34 @@ def _extension_routes(faults: FaultInjector) -> list[tuple[str, str, Handler]]:
     ]
 
 
+#: Keys the sandbox treats as revoked (``SandboxStripe.revoke_key``); cleared by reset().
+REVOKED_KEYS: set[str] = set()
+
+
+def _bearer(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    return header.removeprefix("Bearer ").strip()
+
+
+def _invalid_key(key: str) -> web.Response:
+    shown = f"{key[:8]}{'*' * 4}{key[-4:]}" if len(key) > 12 else "****"
+    return _json({"error": {"type": "invalid_request_error", "code": "api_key_invalid",
+                            "message": f"Invalid API Key provided: {shown}"}}, status=401)
+
+
 @web.middleware
 async def _auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """localstripe's auth (any ``sk_...`` key), except for sandbox-only routes,
-    which a browser opens without a key."""
+    which a browser opens without a key. Revoked keys and live-mode keys (the
+    sandbox is a test-mode account) get Stripe's 401."""
     if request.path.startswith(SANDBOX_PREFIX):
         return await handler(request)
+    key = _bearer(request)
+    if key in REVOKED_KEYS or key.startswith(("sk_live_", "rk_live_")):
+        return _invalid_key(key)
+    if key.startswith("rk_test_"):  # restricted keys: localstripe only knows sk_
+        request = request.clone(headers={**request.headers,
+                                         "Authorization": "Bearer sk_test_restricted"})
     return await ls_server.auth_middleware(request, handler)
 
 
@@ -1113,6 +1152,10 @@ class SandboxStripe:
 
     def clear_faults(self) -> None:
         self.faults.clear()
+
+    def revoke_key(self, key: str) -> None:
+        """From now on requests with ``key`` get 401 (as a revoked key does)."""
+        REVOKED_KEYS.add(key)
 
     # -- internals --------------------------------------------------------
 

@@ -33,6 +33,8 @@ class UnitOfWork:
         self.contracts = repos.ContractRepository(self.session)
         self.milestones = repos.MilestoneRepository(self.session)
         self.audit_log = repos.AuditRepository(self.session)
+        self.operations = repos.OperationRepository(self.session)
+        self.settings = repos.SettingsRepository(self.session)
         self.now = self.clock()
         return self
 

@@ -1,0 +1,224 @@
+"""The outbox worker: sends queued Stripe operations exactly once, off the GUI thread.
+
+Protocol per operation:
+1. claim: in one committed transaction the operation becomes ``sending`` (attempt+1);
+2. send: one HTTP request with the operation's stored idempotency key;
+3. record: the outcome and the state change it causes, in one transaction.
+A crash between 1 and 3 leaves ``sending`` rows; on start they are reconciled against
+Stripe (list by customer / transfer group, match ``metadata.operation_id``) before
+anything is sent again.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Protocol
+
+from ..domain.operations import ErrorKind, OperationKind, OperationStatus, StripeOperation
+from ..services import funding
+from ..services.ports import GatewayError, PaymentGateway
+from ..services.unit_of_work import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+RECONCILE_WINDOW = timedelta(minutes=15)
+
+
+class Handler(Protocol):
+    """How one kind of operation is sent, recorded and reconciled."""
+
+    def send(self, gateway: PaymentGateway, op: funding.Claimed): ...
+
+    def record(self, factory: UnitOfWorkFactory, op_id: str, result) -> None: ...
+
+    def find(self, gateway: PaymentGateway, op: StripeOperation, since: int): ...
+
+    def refresh(self, gateway: PaymentGateway, op: StripeOperation): ...
+
+
+class FundingHandler:
+    def send(self, gateway, op):
+        return gateway.charge(amount_cents=op.amount_cents, customer_id=op.customer_id,
+                              payment_method_id=op.payment_method_id, metadata=op.metadata,
+                              idempotency_key=op.idempotency_key)
+
+    def record(self, factory, op_id, result) -> None:
+        funding.record_payment(factory(), op_id, result)
+
+    def find(self, gateway, op, since):
+        return gateway.find_payment(op.customer_id, op.id, since)
+
+    def refresh(self, gateway, op):
+        return gateway.retrieve_payment(op.stripe_object_id)
+
+
+@dataclass(frozen=True)
+class WorkerState:
+    online: bool | None = None  # None: not known yet
+    key_rejected: bool = False
+    connected: bool = True       # a gateway (key) is configured
+    last_error: str = ""
+    busy: bool = False
+
+
+class OutboxWorker:
+    def __init__(self, factory: UnitOfWorkFactory,
+                 gateway: Callable[[], PaymentGateway | None],
+                 on_change: Callable[[WorkerState], None] | None = None,
+                 idle_interval: float = 60.0,
+                 lease: timedelta = timedelta(seconds=60),
+                 after_send: Callable[[funding.Claimed, object], None] | None = None) -> None:
+        self.factory = factory
+        self._gateway = gateway
+        self._on_change = on_change or (lambda _state: None)
+        self.idle_interval = idle_interval
+        self.lease = lease
+        self.after_send = after_send
+        self.handlers: dict[OperationKind, Handler] = {
+            OperationKind.FUND_MILESTONE: FundingHandler()}
+        self.state = WorkerState()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._sync_requested = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()  # one pass at a time (worker thread or run_once)
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="otd-outbox", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def sync_now(self) -> None:
+        self._sync_requested.set()
+        self._wake.set()
+
+    def _loop(self) -> None:
+        first = True
+        while not self._stop.is_set():
+            try:
+                wait = self.run_once(reconcile=first or self._sync_requested.is_set())
+                first = False
+            except Exception:  # noqa: BLE001 - the worker must survive and report
+                log.exception("outbox pass failed")
+                wait = 5.0
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    # -- one pass --------------------------------------------------------------------------
+    def run_once(self, reconcile: bool = True) -> float:
+        """Reconcile (optional), then send everything due. Returns seconds to wait."""
+        with self._lock:
+            gateway = self._gateway()
+            if gateway is None:
+                self._set(connected=False, online=None)
+                return self.idle_interval
+            self._set(connected=True, busy=True)
+            try:
+                # unknown outcomes are always settled before anything new is sent
+                if reconcile:
+                    self._sync_requested.clear()
+                self.reconcile(gateway, refresh_pending=reconcile)
+                while not self._stop.is_set() and self._send_next(gateway):
+                    pass
+            except GatewayError as error:  # reconcile could not reach Stripe
+                self._note_error(error)
+            finally:
+                self._set(busy=False)
+            return self._next_wait()
+
+    def _send_next(self, gateway: PaymentGateway) -> bool:
+        op = funding.claim_next(self.factory(), tuple(self.handlers), self.lease)
+        if op is None:
+            return False
+        self._changed()
+        handler = self.handlers[op.kind]
+        try:
+            result = handler.send(gateway, op)
+        except GatewayError as error:
+            if self.after_send:
+                self.after_send(op, error)
+            retried = funding.record_error(self.factory(), op.id, error)
+            self._note_error(error)
+            return not retried  # stop the pass after a retryable error: back off
+        if self.after_send:
+            self.after_send(op, result)
+        handler.record(self.factory, op.id, result)
+        self._set(online=True, key_rejected=False, last_error="")
+        return True
+
+    def reconcile(self, gateway: PaymentGateway, refresh_pending: bool = True) -> int:
+        """Settle operations whose outcome is unknown (``sending``) and, with
+        ``refresh_pending``, those waiting at Stripe (``needs action``)."""
+        statuses = [OperationStatus.SENDING]
+        if refresh_pending:
+            statuses.append(OperationStatus.NEEDS_ACTION)
+        with self.factory() as uow:
+            pending = uow.operations.with_status(*statuses)
+            now = uow.now
+        # unknown outcomes only once their lease / settle time has passed
+        pending = [op for op in pending if op.status is not OperationStatus.SENDING
+                   or op.next_attempt_at is None or op.next_attempt_at <= now]
+        if not pending:
+            return 0
+        settled = 0
+        for op in pending:
+            handler = self.handlers.get(op.kind)
+            if handler is None:
+                continue
+            if op.status is OperationStatus.SENDING:
+                since = int(((op.sent_at or op.created_at) - RECONCILE_WINDOW).timestamp())
+                found = handler.find(gateway, op, since)
+                if found is None:
+                    funding.requeue_unsent(self.factory(), op.id)
+                else:
+                    handler.record(self.factory, op.id, found)
+                settled += 1
+            elif op.stripe_object_id:
+                result = handler.refresh(gateway, op)
+                if getattr(result, "status", "") != "requires_action":
+                    handler.record(self.factory, op.id, result)
+                    settled += 1
+        self._set(online=True)
+        if settled:
+            self._changed()
+        return settled
+
+    # -- state -------------------------------------------------------------------------------
+    def _next_wait(self) -> float:
+        with self.factory() as uow:
+            due = uow.operations.earliest_due()
+        if due is None:
+            return self.idle_interval
+        seconds = (due - datetime.now(timezone.utc)).total_seconds()
+        return max(0.05, min(seconds, self.idle_interval))
+
+    def _note_error(self, error: GatewayError) -> None:
+        offline = error.kind in (ErrorKind.NETWORK, ErrorKind.TIMEOUT)
+        self._set(online=False if offline else True,
+                  key_rejected=error.kind is ErrorKind.KEY_REJECTED, last_error=error.message)
+
+    def _set(self, **changes) -> None:
+        new = replace(self.state, **changes)
+        if new != self.state:
+            self.state = new
+            self._changed()
+
+    def _changed(self) -> None:
+        try:
+            self._on_change(self.state)
+        except Exception:  # noqa: BLE001 - a listener must not stop payments
+            log.exception("outbox listener failed")

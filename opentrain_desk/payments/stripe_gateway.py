@@ -1,0 +1,186 @@
+"""The Stripe adapter: the official SDK's StripeClient, errors mapped to ErrorKind.
+
+Secret keys are held only in memory here; they never appear in messages, logs or
+exceptions this module raises (Stripe's own messages never echo full keys, and we
+replace any key-looking text before passing a message on).
+"""
+from __future__ import annotations
+
+import logging
+import re
+
+import stripe
+
+from ..domain.operations import ErrorKind
+from ..services.ports import CardInfo, GatewayError, KeyInfo, PaymentResult
+
+log = logging.getLogger(__name__)
+STRIPE_API_VERSION = "2024-06-20"
+KEY_PATTERN = re.compile(r"\b(sk|rk)_(test|live)_[A-Za-z0-9_]+")
+DEFAULT_TIMEOUT = 20
+
+
+def key_mode(key: str) -> str:
+    """``test`` or ``live`` from the key's prefix; raises ValueError for anything else."""
+    match = KEY_PATTERN.fullmatch(key.strip())
+    if not match or len(key.strip()) < 20:
+        raise ValueError("That is not a Stripe secret key. Paste a key that starts with "
+                         "sk_test_, sk_live_, rk_test_ or rk_live_.")
+    return match.group(2)
+
+
+def mask_key(key: str) -> str:
+    key = key.strip()
+    return f"{key[:8]}…{key[-4:]}" if len(key) > 12 else "…"
+
+
+def redact(text: str) -> str:
+    return KEY_PATTERN.sub(lambda m: f"{m.group(1)}_{m.group(2)}_…", text or "")
+
+
+class StripeGateway:
+    """Implements the PaymentGateway port against Stripe or the sandbox emulator."""
+
+    def __init__(self, api_key: str, base_url: str | None = None,
+                 timeout: float = DEFAULT_TIMEOUT, mode: str | None = None) -> None:
+        self.mode = mode or key_mode(api_key)
+        addresses = {"api": base_url} if base_url else None
+        self._client = stripe.StripeClient(
+            api_key, base_addresses=addresses, stripe_version=STRIPE_API_VERSION,
+            max_network_retries=0, http_client=stripe.RequestsClient(timeout=timeout))
+        self.v1 = self._client.v1
+
+    # -- key and customer -------------------------------------------------------------
+    def verify_key(self) -> KeyInfo:
+        with translated():
+            self.v1.customers.list({"limit": 1})
+        return KeyInfo(self.mode, f"Stripe ({self.mode} mode)")
+
+    def create_customer(self, name: str, email: str, metadata: dict) -> str:
+        with translated():
+            return self.v1.customers.create({"name": name, "email": email,
+                                             "metadata": metadata}).id
+
+    # -- cards -----------------------------------------------------------------------
+    def list_cards(self, customer_id: str) -> list[CardInfo]:
+        with translated():
+            customer = self.v1.customers.retrieve(customer_id)
+            methods = self.v1.payment_methods.list({"customer": customer_id, "type": "card"})
+        settings = customer["invoice_settings"] if "invoice_settings" in customer else None
+        default = settings["default_payment_method"] if settings else None
+        return [_card(pm, pm.id == default) for pm in methods.data]
+
+    def attach_card(self, customer_id: str, payment_method: str) -> CardInfo:
+        with translated():
+            pm = self.v1.payment_methods.attach(payment_method, {"customer": customer_id})
+        return _card(pm, False)
+
+    def set_default_card(self, customer_id: str, payment_method_id: str) -> None:
+        with translated():
+            self.v1.customers.update(customer_id, {"invoice_settings": {
+                "default_payment_method": payment_method_id}})
+
+    def detach_card(self, payment_method_id: str) -> None:
+        with translated():
+            self.v1.payment_methods.detach(payment_method_id)
+
+    # -- payments --------------------------------------------------------------------
+    def charge(self, *, amount_cents: int, customer_id: str, payment_method_id: str,
+               metadata: dict, idempotency_key: str) -> PaymentResult:
+        params = {"amount": amount_cents, "currency": "usd", "customer": customer_id,
+                  "payment_method": payment_method_id, "off_session": True, "confirm": True,
+                  "metadata": metadata}
+        with translated():
+            intent = self.v1.payment_intents.create(
+                params, {"idempotency_key": idempotency_key})
+        return _payment(intent)
+
+    def find_payment(self, customer_id: str, operation_id: str,
+                     created_after: int) -> PaymentResult | None:
+        """Reconcile: a PaymentIntent of ours carries the operation id in its metadata."""
+        with translated():
+            page = self.v1.payment_intents.list({"customer": customer_id, "limit": 100,
+                                                 "created": {"gte": created_after}})
+            for intent in page.auto_paging_iter():
+                metadata = intent["metadata"].to_dict() if intent["metadata"] else {}
+                if metadata.get("operation_id") == operation_id:
+                    return _payment(intent)
+        return None
+
+    def retrieve_payment(self, payment_intent_id: str) -> PaymentResult:
+        with translated():
+            return _payment(self.v1.payment_intents.retrieve(payment_intent_id))
+
+
+def _card(pm, is_default: bool) -> CardInfo:
+    card = pm["card"]
+    return CardInfo(pm.id, card["brand"], card["last4"], int(card["exp_month"]),
+                    int(card["exp_year"]), is_default)
+
+
+def _payment(intent) -> PaymentResult:
+    charge = intent["latest_charge"] if "latest_charge" in intent else None
+    charge_id = charge if isinstance(charge, str) else (charge["id"] if charge else "")
+    error = intent["last_payment_error"] if "last_payment_error" in intent else None
+    message = (error["message"] if error and "message" in error else "") or ""
+    metadata = intent["metadata"].to_dict() if intent["metadata"] else {}
+    return PaymentResult(intent.id, intent["status"], charge_id or "",
+                         intent["client_secret"] or "", message, metadata)
+
+
+class translated:
+    """Context manager: stripe-python exceptions -> GatewayError with an ErrorKind."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type, exc, _tb) -> bool:
+        if exc is None or not isinstance(exc, stripe.StripeError):
+            return False
+        raise to_gateway_error(exc) from None
+
+
+def to_gateway_error(exc: stripe.StripeError) -> GatewayError:
+    body = exc.json_body or {}
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    code = exc.code or error.get("code")
+    message = redact(error.get("message") or exc.user_message or str(exc) or
+                     type(exc).__name__)
+    object_id = (error.get("payment_intent") or {}).get("id", "") if isinstance(
+        error.get("payment_intent"), dict) else ""
+    kind = _kind(exc, code)
+    log.warning("stripe call failed: %s (%s, http %s)", kind.value, code, exc.http_status)
+    return GatewayError(kind, _friendly(kind, message), code, object_id)
+
+
+def _kind(exc: stripe.StripeError, code: str | None) -> ErrorKind:
+    if isinstance(exc, stripe.APIConnectionError):
+        text = str(exc).lower()
+        return ErrorKind.TIMEOUT if "timed out" in text or "timeout" in text else ErrorKind.NETWORK
+    if isinstance(exc, (stripe.AuthenticationError, stripe.PermissionError)):
+        return ErrorKind.KEY_REJECTED
+    if isinstance(exc, stripe.RateLimitError) or exc.http_status == 429:
+        return ErrorKind.RATE_LIMITED
+    if code == "lock_timeout" or (exc.http_status or 0) >= 500 or exc.http_status == 409:
+        return ErrorKind.SERVER
+    if code == "authentication_required":
+        return ErrorKind.AUTH_REQUIRED
+    if code in ("insufficient_capabilities_for_transfer", "transfers_not_allowed",
+                "account_invalid"):
+        return ErrorKind.NOT_READY
+    if code == "balance_insufficient":
+        return ErrorKind.BALANCE
+    if isinstance(exc, stripe.CardError) or exc.http_status == 402:
+        return ErrorKind.DECLINED
+    return ErrorKind.INVALID
+
+
+def _friendly(kind: ErrorKind, message: str) -> str:
+    if kind is ErrorKind.NETWORK:
+        return "Stripe could not be reached (offline?). The operation stays queued."
+    if kind is ErrorKind.TIMEOUT:
+        return "Stripe did not answer in time. The operation will be checked and retried."
+    if kind is ErrorKind.KEY_REJECTED:
+        return ("Stripe rejected the API key (invalid, revoked, or missing a permission). "
+                "Update it in Settings → Stripe.")
+    return message

@@ -1,0 +1,123 @@
+"""The agency's billing at Stripe: its Customer and saved payment methods.
+
+These calls need the network; the UI runs them on its network thread. The default
+card is cached in the workspace so fundings can be queued while offline.
+"""
+from __future__ import annotations
+
+from ..domain.errors import DomainError
+from .funding import customer_key, default_card_key, workspace_id
+from .ports import CardInfo, GatewayError, PaymentGateway
+from .unit_of_work import UnitOfWorkFactory
+
+COMPANY_NAME = "company.name"
+COMPANY_EMAIL = "company.email"
+
+#: Stripe's test payment methods (test mode and the sandbox): no card numbers involved.
+TEST_CARDS = {
+    "pm_card_visa": "Visa — payments succeed",
+    "pm_card_chargeCustomerFail": "Visa — attaches, then payments are declined",
+    "pm_card_authenticationRequired": "Visa — 3-D Secure required on every payment",
+}
+
+
+class BillingError(DomainError):
+    pass
+
+
+def _user_error(error: GatewayError) -> BillingError:
+    return BillingError(error.message)
+
+
+def ensure_customer(factory: UnitOfWorkFactory, gateway: PaymentGateway) -> str:
+    """The agency's Customer in this key's mode, created on first use."""
+    with factory() as uow:
+        existing = uow.settings.get(customer_key(gateway.mode))
+        name = uow.settings.get(COMPANY_NAME, "OpenTrain agency")
+        email = uow.settings.get(COMPANY_EMAIL, "")
+        wid = workspace_id(uow)
+        uow.commit()
+    if existing:
+        return existing
+    try:
+        customer = gateway.create_customer(name, email, {"workspace_id": wid})
+    except GatewayError as error:
+        raise _user_error(error) from None
+    with factory() as uow:
+        uow.settings.set(customer_key(gateway.mode), customer)
+        uow.audit("billing", None, "stripe customer created",
+                  after={"customer": customer, "mode": gateway.mode})
+        uow.commit()
+    return customer
+
+
+def list_cards(factory: UnitOfWorkFactory, gateway: PaymentGateway) -> list[CardInfo]:
+    customer = ensure_customer(factory, gateway)
+    try:
+        cards = gateway.list_cards(customer)
+    except GatewayError as error:
+        raise _user_error(error) from None
+    _cache_default(factory, gateway.mode, next((c.id for c in cards if c.is_default), None))
+    return cards
+
+
+def add_test_card(factory: UnitOfWorkFactory, gateway: PaymentGateway,
+                  test_payment_method: str) -> CardInfo:
+    """Attach one of Stripe's test payment methods (test mode only)."""
+    if gateway.mode != "test":
+        raise BillingError("Test cards can only be added with a test-mode key.")
+    if test_payment_method not in TEST_CARDS:
+        raise BillingError("Unknown test card.")
+    customer = ensure_customer(factory, gateway)
+    try:
+        card = gateway.attach_card(customer, test_payment_method)
+        if not any(c.is_default for c in gateway.list_cards(customer)):
+            gateway.set_default_card(customer, card.id)
+            _cache_default(factory, gateway.mode, card.id)
+    except GatewayError as error:
+        raise _user_error(error) from None
+    _audit(factory, "payment method added", card)
+    return card
+
+
+def set_default(factory: UnitOfWorkFactory, gateway: PaymentGateway, card_id: str) -> None:
+    customer = ensure_customer(factory, gateway)
+    try:
+        gateway.set_default_card(customer, card_id)
+    except GatewayError as error:
+        raise _user_error(error) from None
+    _cache_default(factory, gateway.mode, card_id)
+
+
+def remove_card(factory: UnitOfWorkFactory, gateway: PaymentGateway, card_id: str) -> None:
+    try:
+        gateway.detach_card(card_id)
+    except GatewayError as error:
+        raise _user_error(error) from None
+    with factory() as uow:
+        if uow.settings.get(default_card_key(gateway.mode)) == card_id:
+            uow.settings.delete(default_card_key(gateway.mode))
+        uow.audit("billing", None, "payment method removed", before={"card": card_id})
+        uow.commit()
+
+
+def has_payment_method(factory: UnitOfWorkFactory, mode: str) -> bool:
+    with factory() as uow:
+        return bool(uow.settings.get(customer_key(mode))
+                    and uow.settings.get(default_card_key(mode)))
+
+
+def _cache_default(factory: UnitOfWorkFactory, mode: str, card_id: str | None) -> None:
+    with factory() as uow:
+        if card_id:
+            uow.settings.set(default_card_key(mode), card_id)
+        else:
+            uow.settings.delete(default_card_key(mode))
+        uow.commit()
+
+
+def _audit(factory: UnitOfWorkFactory, action: str, card: CardInfo) -> None:
+    with factory() as uow:
+        uow.audit("billing", None, action, after={"card": card.id, "brand": card.brand,
+                                                 "last4": card.last4})
+        uow.commit()

@@ -1,0 +1,219 @@
+"""Funding milestones: queue (outbox), record outcomes, reconcile, cancel.
+
+The state change and the durable Stripe operation are committed together; a worker
+sends the operation later with its stored idempotency key. Every outcome is audited
+in the same transaction as the change it causes.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ..domain.errors import DomainError
+from ..domain.milestones import Action, Milestone
+from ..domain.operations import (ErrorKind, OperationKind, OperationStatus,
+                                 StripeOperation)
+from .ports import GatewayError, PaymentResult
+from .unit_of_work import UnitOfWork
+
+WORKSPACE_ID = "workspace.id"
+#: The request may have been acted on: reconcile with Stripe before sending again.
+UNKNOWN_OUTCOME = (ErrorKind.TIMEOUT, ErrorKind.SERVER)
+
+
+class NoPaymentMethod(DomainError):
+    def __init__(self) -> None:
+        super().__init__("Add a payment method before funding: Settings → Billing → "
+                         "Add payment method.")
+
+
+class StripeNotConnected(DomainError):
+    def __init__(self) -> None:
+        super().__init__("Connect Stripe first: Settings → Stripe → paste your secret key.")
+
+
+def customer_key(mode: str) -> str:
+    return f"stripe.{mode}.customer_id"
+
+
+def default_card_key(mode: str) -> str:
+    return f"stripe.{mode}.default_payment_method"
+
+
+def workspace_id(uow: UnitOfWork) -> str:
+    """A stable id for this workspace (keyring entry name, Stripe metadata)."""
+    value = uow.settings.get(WORKSPACE_ID)
+    if value is None:
+        value = uuid.uuid4().hex
+        uow.settings.set(WORKSPACE_ID, value)
+    return value
+
+
+def _queue(uow: UnitOfWork, milestone: Milestone, mode: str | None) -> StripeOperation:
+    if mode is None:
+        raise StripeNotConnected()
+    customer = uow.settings.get(customer_key(mode))
+    card = uow.settings.get(default_card_key(mode))
+    if not customer or not card:
+        raise NoPaymentMethod()
+    before = milestone.snapshot()
+    milestone.apply(Action.START_FUNDING, uow.now)
+    operation = uow.operations.add(StripeOperation(
+        kind=OperationKind.FUND_MILESTONE, amount_cents=milestone.amount_cents,
+        milestone_id=milestone.id, customer_id=customer, payment_method_id=card,
+        created_at=uow.now, updated_at=uow.now))
+    uow.audit("milestone", milestone.id, "funding queued", before,
+              milestone.snapshot() | {"operation": operation.id})
+    uow.audit("operation", None, "queued", after=operation.snapshot())
+    return operation
+
+
+def queue_funding(uow: UnitOfWork, milestone_id: int, mode: str | None) -> str:
+    """Fund a Not Funded milestone: it becomes Funding and an operation is queued."""
+    with uow:
+        milestone = uow.milestones.get(milestone_id, for_update=True)
+        operation = _queue(uow, milestone, mode)
+        uow.commit()
+        return operation.id
+
+
+def queue_funding_in(uow: UnitOfWork, milestone: Milestone, mode: str | None) -> str:
+    """For use inside another service's unit of work (the hire flow)."""
+    return _queue(uow, milestone, mode).id
+
+
+def cancel_funding(uow: UnitOfWork, milestone_id: int) -> None:
+    """Cancel a queued funding that has not reached Stripe."""
+    with uow:
+        milestone = uow.milestones.get(milestone_id, for_update=True)
+        operation = uow.operations.open_for_milestone(milestone_id, OperationKind.FUND_MILESTONE)
+        if operation is None:
+            raise DomainError("There is no queued funding for this milestone.")
+        operation.cancel(uow.now)
+        before = milestone.snapshot()
+        milestone.apply(Action.CANCEL_FUNDING, uow.now, "Funding cancelled before it was sent.")
+        uow.audit("milestone", milestone.id, "funding cancelled", before, milestone.snapshot())
+        uow.audit("operation", None, "cancelled", after=operation.snapshot())
+        uow.commit()
+
+
+# -- worker side ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Claimed:
+    """What the worker needs to send one operation (read inside the claiming tx)."""
+
+    id: str
+    kind: OperationKind
+    idempotency_key: str
+    amount_cents: int
+    customer_id: str
+    payment_method_id: str
+    destination: str
+    metadata: dict
+    attempts: int
+    charge_id: str = ""
+    transfer_group: str = ""
+
+
+def claim_next(uow: UnitOfWork, kinds: tuple[OperationKind, ...],
+               lease: timedelta = timedelta(seconds=60)) -> Claimed | None:
+    """Mark the next due operation as sending and COMMIT before any request leaves."""
+    with uow:
+        operation = uow.operations.next_due(uow.now, kinds)
+        if operation is None:
+            return None
+        operation.mark_sending(uow.now, lease)
+        claimed = _claimed(uow, operation)
+        uow.commit()
+        return claimed
+
+
+def _claimed(uow: UnitOfWork, operation: StripeOperation) -> Claimed:
+    metadata = {"workspace_id": workspace_id(uow), "operation_id": operation.id}
+    charge_id = group = ""
+    if operation.milestone_id is not None:
+        milestone = uow.milestones.get(operation.milestone_id)
+        contract = uow.contracts.get(milestone.contract_id)
+        metadata |= {"milestone_id": str(milestone.id), "contract_id": str(contract.id),
+                     "job_id": str(contract.job_id)}
+        charge_id = milestone.charge_id or ""
+        group = f"contract-{contract.id}-milestone-{milestone.id}"
+    return Claimed(operation.id, operation.kind, operation.idempotency_key,
+                   operation.amount_cents, operation.customer_id, operation.payment_method_id,
+                   operation.destination, metadata, operation.attempts, charge_id, group)
+
+
+def record_payment(uow: UnitOfWork, operation_id: str, result: PaymentResult) -> None:
+    """Apply what Stripe says about the PaymentIntent of a funding operation."""
+    with uow:
+        operation = uow.operations.get(operation_id, for_update=True)
+        milestone = uow.milestones.get(operation.milestone_id, for_update=True)
+        before = milestone.snapshot()
+        if result.succeeded:
+            operation.succeed(uow.now, result.payment_intent_id, result.charge_id)
+            milestone.apply(Action.FUNDING_SUCCEEDED, uow.now)
+            milestone.payment_intent_id, milestone.charge_id = (result.payment_intent_id,
+                                                                result.charge_id)
+            action = "funded"
+        elif result.needs_action:
+            operation.needs_action(uow.now, result.payment_intent_id,
+                                   "Your bank asks you to authenticate this payment.")
+            milestone.status_note = "Action needed: authenticate the payment (3-D Secure)."
+            milestone.payment_intent_id = result.payment_intent_id
+            action = "funding needs action"
+        elif result.status in ("processing", "requires_confirmation", "requires_capture"):
+            operation.needs_action(uow.now, result.payment_intent_id,
+                                   f"Stripe is still processing the payment ({result.status}).")
+            action = "funding pending at Stripe"
+        else:
+            reason = result.failure_message or "The payment could not be completed."
+            operation.fail(uow.now, ErrorKind.DECLINED, reason, result.payment_intent_id)
+            milestone.apply(Action.FUNDING_FAILED, uow.now, reason)
+            action = "funding failed"
+        uow.audit("milestone", milestone.id, action, before, milestone.snapshot()
+                  | {"payment_intent": result.payment_intent_id or None,
+                     "charge": result.charge_id or None})
+        uow.audit("operation", None, result.status, after=operation.snapshot())
+        uow.commit()
+
+
+def record_error(uow: UnitOfWork, operation_id: str, error: GatewayError) -> bool:
+    """Apply a failed call. Returns True when the operation will be retried."""
+    with uow:
+        operation = uow.operations.get(operation_id, for_update=True)
+        milestone = (uow.milestones.get(operation.milestone_id, for_update=True)
+                     if operation.milestone_id is not None else None)
+        before = milestone.snapshot() if milestone else None
+        retry = error.kind.retryable or error.kind is ErrorKind.KEY_REJECTED
+        if error.kind in UNKNOWN_OUTCOME:
+            operation.outcome_unknown(uow.now, error.kind, error.message)
+        elif retry:
+            operation.retry_later(uow.now, error.kind, error.message)
+        elif error.kind is ErrorKind.AUTH_REQUIRED and error.object_id:
+            operation.needs_action(uow.now, error.object_id, error.message)
+            if milestone:
+                milestone.status_note = "Action needed: authenticate the payment (3-D Secure)."
+        else:
+            operation.fail(uow.now, error.kind, error.message, error.object_id)
+            if milestone and operation.kind is OperationKind.FUND_MILESTONE:
+                milestone.apply(Action.FUNDING_FAILED, uow.now, error.message)
+        if milestone and not retry:
+            uow.audit("milestone", milestone.id, "funding " + operation.status.value,
+                      before, milestone.snapshot())
+        uow.audit("operation", None, f"error: {error.kind.value}", after=operation.snapshot())
+        uow.commit()
+        return retry
+
+
+def requeue_unsent(uow: UnitOfWork, operation_id: str) -> None:
+    """Reconcile found nothing at Stripe: the request never arrived; send again."""
+    with uow:
+        operation = uow.operations.get(operation_id, for_update=True)
+        operation.status, operation.error_kind = OperationStatus.QUEUED, None
+        operation.next_attempt_at = max(uow.now, operation.next_attempt_at or uow.now)
+        operation.updated_at = uow.now
+        uow.audit("operation", None, "reconciled: not at Stripe, re-queued",
+                  after=operation.snapshot())
+        uow.commit()

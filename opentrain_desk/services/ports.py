@@ -1,0 +1,92 @@
+"""Ports the services declare; adapters (Stripe, keyring, PDF) implement them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ..domain.operations import ErrorKind
+
+
+class GatewayError(Exception):
+    """A Stripe call failed; ``kind`` says whether to retry. ``message`` is user-safe."""
+
+    def __init__(self, kind: ErrorKind, message: str, code: str | None = None,
+                 object_id: str = "") -> None:
+        super().__init__(message)
+        self.kind, self.message, self.code, self.object_id = kind, message, code, object_id
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    payment_intent_id: str
+    status: str  # succeeded | requires_action | requires_payment_method | processing | ...
+    charge_id: str = ""
+    client_secret: str = ""
+    failure_message: str = ""
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "succeeded"
+
+    @property
+    def needs_action(self) -> bool:
+        return self.status == "requires_action"
+
+
+@dataclass(frozen=True)
+class CardInfo:
+    id: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    is_default: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.brand.title()} •••• {self.last4}"
+
+    @property
+    def expiry(self) -> str:
+        return f"{self.exp_month:02d}/{self.exp_year % 100:02d}"
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    mode: str  # "test" | "live"
+    account_label: str
+
+
+class PaymentGateway(Protocol):
+    mode: str
+
+    def verify_key(self) -> KeyInfo: ...
+
+    def create_customer(self, name: str, email: str, metadata: dict) -> str: ...
+
+    def list_cards(self, customer_id: str) -> list[CardInfo]: ...
+
+    def attach_card(self, customer_id: str, payment_method: str) -> CardInfo: ...
+
+    def set_default_card(self, customer_id: str, payment_method_id: str) -> None: ...
+
+    def detach_card(self, payment_method_id: str) -> None: ...
+
+    def charge(self, *, amount_cents: int, customer_id: str, payment_method_id: str,
+               metadata: dict, idempotency_key: str) -> PaymentResult: ...
+
+    def find_payment(self, customer_id: str, operation_id: str,
+                     created_after: int) -> PaymentResult | None: ...
+
+    def retrieve_payment(self, payment_intent_id: str) -> PaymentResult: ...
+
+
+class SecretStore(Protocol):
+    def get(self, name: str) -> str | None: ...
+
+    def set(self, name: str, secret: str) -> None: ...
+
+    def delete(self, name: str) -> None: ...
+
+    def backend_name(self) -> str: ...

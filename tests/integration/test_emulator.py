@@ -27,10 +27,7 @@ def _pickle_state() -> int | None:
 PICKLE_BEFORE_MODULE = _pickle_state()
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxStripe]:
-    with SandboxStripe(port=0) as emulator:
-        yield emulator
+# ``sandbox`` (tests/conftest.py): the session's one emulator, reset for each test.
 
 
 @pytest.fixture(autouse=True)
@@ -324,3 +321,31 @@ def test_the_run_never_writes_localstripe_pickle(client: stripe.StripeClient) ->
     client.v1.accounts.create({"type": "express"})
 
     assert _pickle_state() == PICKLE_BEFORE_MODULE
+
+
+def test_revoked_and_live_keys_get_401(client: stripe.StripeClient,
+                                       sandbox: SandboxStripe) -> None:
+    revoked = "sk_test_revoked_0123456789abcdef"
+    ok = stripe.StripeClient(revoked, base_addresses={"api": sandbox.base_url})
+    ok.v1.customers.list()
+    sandbox.revoke_key(revoked)
+    with pytest.raises(stripe.AuthenticationError) as error:
+        ok.v1.customers.list()
+    assert revoked not in str(error.value)  # the key is masked in the message
+    live = stripe.StripeClient("sk_live_0123456789abcdefghij",
+                               base_addresses={"api": sandbox.base_url})
+    with pytest.raises(stripe.AuthenticationError):
+        live.v1.customers.list()
+    sandbox.reset()
+    ok.v1.customers.list()  # reset forgets revocations
+
+
+def test_authentication_required_test_card_needs_3ds_off_session(
+        client: stripe.StripeClient) -> None:
+    customer = client.v1.customers.create({"email": "3ds@example.test"})
+    card = client.v1.payment_methods.attach("pm_card_authenticationRequired",
+                                            {"customer": customer.id})
+    intent = client.v1.payment_intents.create({
+        "amount": 1000, "currency": "usd", "customer": customer.id,
+        "payment_method": card.id, "off_session": True, "confirm": True})
+    assert intent.status == "requires_action"

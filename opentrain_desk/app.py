@@ -45,38 +45,92 @@ def setup_logging(settings: Settings) -> None:
 
 
 class Workspace:
-    """An open database with its unit-of-work factory and read models."""
+    """An open database with its unit-of-work factory, read models and Stripe link."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, sandbox_server=None) -> None:
         settings.ensure_dirs()
         self.settings = settings
+        self.sandbox = None
+        self._own_sandbox = False
+        if settings.sandbox:
+            self._open_sandbox(sandbox_server)
         self.engine = create_engine(settings.database_url)
         migrate(self.engine, settings.backup_dir)
         self.uow = UnitOfWorkFactory(self.engine, settings.actor)
         self.queries = Queries(self.engine)
+        self.stripe = self._connection()
+        self.stripe.load()
         if settings.demo:
+            self._seed_demo()
+
+    def _open_sandbox(self, server) -> None:
+        from .sandbox.emulator import SandboxStripe
+        if server is None:
+            server, self._own_sandbox = SandboxStripe(), True
+            restored = SandboxStripe.load_state(self.settings.sandbox_state_file)
+            if not restored and self.settings.demo and not self.settings.db_url:
+                self._discard_demo_database()  # its charges lived in a lost emulator
+            server.start()
+        self.sandbox = server
+
+    def _discard_demo_database(self) -> None:
+        database = self.settings.home / f"{self.settings.workspace_name}.sqlite"
+        for path in (database, database.with_name(database.name + "-wal"),
+                     database.with_name(database.name + "-shm")):
+            path.unlink(missing_ok=True)
+
+    def _connection(self):
+        from .payments.connection import StripeConnection
+        if self.sandbox is not None:
+            return StripeConnection(self.uow, None, sandbox_url=self.sandbox.base_url,
+                                    sandbox_key=self.sandbox.api_key)
+        from .secrets import KeyringSecretStore
+        return StripeConnection(self.uow, KeyringSecretStore(),
+                                api_base=self.settings.stripe_api_base)
+
+    def _seed_demo(self) -> None:
+        gateway = self.stripe.gateway()
+        if self.sandbox is not None and gateway is not None:
+            from .sandbox.sandbox_demo import seed_sandbox_demo
+            seed_sandbox_demo(self.uow, gateway)
+        else:
             from .sandbox.demo import seed_demo
             seed_demo(self.uow)
 
     def close(self) -> None:
+        if self.sandbox is not None and self._own_sandbox:
+            self.sandbox.save_state(self.settings.sandbox_state_file)
+            self.sandbox.stop()
         self.engine.dispose()
 
 
-def build_window(settings: Settings, on_open_demo=None):
+def build_window(settings: Settings, on_open_demo=None, sandbox_server=None):
     """Open the workspace and build the main window (used by main() and tests)."""
     from .ui.context import AppContext
     from .ui.main_window import MainWindow
+    from .ui.sync import SyncController
     from .ui.tasks import TaskRunner
 
-    workspace = Workspace(settings)
-    runner = TaskRunner()
+    workspace = Workspace(settings, sandbox_server)
+    runner, net = TaskRunner(), TaskRunner()
+    sync = SyncController(workspace.uow, workspace.stripe, runner)
     ctx = AppContext(settings, workspace.uow, workspace.queries, runner,
-                     open_demo=on_open_demo)
+                     stripe=workspace.stripe, net=net, sync=sync, open_demo=on_open_demo)
     window = MainWindow(ctx)
     window.workspace = workspace
-    runner.setParent(window)
-    window.destroyed.connect(lambda *_: (runner.shutdown(), workspace.close()))
+    for child in (runner, net, sync):
+        child.setParent(window)
+    sync.start()
     return window
+
+
+def close_window(window) -> None:
+    """Stop background work and close the workspace (window close / app quit / tests)."""
+    ctx = window.ctx
+    ctx.sync.stop()
+    ctx.runner.shutdown()
+    ctx.net.shutdown()
+    window.workspace.close()
 
 
 def apply_style(app) -> None:
@@ -101,7 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     windows = []
 
     def open_demo() -> None:
-        demo = build_window(replace(settings, demo=True, db_url=None))
+        demo = build_window(replace(settings, demo=True, db_url=None),
+                            sandbox_server=windows[0].workspace.sandbox)
         windows.append(demo)
         demo.show()
 
@@ -109,4 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     windows.append(window)
     window.show()
     log.info("started %s %s", APP_NAME, __version__)
-    return app.exec()
+    code = app.exec()
+    for each in windows:
+        close_window(each)
+    return code

@@ -33,10 +33,18 @@ class Settings:
     demo: bool = False
     sandbox: bool = False
     actor: str = field(default_factory=_current_user)
+    #: Stripe API base for non-sandbox keys; None means Stripe itself (tests: the emulator).
+    stripe_api_base: str | None = None
 
     @property
     def workspace_name(self) -> str:
-        return "demo" if self.demo else "workspace"
+        """Sandbox data never mixes with a real workspace: each has its own file."""
+        name = "demo" if self.demo else "workspace"
+        return f"{name}-sandbox" if self.sandbox else name
+
+    @property
+    def sandbox_state_file(self) -> Path:
+        return self.home / f"{self.workspace_name}.stripe.pickle"
 
     @property
     def database_url(self) -> str:

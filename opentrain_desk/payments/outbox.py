@@ -131,6 +131,7 @@ class OutboxWorker:
                 # unknown outcomes are always settled before anything new is sent
                 if reconcile:
                     self._sync_requested.clear()
+                    funding.retry_now(self.factory())
                 self.reconcile(gateway, refresh_pending=reconcile)
                 while not self._stop.is_set() and self._send_next(gateway):
                     pass

@@ -111,6 +111,27 @@ class StripeGateway:
         with translated():
             return _payment(self.v1.payment_intents.retrieve(payment_intent_id))
 
+    # -- hosted card setup: Stripe Checkout in setup mode (no card data in the app) -------
+    def create_setup_session(self, customer_id: str, success_url: str,
+                             cancel_url: str) -> tuple[str, str]:
+        """A Checkout Session that saves a card for ``customer_id``: (session id, URL)."""
+        with translated():
+            session = self.v1.checkout.sessions.create({
+                "mode": "setup", "customer": customer_id, "payment_method_types": ["card"],
+                "success_url": success_url, "cancel_url": cancel_url})
+        return session.id, session["url"]
+
+    def finish_setup_session(self, session_id: str) -> str | None:
+        """The saved payment method's id, or None while the customer has not finished."""
+        with translated():
+            session = self.v1.checkout.sessions.retrieve(
+                session_id, {"expand": ["setup_intent"]})
+        intent = session["setup_intent"] if "setup_intent" in session else None
+        if session["status"] != "complete" or not intent or intent["status"] != "succeeded":
+            return None
+        method = intent["payment_method"]
+        return method if isinstance(method, str) else method["id"]
+
 
 def _card(pm, is_default: bool) -> CardInfo:
     card = pm["card"]

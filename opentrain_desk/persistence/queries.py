@@ -7,7 +7,8 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from ..domain.milestones import MilestoneStatus, PayoutStatus
-from .orm import contracts, jobs, milestones, trainers
+from ..domain.operations import ErrorKind, OperationKind, OperationStatus
+from .orm import contracts, jobs, milestones, stripe_operations, trainers
 
 UNRESOLVED = [s.name for s in MilestoneStatus if not s.resolved]
 
@@ -43,6 +44,28 @@ class MilestoneRow:
     status: MilestoneStatus
     payout_status: PayoutStatus
     status_note: str
+    operation_status: OperationStatus | None = None  # the open funding operation, if any
+    operation_error: ErrorKind | None = None
+
+    @property
+    def status_qualifier(self) -> str:
+        """``queued offline``, ``action needed``, … for the Status column."""
+        if self.status is not MilestoneStatus.FUNDING or self.operation_status is None:
+            return ""
+        if self.operation_status is OperationStatus.NEEDS_ACTION:
+            return "action needed"
+        if self.operation_error in (ErrorKind.NETWORK, ErrorKind.TIMEOUT):
+            return "queued offline"
+        if self.operation_error is ErrorKind.KEY_REJECTED:
+            return "waiting for a valid Stripe key"
+        if self.operation_error is not None:
+            return "retrying"
+        return "sending" if self.operation_status is OperationStatus.SENDING else "queued"
+
+    @property
+    def can_cancel_funding(self) -> bool:
+        return (self.operation_status is OperationStatus.QUEUED
+                and self.operation_error in (None, ErrorKind.NETWORK))
 
 
 class Queries:
@@ -113,21 +136,27 @@ class Queries:
         with self.engine.connect() as conn:
             return conn.scalar(query) or 0
 
+    @staticmethod
+    def _milestone_select() -> sa.Select:
+        c, op = milestones.c, stripe_operations.c
+        open_funding = sa.and_(op.milestone_id == c.id,
+                               op.kind == OperationKind.FUND_MILESTONE,
+                               op.status.in_([s for s in OperationStatus if s.open]))
+        return (sa.select(c.id, c.position, c.title, c.description, c.amount_cents,
+                          c.due_date, c.status, c.payout_status, c.status_note, op.status,
+                          op.error_kind)
+                .select_from(milestones.outerjoin(stripe_operations, open_funding)))
+
     def milestone_page(self, contract_id: int, offset: int = 0,
                        limit: int = 200) -> list[MilestoneRow]:
         c = milestones.c
-        query = (sa.select(c.id, c.position, c.title, c.description, c.amount_cents,
-                           c.due_date, c.status, c.payout_status, c.status_note)
-                 .where(c.contract_id == contract_id).order_by(c.position, c.id)
-                 .offset(offset).limit(limit))
+        query = (self._milestone_select().where(c.contract_id == contract_id)
+                 .order_by(c.position, c.id).offset(offset).limit(limit))
         with self.engine.connect() as conn:
             return [MilestoneRow(*row) for row in conn.execute(query)]
 
     def milestone(self, milestone_id: int) -> MilestoneRow | None:
-        c = milestones.c
-        query = sa.select(c.id, c.position, c.title, c.description, c.amount_cents,
-                          c.due_date, c.status, c.payout_status, c.status_note).where(
-            c.id == milestone_id)
+        query = self._milestone_select().where(milestones.c.id == milestone_id)
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return MilestoneRow(*row) if row else None

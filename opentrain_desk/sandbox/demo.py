@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Callable
 
-from ..domain.milestones import Action, MilestoneDraft
+from ..domain.milestones import Action, MilestoneDraft, MilestoneStatus
 from ..domain.money import Money
 from ..persistence.queries import Queries
 from ..services import jobs as services
@@ -62,19 +62,21 @@ PATH = {
 Advance = Callable[[UnitOfWorkFactory, int, str], None]
 
 
-def advance_locally(factory: UnitOfWorkFactory, milestone_id: int, target: str) -> None:
+def advance_locally(factory: UnitOfWorkFactory, milestone_id: int, target: str,
+                    from_status: MilestoneStatus = MilestoneStatus.NOT_FUNDED) -> None:
     """Walk a demo milestone through the lifecycle (demo workspace without Stripe)."""
+    path = PATH[target][len(PATH[from_status.name]):]
     with factory() as uow:
         milestone = uow.milestones.get(milestone_id)
         before = milestone.snapshot()
-        for action in PATH[target]:
+        for action in path:
             if action is Action.APPROVE:
                 milestone.approve(uow.now, "demo")
             elif action is Action.SUBMIT:
                 milestone.submit(uow.now, "Delivered — see the shared folder.")
             else:
                 milestone.apply(action, uow.now)
-        if target != "NOT_FUNDED":
+        if path:
             uow.audit("milestone", milestone.id, "demo seed", before, milestone.snapshot())
         uow.commit()
 

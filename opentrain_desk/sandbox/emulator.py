@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import asyncio
 import html
+import os
+import pickle
 import operator
 import socket
 import threading
@@ -38,6 +40,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, TypeVar
 
@@ -1152,6 +1155,31 @@ class SandboxStripe:
 
     def clear_faults(self) -> None:
         self.faults.clear()
+
+    def save_state(self, path: Path) -> None:
+        """Write every emulated object to ``path`` (atomically) so a later start can
+        continue where this one stopped (the app's sandbox workspaces use this)."""
+        def dump() -> bytes:
+            return pickle.dumps(dict(store), protocol=pickle.HIGHEST_PROTOCOL)
+
+        data = self._call(dump) if self.running else dump()
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+
+    @staticmethod
+    def load_state(path: Path) -> bool:
+        """Replace the emulator's objects with those saved in ``path`` (before start)."""
+        try:
+            saved = pickle.loads(path.read_bytes())
+        except (FileNotFoundError, pickle.UnpicklingError, EOFError, AttributeError):
+            return False
+        dict.clear(store)
+        dict.update(store, saved)
+        return True
 
     def revoke_key(self, key: str) -> None:
         """From now on requests with ``key`` get 401 (as a revoked key does)."""

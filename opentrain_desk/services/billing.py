@@ -5,6 +5,9 @@ card is cached in the workspace so fundings can be queued while offline.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from typing import Protocol
+
 from ..domain.errors import DomainError
 from .funding import customer_key, default_card_key, workspace_id
 from .ports import CardInfo, GatewayError, PaymentGateway
@@ -121,3 +124,62 @@ def _audit(factory: UnitOfWorkFactory, action: str, card: CardInfo) -> None:
         uow.audit("billing", None, action, after={"card": card.id, "brand": card.brand,
                                                  "last4": card.last4})
         uow.commit()
+
+
+# -- live mode: cards saved on Stripe's hosted page (the app never sees card data) ----
+#: Where the browser lands after Stripe's hosted form. The app picks the result up with
+#: ``finish_card_setup`` (the user presses “I've finished”), so these pages only need to
+#: exist for the browser's sake. The reserved ``.invalid`` domain never resolves, so no
+#: third party ever sees the redirect; replace with the product's own page once it exists.
+CARD_SETUP_SUCCESS_URL = "https://opentrain-desk.invalid/card-setup/done"
+CARD_SETUP_CANCEL_URL = "https://opentrain-desk.invalid/card-setup/cancelled"
+
+
+class CardSetupGateway(PaymentGateway, Protocol):
+    def create_setup_session(self, customer_id: str, success_url: str,
+                             cancel_url: str) -> tuple[str, str]: ...
+
+    def finish_setup_session(self, session_id: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class CardSetup:
+    """A started Checkout Session (setup mode): open ``url`` in the browser."""
+
+    session_id: str
+    url: str
+
+
+def start_card_setup(factory: UnitOfWorkFactory, gateway: CardSetupGateway,
+                     success_url: str = CARD_SETUP_SUCCESS_URL,
+                     cancel_url: str = CARD_SETUP_CANCEL_URL) -> CardSetup:
+    """Create Stripe's hosted “save a card” page for the agency's Customer."""
+    customer = ensure_customer(factory, gateway)
+    try:
+        session_id, url = gateway.create_setup_session(customer, success_url, cancel_url)
+    except GatewayError as error:
+        raise _user_error(error) from None
+    return CardSetup(session_id, url)
+
+
+def finish_card_setup(factory: UnitOfWorkFactory, gateway: CardSetupGateway,
+                      session_id: str) -> CardInfo:
+    """Pick up the card saved on the hosted page; the first card becomes the default."""
+    customer = ensure_customer(factory, gateway)
+    try:
+        method = gateway.finish_setup_session(session_id)
+        if not method:
+            raise BillingError("Stripe has not saved a card yet. Complete the form in your "
+                               "browser, then press “I've finished in the browser” again.")
+        cards = gateway.list_cards(customer)
+        card = next((c for c in cards if c.id == method), None)
+        if card is None:  # Checkout normally attaches it to the session's customer
+            card = gateway.attach_card(customer, method)
+        if not any(c.is_default for c in cards):
+            gateway.set_default_card(customer, card.id)
+            _cache_default(factory, gateway.mode, card.id)
+            card = replace(card, is_default=True)
+    except GatewayError as error:
+        raise _user_error(error) from None
+    _audit(factory, "payment method added", card)
+    return card

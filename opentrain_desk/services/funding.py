@@ -50,11 +50,12 @@ def workspace_id(uow: UnitOfWork) -> str:
     return value
 
 
-def _queue(uow: UnitOfWork, milestone: Milestone, mode: str | None) -> StripeOperation:
+def _queue(uow: UnitOfWork, milestone: Milestone, mode: str | None,
+           payment_method_id: str | None = None) -> StripeOperation:
     if mode is None:
         raise StripeNotConnected()
     customer = uow.settings.get(customer_key(mode))
-    card = uow.settings.get(default_card_key(mode))
+    card = payment_method_id or uow.settings.get(default_card_key(mode))
     if not customer or not card:
         raise NoPaymentMethod()
     before = milestone.snapshot()
@@ -69,11 +70,14 @@ def _queue(uow: UnitOfWork, milestone: Milestone, mode: str | None) -> StripeOpe
     return operation
 
 
-def queue_funding(uow: UnitOfWork, milestone_id: int, mode: str | None) -> str:
-    """Fund a Not Funded milestone: it becomes Funding and an operation is queued."""
+def queue_funding(uow: UnitOfWork, milestone_id: int, mode: str | None,
+                  payment_method_id: str | None = None) -> str:
+    """Fund a Not Funded milestone: it becomes Funding and an operation is queued.
+
+    Charges the default payment method unless another saved one is named."""
     with uow:
         milestone = uow.milestones.get(milestone_id, for_update=True)
-        operation = _queue(uow, milestone, mode)
+        operation = _queue(uow, milestone, mode, payment_method_id)
         uow.commit()
         return operation.id
 
@@ -217,3 +221,14 @@ def requeue_unsent(uow: UnitOfWork, operation_id: str) -> None:
         uow.audit("operation", None, "reconciled: not at Stripe, re-queued",
                   after=operation.snapshot())
         uow.commit()
+
+
+def retry_now(uow: UnitOfWork) -> int:
+    """"Sync now": queued operations waiting out a back-off become due immediately."""
+    with uow:
+        waiting = [op for op in uow.operations.with_status(OperationStatus.QUEUED)
+                   if op.next_attempt_at is not None and op.next_attempt_at > uow.now]
+        for op in waiting:
+            op.next_attempt_at = uow.now
+        uow.commit()
+        return len(waiting)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from ..domain.errors import ValidationError
 from ..domain.jobs import Contract, Job, Trainer, clean_email, clean_required
 from ..domain.milestones import Action, Milestone, MilestoneDraft
+from . import funding
 from .unit_of_work import UnitOfWork
 
 
@@ -36,8 +37,9 @@ class HireResult:
 
 
 def hire_trainer(uow: UnitOfWork, job_id: int, trainer_name: str, trainer_email: str,
-                 first_milestone: MilestoneDraft) -> HireResult:
-    """Contract plus its first milestone (Not Funded until it is funded)."""
+                 first_milestone: MilestoneDraft, fund_mode: str | None = None) -> HireResult:
+    """Contract plus its first milestone; with ``fund_mode`` the milestone's funding is
+    queued in the same transaction (else it stays Not Funded)."""
     name = clean_required(trainer_name, "trainer's name")
     email = clean_email(trainer_email)
     with uow:
@@ -52,6 +54,8 @@ def hire_trainer(uow: UnitOfWork, job_id: int, trainer_name: str, trainer_email:
         uow.audit("contract", contract.id, "hired",
                   after={"job_id": job_id, "trainer_id": trainer.id, "trainer": trainer.name})
         milestone = _add_milestone(uow, contract.id, first_milestone)
+        if fund_mode is not None:
+            funding.queue_funding_in(uow, milestone, fund_mode)
         uow.commit()
         return HireResult(contract.id, trainer.id, milestone.id)
 

@@ -9,6 +9,7 @@ import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
 
 from ..domain.errors import DomainError
@@ -23,6 +24,12 @@ def user_message(exc: BaseException) -> str:
         return str(exc)
     return (f"Something went wrong ({type(exc).__name__}). Nothing was changed; "
             "details are in the log.")
+
+
+def _alive(callback: Callable) -> bool:
+    """A bound method of a widget that was closed and deleted meanwhile is skipped."""
+    owner = getattr(callback, "__self__", None)
+    return not isinstance(owner, QObject) or shiboken6.isValid(owner)
 
 
 class TaskRunner(QObject):
@@ -56,13 +63,14 @@ class TaskRunner(QObject):
         self._set_pending(self._pending - 1)
         error = future.exception()
         if error is None:
-            if on_success is not None:
+            if on_success is not None and _alive(on_success):
                 on_success(future.result())
             return
         if not isinstance(error, DomainError):
             log.error("background task failed", exc_info=error)
         if on_error is not None:
-            on_error(error)
+            if _alive(on_error):
+                on_error(error)
         else:
             self.failed.emit(user_message(error))
 

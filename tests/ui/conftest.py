@@ -6,11 +6,11 @@ import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QLineEdit, QMessageBox, QPushButton, QTableView, QWidget
 
-from opentrain_desk.app import apply_style, build_window
+from opentrain_desk.app import apply_style, build_window, close_window
 
 
-def open_window(qtbot, settings):
-    window = build_window(settings, on_open_demo=lambda: None)
+def open_window(qtbot, settings, sandbox_server=None):
+    window = build_window(settings, on_open_demo=lambda: None, sandbox_server=sandbox_server)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
@@ -23,8 +23,7 @@ def window(qtbot, qapp, settings):
     apply_style(qapp)
     win = open_window(qtbot, settings)
     yield win
-    win.ctx.runner.shutdown()
-    win.workspace.close()
+    close_window(win)
 
 
 def idle(qtbot, window):

@@ -14,6 +14,7 @@ from opentrain_desk.domain.milestones import MilestoneStatus
 from opentrain_desk.persistence.orm import contracts, jobs, milestones, trainers
 from opentrain_desk.persistence.queries import Queries
 from opentrain_desk.ui.models.tables import JobsModel, MilestoneColumn, MilestonesModel
+from opentrain_desk.app import close_window
 from tests.ui.conftest import find, idle, open_window
 
 
@@ -87,13 +88,11 @@ def test_window_state_is_remembered(qtbot, qapp, settings):
     first.resize(700, 500)
     first.jobs_page.splitter.setSizes([300, 700])
     first.close()
-    first.ctx.runner.shutdown()
-    first.workspace.close()
+    close_window(first)
     second = open_window(qtbot, settings)
     assert (second.width(), second.height()) == (700, 500)
     assert second.jobs_page.splitter.sizes()[0] == 300
-    second.ctx.runner.shutdown()
-    second.workspace.close()
+    close_window(second)
 
 
 def test_demo_workspace_shows_every_state(qtbot, settings):
@@ -114,8 +113,7 @@ def test_demo_workspace_shows_every_state(qtbot, settings):
         idle(qtbot, window)
         assert (settings.home / "demo.sqlite").exists()
     finally:
-        window.ctx.runner.shutdown()
-        window.workspace.close()
+        close_window(window)
 
 
 def test_command_line_version():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QCheckBox, QLabel, QWidget
 
 from ...domain.errors import ValidationError
 from ...domain.jobs import clean_email, clean_required
@@ -37,18 +37,24 @@ class NewJobDialog(FormDialog):
 
 
 class HireDialog(FormDialog):
-    """Hire a trainer: the contract and its first milestone in one step."""
+    """Hire a trainer: the contract and its first milestone (funded) in one step."""
 
     def __init__(self, runner: TaskRunner, uow, job_id: int, job_title: str,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, fund_mode: str | None = None) -> None:
         super().__init__(runner, f"Hire a trainer — {job_title}", "hireDialog", "Hire", parent)
-        self.uow, self.job_id = uow, job_id
+        self.uow, self.job_id, self.fund_mode = uow, job_id, fund_mode
         self.name = self.line_edit("Trainer name:", "trainerNameEdit", "Full name")
         self.email = self.line_edit("Trainer email:", "trainerEmailEdit", "name@example.com")
         heading = QLabel("<b>First milestone</b>")
         self.form.addRow(heading)
         self.milestone = MilestoneFields(self)
-        note = QLabel("The first milestone is created Not Funded; fund it to start the work.",
+        self.fund_now = QCheckBox("Fund this milestone now (charge the default payment "
+                                  "method)", objectName="fundNowCheck")
+        self.fund_now.setChecked(fund_mode is not None)
+        self.fund_now.setEnabled(fund_mode is not None)
+        self.form.addRow(self.fund_now)
+        note = QLabel("Connect Stripe in Settings to fund from here." if fund_mode is None else
+                      "Unchecked, the milestone is created Not Funded; fund it later.",
                       wordWrap=True)
         note.setProperty("role", "hint")
         self.form.addRow(note)
@@ -58,7 +64,8 @@ class HireDialog(FormDialog):
                       self.name.text())
         email = _check(self.email, clean_email, self.email.text())
         draft = self.milestone.draft()
-        return partial(services.hire_trainer, self.uow(), self.job_id, name, email, draft)
+        mode = self.fund_mode if self.fund_now.isChecked() else None
+        return partial(services.hire_trainer, self.uow(), self.job_id, name, email, draft, mode)
 
 
 class MilestoneDialog(FormDialog):

@@ -96,5 +96,5 @@ class MilestonesModel(LazyTableModel[MilestoneRow]):
 
 def status_text(row: MilestoneRow) -> str:
     """Status label with its qualifier, e.g. ``Funding (queued offline)``."""
-    qualifier = getattr(row, "status_qualifier", "")
+    qualifier = row.status_qualifier
     return f"{row.status.label} ({qualifier})" if qualifier else row.status.label

@@ -13,9 +13,10 @@ from ...persistence.queries import ContractRow, MilestoneRow
 from ...services import jobs as services
 from ..context import AppContext
 from ..dialogs.forms import MilestoneDialog, RequestChangesDialog, SubmissionDialog
-from ..models.tables import MilestoneColumn, MilestonesModel
+from ..models.tables import MilestoneColumn, MilestonesModel, status_text
 from ..widgets.badges import BadgeDelegate
 from ..widgets.messages import confirm
+from .funding_actions import FundingActions
 
 
 def _button(name: str, text: str, tip: str) -> QPushButton:
@@ -53,6 +54,7 @@ class ContractView(QWidget):
         self.buttons["add"].setShortcut("Ctrl+M")
         self._layout()
         self._connect()
+        self.funding = FundingActions(self) if ctx.stripe is not None else None
         self._update_actions()
 
     def showEvent(self, event) -> None:
@@ -98,10 +100,10 @@ class ContractView(QWidget):
         actions = QHBoxLayout()
         for key in ("add", "edit", "delete"):
             actions.addWidget(self.buttons[key])
+        self.actions_layout = actions
         actions.addStretch()
         for key in ("submit", "changes"):
             actions.addWidget(self.buttons[key])
-        self.actions_layout = actions
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(actions)
@@ -109,8 +111,11 @@ class ContractView(QWidget):
         layout.addWidget(self.detail)
 
     def add_action_button(self, button: QPushButton) -> None:
-        """Later capabilities (funding, approval) add their buttons here."""
-        self.actions_layout.addWidget(button)
+        """Capabilities (funding, approval) add their buttons after Edit / Delete."""
+        self.actions_layout.insertWidget(self._inserted + 3, button)
+        self._inserted += 1
+
+    _inserted = 0
 
     def _connect(self) -> None:
         self.table.selectionModel().selectionChanged.connect(self._update_actions)
@@ -162,7 +167,8 @@ class ContractView(QWidget):
         self.selection_changed(milestone)
 
     def selection_changed(self, milestone: MilestoneRow | None) -> None:
-        """Hook for capabilities that add buttons."""
+        if getattr(self, "funding", None) is not None:
+            self.funding.update(milestone)
 
     # -- actions ----------------------------------------------------------------------
     def _open(self, dialog) -> None:
@@ -205,7 +211,7 @@ class ContractView(QWidget):
 
 
 def _describe(m: MilestoneRow) -> str:
-    parts = [f"{m.title} — {format_cents(m.amount_cents)} — {m.status.label}"]
+    parts = [f"{m.title} — {format_cents(m.amount_cents)} — {status_text(m)}"]
     if m.description:
         parts.append(m.description)
     if m.status_note:

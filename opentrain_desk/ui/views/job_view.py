@@ -109,12 +109,18 @@ class JobView(QWidget):
     def hire(self) -> None:
         if self.job is None:
             return
+        mode = self.ctx.stripe.mode if self.ctx.stripe else None
         dialog = HireDialog(self.ctx.runner, self.ctx.uow, self.job.id, self.job.title,
-                            self.window())
+                            self.window(), fund_mode=mode)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.saved.connect(lambda result: (self.reload(result.contract_id),
-                                             self.changed.emit()))
+        dialog.saved.connect(self._hired)
         dialog.open()
+
+    def _hired(self, result) -> None:
+        if self.ctx.sync is not None:
+            self.ctx.sync.wake()
+        self.reload(result.contract_id)
+        self.changed.emit()
 
     def archive(self) -> None:
         if self.job is None:

@@ -162,6 +162,12 @@ class JobsPage(QWidget):
         self.search.clear()
         self.reload()
 
+    def payments_changed(self) -> None:
+        """A payment outcome arrived: refresh the visible timeline and the counts."""
+        for view in self.job_view.contract_views:
+            view.model.reload()
+        self.model.reload()
+
     def focus_search(self) -> None:
         self.search.setFocus()
         self.search.selectAll()

@@ -1,0 +1,138 @@
+"""Which Stripe account this workspace talks to, with which key, in which mode.
+
+Live/test keys come from the OS keyring (one entry per workspace); the sandbox uses
+the embedded emulator's fixed, non-secret key. The key is verified with one API call
+before it is stored, and it never leaves this object except to the SDK.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+from ..domain.errors import DomainError
+from ..domain.operations import OperationStatus
+from ..services.funding import customer_key, workspace_id
+from ..services.ports import GatewayError, KeyInfo, PaymentGateway, SecretStore
+from ..services.unit_of_work import UnitOfWorkFactory
+from .stripe_gateway import StripeGateway, key_mode, mask_key
+
+KEY_HINT = "stripe.key_hint"  # masked (prefix + last 4): not a secret
+MODE = "stripe.mode"
+
+
+class KeyRefused(DomainError):
+    pass
+
+
+class StripeConnection:
+    """Holds the current gateway; swapped atomically when the key changes."""
+
+    def __init__(self, factory: UnitOfWorkFactory, secrets: SecretStore | None,
+                 *, sandbox_url: str | None = None, sandbox_key: str | None = None,
+                 api_base: str | None = None, gateway_factory: Callable[..., PaymentGateway] = StripeGateway) -> None:
+        self.factory = factory
+        self.secrets = secrets
+        self.sandbox_url = sandbox_url
+        self._sandbox_key = sandbox_key
+        self._make = gateway_factory
+        self.api_base = api_base  # None: Stripe itself; tests point it at the emulator
+        self._lock = threading.Lock()
+        self._gateway: PaymentGateway | None = None
+        self.keyring_problem = ""
+
+    # -- state -----------------------------------------------------------------------
+    @property
+    def is_sandbox(self) -> bool:
+        return self.sandbox_url is not None
+
+    def gateway(self) -> PaymentGateway | None:
+        with self._lock:
+            return self._gateway
+
+    @property
+    def mode(self) -> str | None:
+        gateway = self.gateway()
+        return gateway.mode if gateway else None
+
+    def key_hint(self) -> str | None:
+        with self.factory() as uow:
+            return uow.settings.get(KEY_HINT)
+
+    def _key_name(self) -> str:
+        with self.factory() as uow:
+            name = f"stripe-secret-key:{workspace_id(uow)}"
+            uow.commit()
+        return name
+
+    def load(self) -> None:
+        """Open the gateway from the sandbox or the keyring (no network call)."""
+        if self.is_sandbox:
+            self._set(self._make(self._sandbox_key, base_url=self.sandbox_url, mode="test"))
+            return
+        if self.secrets is None:
+            return
+        available = getattr(self.secrets, "available", lambda: True)()
+        if not available:
+            from ..secrets import KeyringUnavailable
+            self.keyring_problem = str(KeyringUnavailable(self.secrets.backend_name()))
+            return
+        key = self.secrets.get(self._key_name())
+        if key:
+            self._set(self._make(key, base_url=self.api_base))
+
+    # -- key management ----------------------------------------------------------------
+    def save_key(self, key: str) -> KeyInfo:
+        """Validate, verify with Stripe, then store in the keyring. Network: call off the
+        GUI thread."""
+        if self.is_sandbox:
+            raise KeyRefused("The sandbox uses its own built-in key; nothing to save.")
+        if self.secrets is None:
+            raise KeyRefused("No key store is configured.")
+        key = (key or "").strip()
+        try:
+            mode = key_mode(key)
+        except ValueError as error:
+            raise KeyRefused(str(error)) from None
+        self._check_mode(mode)
+        gateway = self._make(key, base_url=self.api_base)
+        try:
+            info = gateway.verify_key()
+        except GatewayError as error:
+            raise KeyRefused(f"Stripe did not accept this key: {error.message}") from None
+        self.secrets.set(self._key_name(), key)  # raises KeyringUnavailable: nothing saved
+        with self.factory() as uow:
+            uow.settings.set(KEY_HINT, mask_key(key))
+            uow.settings.set(MODE, mode)
+            uow.audit("stripe", None, "key saved", after={"key": mask_key(key), "mode": mode})
+            uow.commit()
+        self._set(gateway)
+        return info
+
+    def remove_key(self) -> None:
+        if self.is_sandbox or self.secrets is None:
+            return
+        self.secrets.delete(self._key_name())
+        with self.factory() as uow:
+            hint = uow.settings.get(KEY_HINT)
+            uow.settings.delete(KEY_HINT)
+            uow.audit("stripe", None, "key removed", before={"key": hint})
+            uow.commit()
+        self._set(None)
+
+    def _check_mode(self, mode: str) -> None:
+        """Refuse a key of the other mode while payments of this mode are still open."""
+        other = "live" if mode == "test" else "test"
+        with self.factory() as uow:
+            customer = uow.settings.get(customer_key(other))
+            open_ops = [op for op in uow.operations.with_status(
+                OperationStatus.QUEUED, OperationStatus.SENDING, OperationStatus.NEEDS_ACTION)
+                if customer and op.customer_id == customer]
+        if open_ops:
+            raise KeyRefused(
+                f"This is a {mode}-mode key, but {len(open_ops)} payment(s) of this workspace "
+                f"are still open in {other} mode. Finish or cancel them first, or paste a "
+                f"{other}-mode key.")
+
+    def _set(self, gateway: PaymentGateway | None) -> None:
+        with self._lock:
+            self._gateway = gateway

@@ -1,0 +1,92 @@
+"""Bridges the outbox worker (a plain thread) to the GUI: status text and refreshes."""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+
+from ..payments.connection import StripeConnection
+from ..payments.outbox import OutboxWorker, WorkerState
+from ..services.unit_of_work import UnitOfWorkFactory
+from .tasks import TaskRunner
+
+SYNC_INTERVAL_MS = 60_000
+
+
+def status_text(state: WorkerState, pending: int, mode: str | None, sandbox: bool) -> str:
+    where = "Stripe sandbox" if sandbox else f"Stripe {mode} mode" if mode else "Stripe"
+    if not state.connected or mode is None:
+        return "Stripe not connected" + (f" - {pending} queued" if pending else "")
+    if state.key_rejected:
+        return f"Stripe key rejected - {pending} queued"
+    if state.online is False:
+        return f"Offline - {pending} queued"
+    if state.online is None:
+        return f"Connecting to {where}…" + (f" - {pending} queued" if pending else "")
+    return f"Online - {where}" + (f" - {pending} queued" if pending else "")
+
+
+class SyncController(QObject):
+    """Owns the worker's lifecycle; emits ``paymentsChanged`` after every outcome."""
+
+    _worker_changed = Signal(object)
+    paymentsChanged = Signal()
+    statusChanged = Signal(str)
+
+    def __init__(self, factory: UnitOfWorkFactory, connection: StripeConnection,
+                 runner: TaskRunner, parent: QObject | None = None,
+                 worker: OutboxWorker | None = None) -> None:
+        super().__init__(parent)
+        self.factory, self.connection, self.runner = factory, connection, runner
+        self.worker = worker or OutboxWorker(factory, connection.gateway,
+                                             on_change=self._worker_changed.emit)
+        self.state = WorkerState()
+        self.pending = 0
+        self.text = ""
+        self._worker_changed.connect(self._on_worker, Qt.ConnectionType.QueuedConnection)
+        self._timer = QTimer(self, interval=SYNC_INTERVAL_MS)
+        self._timer.timeout.connect(self.sync_now)
+        self._refresh_pending()
+
+    def start(self) -> None:
+        self.worker.start()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+        self.worker.stop()
+
+    def wake(self) -> None:
+        """Something was queued: send it now (if online)."""
+        self.worker.wake()
+        self._refresh_pending()
+
+    def sync_now(self) -> None:
+        self.worker.sync_now()
+
+    def connection_changed(self) -> None:
+        self.worker.sync_now()
+        self._update_text()
+
+    def _on_worker(self, state: WorkerState) -> None:
+        self.state = state
+        self._refresh_pending()
+        self.paymentsChanged.emit()
+
+    def _refresh_pending(self) -> None:
+        factory = self.factory
+
+        def count() -> int:
+            with factory() as uow:
+                return uow.operations.count_pending()
+
+        self.runner.run(count, self._set_pending)
+
+    def _set_pending(self, pending: int) -> None:
+        self.pending = pending
+        self._update_text()
+
+    def _update_text(self) -> None:
+        text = status_text(self.state, self.pending, self.connection.mode,
+                           self.connection.is_sandbox)
+        if text != self.text:
+            self.text = text
+            self.statusChanged.emit(text)

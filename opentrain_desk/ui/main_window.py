@@ -80,6 +80,13 @@ class MainWindow(QMainWindow):
                               shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
+        if self.ctx.sync is not None:
+            sync = QAction("&Sync now", self, objectName="actionSyncNow",
+                           shortcut=QKeySequence("F5"))
+            sync.setToolTip("Send queued payments and check Stripe for updates (F5)")
+            sync.triggered.connect(self.ctx.sync.sync_now)
+            file_menu.insertAction(quit_action, sync)
+            self.addAction(sync)
         edit_menu = self.menuBar().addMenu("&Edit")
         find = QAction("&Find job…", self, objectName="actionFind",
                        shortcut=QKeySequence.StandardKey.Find)
@@ -95,8 +102,9 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         self.sync_label = QLabel(objectName="syncStatusLabel")
-        self.sync_label.setText("Local workspace — Stripe not connected")
+        self.sync_label.setAccessibleName("Sync status")
         self.mode_label = QLabel(objectName="stripeModeLabel")
+        self.mode_label.setProperty("role", "mode")
         self.workspace_label = QLabel(objectName="workspaceLabel")
         self.workspace_label.setText("Demo workspace" if self.ctx.settings.demo
                                      else "Workspace")
@@ -105,6 +113,27 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.workspace_label)
         bar.addPermanentWidget(self.mode_label)
         bar.addPermanentWidget(self.sync_label)
+        sync = self.ctx.sync
+        if sync is not None:
+            sync.statusChanged.connect(self._sync_status)
+            sync.paymentsChanged.connect(self.jobs_page.payments_changed)
+            self._sync_status(sync.text or "Stripe not connected")
+        self.update_mode()
+
+    def _sync_status(self, text: str) -> None:
+        self.sync_label.setText(text)
+        self.update_mode()
+
+    def update_mode(self) -> None:
+        """Test vs live mode is visible at all times."""
+        stripe = self.ctx.stripe
+        mode = stripe.mode if stripe else None
+        text = ("SANDBOX" if stripe and stripe.is_sandbox else
+                {"test": "TEST MODE", "live": "LIVE MODE"}.get(mode or "", "NO STRIPE KEY"))
+        self.mode_label.setText(text)
+        self.mode_label.setProperty("mode", mode or "none")
+        self.mode_label.style().unpolish(self.mode_label)
+        self.mode_label.style().polish(self.mode_label)
 
     def _workspace_location(self) -> str:
         url = self.ctx.uow.engine.url

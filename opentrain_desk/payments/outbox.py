@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Protocol
@@ -67,13 +68,15 @@ class OutboxWorker:
                  gateway: Callable[[], PaymentGateway | None],
                  on_change: Callable[[WorkerState], None] | None = None,
                  idle_interval: float = 60.0,
-                 lease: timedelta = timedelta(seconds=60),
+                 lease: timedelta = timedelta(seconds=60), senders: int = 4,
                  after_send: Callable[[funding.Claimed, object], None] | None = None) -> None:
         self.factory = factory
         self._gateway = gateway
         self._on_change = on_change or (lambda _state: None)
         self.idle_interval = idle_interval
         self.lease = lease
+        self.senders = max(1, senders)
+        self._workspace: str | None = None
         self.after_send = after_send
         self.handlers: dict[OperationKind, Handler] = {
             OperationKind.FUND_MILESTONE: FundingHandler()}
@@ -83,6 +86,7 @@ class OutboxWorker:
         self._sync_requested = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one pass at a time (worker thread or run_once)
+        self._state_lock = threading.Lock()
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -133,16 +137,37 @@ class OutboxWorker:
                     self._sync_requested.clear()
                     funding.retry_now(self.factory())
                 self.reconcile(gateway, refresh_pending=reconcile)
-                while not self._stop.is_set() and self._send_next(gateway):
-                    pass
+                self._drain(gateway)
             except GatewayError as error:  # reconcile could not reach Stripe
                 self._note_error(error)
             finally:
                 self._set(busy=False)
             return self._next_wait()
 
+    def _workspace_id(self) -> str:
+        if self._workspace is None:
+            with self.factory() as uow:
+                self._workspace = funding.workspace_id(uow)
+                uow.commit()
+        return self._workspace
+
+    def _drain(self, gateway: PaymentGateway) -> None:
+        """Send everything due, with ``senders`` requests in flight at a time."""
+        if self.senders == 1:
+            while not self._stop.is_set() and self._send_next(gateway):
+                pass
+            return
+        with ThreadPoolExecutor(self.senders, thread_name_prefix="otd-send") as pool:
+            for future in [pool.submit(self._drain_one, gateway) for _ in range(self.senders)]:
+                future.result()
+
+    def _drain_one(self, gateway: PaymentGateway) -> None:
+        while not self._stop.is_set() and self._send_next(gateway):
+            pass
+
     def _send_next(self, gateway: PaymentGateway) -> bool:
-        op = funding.claim_next(self.factory(), tuple(self.handlers), self.lease)
+        op = funding.claim_next(self.factory(), tuple(self.handlers), self.lease,
+                                self._workspace_id())
         if op is None:
             return False
         self._changed()
@@ -213,9 +238,10 @@ class OutboxWorker:
                   key_rejected=error.kind is ErrorKind.KEY_REJECTED, last_error=error.message)
 
     def _set(self, **changes) -> None:
-        new = replace(self.state, **changes)
-        if new != self.state:
-            self.state = new
+        with self._state_lock:  # several senders report concurrently
+            new = replace(self.state, **changes)
+            changed, self.state = new != self.state, new
+        if changed:
             self._changed()
 
     def _changed(self) -> None:

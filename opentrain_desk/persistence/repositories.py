@@ -1,7 +1,7 @@
 """Repositories over one SQLAlchemy session. They load and add; they never commit."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from ..domain.errors import NotFound
 from ..domain.jobs import AuditEntry, Contract, Job, Trainer
 from ..domain.milestones import Milestone
 from ..domain.operations import OperationKind, OperationStatus, StripeOperation
-from .orm import workspace_settings
+from .orm import contracts, milestones, stripe_operations, workspace_settings
 
 T = TypeVar("T")
 
@@ -87,13 +87,34 @@ class AuditRepository(Repository[AuditEntry]):
 class OperationRepository(Repository[StripeOperation]):
     model, label = StripeOperation, "payment operation"
 
-    def next_due(self, now: datetime, kinds: tuple[OperationKind, ...]) -> StripeOperation | None:
-        """The oldest queued operation whose retry time has come (locked on PostgreSQL)."""
-        S = StripeOperation
-        query = (sa.select(S).where(S.status == OperationStatus.QUEUED, S.kind.in_(kinds),
-                                    sa.or_(S.next_attempt_at.is_(None), S.next_attempt_at <= now))
-                 .order_by(S.created_at, S.id).limit(1).with_for_update(skip_locked=True))
-        return self.session.scalars(query).first()
+    def claim_due(self, now: datetime, kinds: tuple[OperationKind, ...],
+                  lease: timedelta) -> str | None:
+        """Atomically move the oldest due operation from queued to sending.
+
+        One conditional UPDATE (``… AND status = 'QUEUED'``): of several senders, in this
+        process or another sharing the workspace, exactly one wins each operation."""
+        t = stripe_operations.c
+        due = (sa.select(t.id).where(t.status == OperationStatus.QUEUED, t.kind.in_(kinds),
+                                     sa.or_(t.next_attempt_at.is_(None),
+                                            t.next_attempt_at <= now))
+               .order_by(t.created_at, t.id).limit(1).scalar_subquery())
+        claim = (stripe_operations.update()
+                 .where(t.id == due, t.status == OperationStatus.QUEUED)
+                 .values(status=OperationStatus.SENDING, attempts=t.attempts + 1, sent_at=now,
+                         updated_at=now, next_attempt_at=now + lease)
+                 .returning(t.id))
+        return self.session.execute(claim).scalar()
+
+    def claim_details(self, operation_id: str) -> sa.Row:
+        """The operation with the ids its Stripe metadata needs, in one query."""
+        t, m, c = stripe_operations.c, milestones.c, contracts.c
+        query = (sa.select(t.id, t.kind, t.idempotency_key, t.amount_cents, t.customer_id,
+                           t.payment_method_id, t.destination, t.attempts, m.id.label("mid"),
+                           m.charge_id, c.id.label("cid"), c.job_id)
+                 .select_from(stripe_operations.outerjoin(milestones, m.id == t.milestone_id)
+                              .outerjoin(contracts, c.id == m.contract_id))
+                 .where(t.id == operation_id))
+        return self.session.execute(query).one()
 
     def with_status(self, *statuses: OperationStatus) -> list[StripeOperation]:
         S = StripeOperation

@@ -1273,3 +1273,26 @@ class SandboxStripe:
         except FutureTimeoutError:
             raise RuntimeError("SandboxStripe loop did not answer within 10 s") from None
 
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m opentrain_desk.sandbox.emulator [--port N]``: serve until killed.
+
+    Prints ``ready <base_url>`` once it accepts connections (benchmarks run the
+    emulator in its own process, as Stripe is a remote service)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description="Embedded Stripe emulator (sandbox)")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    server = SandboxStripe(port=args.port).start()
+    print(f"ready {server.base_url}", flush=True)
+    try:
+        sys.stdin.read()  # until the parent closes our stdin
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

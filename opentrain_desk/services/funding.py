@@ -122,31 +122,24 @@ class Claimed:
 
 
 def claim_next(uow: UnitOfWork, kinds: tuple[OperationKind, ...],
-               lease: timedelta = timedelta(seconds=60)) -> Claimed | None:
+               lease: timedelta = timedelta(seconds=60),
+               workspace: str | None = None) -> Claimed | None:
     """Mark the next due operation as sending and COMMIT before any request leaves."""
     with uow:
-        operation = uow.operations.next_due(uow.now, kinds)
-        if operation is None:
+        operation_id = uow.operations.claim_due(uow.now, kinds, lease)
+        if operation_id is None:
             return None
-        operation.mark_sending(uow.now, lease)
-        claimed = _claimed(uow, operation)
+        row = uow.operations.claim_details(operation_id)
+        metadata = {"workspace_id": workspace or workspace_id(uow), "operation_id": row.id}
+        group = ""
+        if row.mid is not None:
+            metadata |= {"milestone_id": str(row.mid), "contract_id": str(row.cid),
+                         "job_id": str(row.job_id)}
+            group = f"contract-{row.cid}-milestone-{row.mid}"
         uow.commit()
-        return claimed
-
-
-def _claimed(uow: UnitOfWork, operation: StripeOperation) -> Claimed:
-    metadata = {"workspace_id": workspace_id(uow), "operation_id": operation.id}
-    charge_id = group = ""
-    if operation.milestone_id is not None:
-        milestone = uow.milestones.get(operation.milestone_id)
-        contract = uow.contracts.get(milestone.contract_id)
-        metadata |= {"milestone_id": str(milestone.id), "contract_id": str(contract.id),
-                     "job_id": str(contract.job_id)}
-        charge_id = milestone.charge_id or ""
-        group = f"contract-{contract.id}-milestone-{milestone.id}"
-    return Claimed(operation.id, operation.kind, operation.idempotency_key,
-                   operation.amount_cents, operation.customer_id, operation.payment_method_id,
-                   operation.destination, metadata, operation.attempts, charge_id, group)
+        return Claimed(row.id, row.kind, row.idempotency_key, row.amount_cents,
+                       row.customer_id, row.payment_method_id, row.destination, metadata,
+                       row.attempts, row.charge_id or "", group)
 
 
 def record_payment(uow: UnitOfWork, operation_id: str, result: PaymentResult) -> None:

@@ -18,22 +18,25 @@ SCRIPT = Path(__file__).with_name("crash_worker.py")
 
 def test_killed_worker_is_reconciled_to_exactly_one_payment_per_milestone(
         factory, gateway, sandbox, sqlite_url):
-    ids = hire(factory, n=3)
+    ids = hire(factory, n=12)
     with_card(factory, gateway)
     for m_id in ids:
         funding.queue_funding(factory(), m_id, "test")
-    for expected_charged in (1, 2, 3):  # each run gets one PaymentIntent out, then dies
+    for _run in range(2):  # each run dies right after its first answer from Stripe
         proc = subprocess.run([sys.executable, str(SCRIPT), sqlite_url, sandbox.base_url,
                                sandbox.api_key], capture_output=True, timeout=60,
                               cwd=Path(__file__).parents[2])
         assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
-        assert len(intents(gateway, factory)) == expected_charged
-        # the first thing the next process does is reconcile the orphan it left
-    orphans = [op for op in operations(factory) if op.status == OperationStatus.SENDING]
-    assert len(orphans) == 1  # the last run's outcome is still unknown locally
+        orphans = [op for op in operations(factory) if op.status == OperationStatus.SENDING]
+        assert orphans  # requests left, outcomes never recorded
+    charged_before = len(intents(gateway, factory))
+    assert 1 <= charged_before < len(ids)
     OutboxWorker(factory, lambda: gateway, lease=timedelta(0)).run_once()
-    assert [milestone(factory, i).status for i in ids] == [MilestoneStatus.ACTIVE_FUNDED] * 3
+    assert [milestone(factory, i).status for i in ids] == [MilestoneStatus.ACTIVE_FUNDED] * 12
     pis = intents(gateway, factory)
-    assert len(pis) == 3 and all(pi.status == "succeeded" for pi in pis)
+    assert len(pis) == 12 and all(pi.status == "succeeded" for pi in pis)
     assert sorted(pi.metadata["milestone_id"] for pi in pis) == sorted(map(str, ids))
     assert all(op.status == OperationStatus.SUCCEEDED for op in operations(factory))
+    with factory() as uow:  # the recorded references are the ones Stripe has
+        recorded = {uow.milestones.get(i).payment_intent_id for i in ids}
+    assert recorded == {pi.id for pi in pis}

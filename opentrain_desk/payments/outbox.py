@@ -136,8 +136,11 @@ class OutboxWorker:
                 if reconcile:
                     self._sync_requested.clear()
                     funding.retry_now(self.factory())
-                self.reconcile(gateway, refresh_pending=reconcile)
-                self._drain(gateway)
+                settled = self.reconcile(gateway, refresh_pending=reconcile)
+                sent = self._drain(gateway)
+                if reconcile and not (settled or sent):
+                    gateway.verify_key()  # a sync with nothing to do still checks Stripe
+                    self._set(online=True, key_rejected=False, last_error="")
             except GatewayError as error:  # reconcile could not reach Stripe
                 self._note_error(error)
             finally:
@@ -151,25 +154,32 @@ class OutboxWorker:
                 uow.commit()
         return self._workspace
 
-    def _drain(self, gateway: PaymentGateway) -> None:
-        """Send everything due, with ``senders`` requests in flight at a time."""
+    def _drain(self, gateway: PaymentGateway) -> int:
+        """Send everything due, ``senders`` requests in flight at a time; returns how
+        many operations were attempted."""
         if self.senders == 1:
-            while not self._stop.is_set() and self._send_next(gateway):
-                pass
-            return
+            return self._drain_one(gateway)
         with ThreadPoolExecutor(self.senders, thread_name_prefix="otd-send") as pool:
-            for future in [pool.submit(self._drain_one, gateway) for _ in range(self.senders)]:
-                future.result()
+            futures = [pool.submit(self._drain_one, gateway) for _ in range(self.senders)]
+            return sum(future.result() for future in futures)
 
-    def _drain_one(self, gateway: PaymentGateway) -> None:
-        while not self._stop.is_set() and self._send_next(gateway):
-            pass
+    def _drain_one(self, gateway: PaymentGateway) -> int:
+        attempted = 0
+        while not self._stop.is_set():
+            outcome = self._send_next(gateway)
+            if outcome is None:
+                break
+            attempted += 1
+            if not outcome:
+                break
+        return attempted
 
-    def _send_next(self, gateway: PaymentGateway) -> bool:
+    def _send_next(self, gateway: PaymentGateway) -> bool | None:
+        """None: nothing due; True: go on; False: back off (retryable error)."""
         op = funding.claim_next(self.factory(), tuple(self.handlers), self.lease,
                                 self._workspace_id())
         if op is None:
-            return False
+            return None
         self._changed()
         handler = self.handlers[op.kind]
         try:

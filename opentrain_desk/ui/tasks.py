@@ -43,6 +43,7 @@ class TaskRunner(QObject):
         super().__init__(parent)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="otd-db")
         self._pending = 0
+        self._closed = False
         self._finished.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
 
     @property
@@ -50,8 +51,12 @@ class TaskRunner(QObject):
         return self._pending
 
     def run(self, fn: Callable[[], Any], on_success: Callback | None = None,
-            on_error: Callback | None = None) -> Future:
-        """Run ``fn()`` off the GUI thread; callbacks run on the GUI thread."""
+            on_error: Callback | None = None) -> Future | None:
+        """Run ``fn()`` off the GUI thread; callbacks run on the GUI thread.
+
+        After ``shutdown()`` (the window is closing) nothing new is started."""
+        if self._closed:
+            return None
         self._set_pending(self._pending + 1)
         future = self._pool.submit(fn)
         future.add_done_callback(
@@ -80,4 +85,5 @@ class TaskRunner(QObject):
             self.busyChanged.emit(value > 0)
 
     def shutdown(self) -> None:
+        self._closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -140,3 +140,34 @@ def test_3ds_payment_is_finished_from_the_timeline(qtbot, sandbox_window, gatewa
     dialog = wait_dialog(qtbot, window, "authenticateDialog")
     submit(qtbot, dialog)
     qtbot.waitUntil(lambda: statuses(table) == ["Active & Funded"], timeout=10000)
+
+
+def test_stripe_unreachable_at_start_the_app_opens_offline_and_recovers(
+        qtbot, settings, sandbox, gateway):
+    sandbox.stop()
+    window = open_window(qtbot, replace(settings, sandbox=True), sandbox_server=sandbox)
+    try:
+        label = find(window, QLabel, "syncStatusLabel")
+        qtbot.waitUntil(lambda: label.text() == "Offline - 0 queued", timeout=10000)
+        assert window.isVisible()
+        sandbox.start()
+        window.ctx.sync.sync_now()
+        qtbot.waitUntil(lambda: label.text() == "Online - Stripe sandbox", timeout=10000)
+    finally:
+        close_window(window)
+
+
+def test_double_click_on_fund_queues_one_payment(qtbot, sandbox_window, gateway):
+    window = sandbox_window
+    billing.add_test_card(window.ctx.uow, gateway, "pm_card_visa")
+    create_job_via_dialog(qtbot, window)
+    table = hire_via_dialog(qtbot, window, fund=False)
+    select_row(qtbot, table, 0)
+    click(qtbot, table.parent().findChild(QPushButton, "fundMilestoneButton"))
+    fund = wait_dialog(qtbot, window, "fundDialog")
+    fund.accept()
+    fund.accept()  # a second click while the first is being saved
+    qtbot.waitUntil(lambda: statuses(table) == ["Active & Funded"], timeout=10000)
+    with window.ctx.uow() as uow:
+        from opentrain_desk.domain.operations import OperationStatus
+        assert len(uow.operations.with_status(*OperationStatus)) == 1

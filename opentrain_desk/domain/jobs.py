@@ -55,7 +55,25 @@ class Trainer:
     email: str
     stripe_account_id: str | None = None
     created_at: datetime | None = None
+    payouts_enabled: bool = False
+    requirements_due: str = ""      # comma-separated Stripe requirement fields
+    disabled_reason: str = ""
+    account_checked_at: datetime | None = None
     id: int | None = field(default=None)
+
+    @property
+    def payout_ready(self) -> bool:
+        return bool(self.stripe_account_id) and self.payouts_enabled
+
+    def payout_readiness(self) -> str:
+        """One line for people: ready, or what is missing."""
+        if not self.stripe_account_id:
+            return "No payout account yet: set up payouts for this trainer."
+        if self.payouts_enabled:
+            return "Payouts enabled."
+        due = ", ".join(self.requirements_due.split(",")[:4]) if self.requirements_due else ""
+        reason = f" ({self.disabled_reason})" if self.disabled_reason else ""
+        return f"Payout setup incomplete{reason}" + (f": currently due {due}" if due else ".")
 
 
 @dataclass(eq=False)

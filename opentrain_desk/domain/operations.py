@@ -21,11 +21,12 @@ class OperationStatus(enum.Enum):
     FAILED = "failed"            # final: Stripe said no
     NEEDS_ACTION = "needs action"  # e.g. 3-D Secure authentication required
     CANCELLED = "cancelled"      # cancelled before it was sent
+    WAITING = "waiting"          # payout: held until the trainer's account can receive it
 
     @property
     def open(self) -> bool:
         return self in (OperationStatus.QUEUED, OperationStatus.SENDING,
-                        OperationStatus.NEEDS_ACTION)
+                        OperationStatus.NEEDS_ACTION, OperationStatus.WAITING)
 
 
 class ErrorKind(enum.Enum):
@@ -137,6 +138,20 @@ class StripeOperation:
         self.status, self.stripe_object_id = OperationStatus.NEEDS_ACTION, object_id
         self.error_kind, self.last_error, self.updated_at = (
             ErrorKind.AUTH_REQUIRED, message, now)
+
+    def wait_for_setup(self, now: datetime, message: str) -> None:
+        """Park a payout: nothing is sent until the destination account is ready."""
+        self._require(OperationStatus.QUEUED, OperationStatus.SENDING, OperationStatus.WAITING)
+        self.status, self.error_kind, self.last_error = (OperationStatus.WAITING,
+                                                         ErrorKind.NOT_READY, message)
+        self.updated_at = now
+
+    def release(self, now: datetime, destination: str) -> None:
+        """The account is ready: queue the payout (again) for it."""
+        self._require(OperationStatus.WAITING)
+        self.status, self.destination, self.next_attempt_at = (OperationStatus.QUEUED,
+                                                               destination, now)
+        self.updated_at = now
 
     def cancel(self, now: datetime) -> None:
         if self.status is not OperationStatus.QUEUED:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Protocol
 
 from ..domain.operations import ErrorKind, OperationKind, OperationStatus, StripeOperation
-from ..services import funding
+from ..services import funding, payouts
 from ..services.ports import GatewayError, PaymentGateway
 from ..services.unit_of_work import UnitOfWorkFactory
 
@@ -54,6 +54,31 @@ class FundingHandler:
         return gateway.retrieve_payment(op.stripe_object_id)
 
 
+class PayoutHandler:
+    """Transfers to trainers' connected accounts, funded by the milestone's charge."""
+
+    def __init__(self, factory: UnitOfWorkFactory) -> None:
+        self.factory = factory
+
+    def send(self, gateway, op):
+        return gateway.transfer(amount_cents=op.amount_cents, destination=op.destination,
+                                source_transaction=op.charge_id,
+                                transfer_group=op.transfer_group, metadata=op.metadata,
+                                idempotency_key=op.idempotency_key)
+
+    def record(self, factory, op_id, result) -> None:
+        payouts.record_transfer(factory(), op_id, result)
+
+    def find(self, gateway, op, since):
+        with self.factory() as uow:
+            milestone = uow.milestones.get(op.milestone_id)
+        group = funding.transfer_group(milestone.contract_id, milestone.id)
+        return gateway.find_transfer(group, op.id)
+
+    def refresh(self, gateway, op):
+        return None  # transfers never wait at Stripe
+
+
 @dataclass(frozen=True)
 class WorkerState:
     online: bool | None = None  # None: not known yet
@@ -79,7 +104,8 @@ class OutboxWorker:
         self._workspace: str | None = None
         self.after_send = after_send
         self.handlers: dict[OperationKind, Handler] = {
-            OperationKind.FUND_MILESTONE: FundingHandler()}
+            OperationKind.FUND_MILESTONE: FundingHandler(),
+            OperationKind.PAYOUT: PayoutHandler(factory)}
         self.state = WorkerState()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -136,6 +162,7 @@ class OutboxWorker:
                 if reconcile:
                     self._sync_requested.clear()
                     funding.retry_now(self.factory())
+                    self._check_waiting_payouts(gateway)
                 settled = self.reconcile(gateway, refresh_pending=reconcile)
                 sent = self._drain(gateway)
                 if reconcile and not (settled or sent):
@@ -225,13 +252,22 @@ class OutboxWorker:
                 settled += 1
             elif op.stripe_object_id:
                 result = handler.refresh(gateway, op)
-                if getattr(result, "status", "") != "requires_action":
+                if result is not None and result.status != "requires_action":
                     handler.record(self.factory, op.id, result)
                     settled += 1
         self._set(online=True)
         if settled:
             self._changed()
         return settled
+
+    def _check_waiting_payouts(self, gateway: PaymentGateway) -> None:
+        """Payouts held for a trainer's setup go out once the account is ready."""
+        for trainer_id in payouts.trainers_waiting(self.factory):
+            try:
+                payouts.refresh_account(self.factory, gateway, trainer_id)
+            except payouts.PayoutError as error:
+                log.warning("could not check trainer %s's payout account: %s", trainer_id,
+                            error)
 
     # -- state -------------------------------------------------------------------------------
     def _next_wait(self) -> float:

@@ -12,7 +12,8 @@ import re
 import stripe
 
 from ..domain.operations import ErrorKind
-from ..services.ports import CardInfo, GatewayError, KeyInfo, PaymentResult
+from ..services.ports import (AccountInfo, CardInfo, GatewayError, KeyInfo, PaymentResult,
+                              TransferResult)
 
 log = logging.getLogger(__name__)
 STRIPE_API_VERSION = "2024-06-20"
@@ -131,6 +132,55 @@ class StripeGateway:
             return None
         method = intent["payment_method"]
         return method if isinstance(method, str) else method["id"]
+
+
+    # -- Connect: trainers' payout accounts and transfers ---------------------------------
+    def create_account(self, email: str, metadata: dict) -> str:
+        with translated():
+            return self.v1.accounts.create({
+                "type": "express", "email": email, "metadata": metadata,
+                "capabilities": {"transfers": {"requested": True}}}).id
+
+    def retrieve_account(self, account_id: str) -> AccountInfo:
+        with translated():
+            account = self.v1.accounts.retrieve(account_id)
+        requirements = account["requirements"] or {}
+        return AccountInfo(account.id, bool(account["payouts_enabled"]),
+                           tuple(requirements["currently_due"] or ()),
+                           tuple(requirements["past_due"] or ()),
+                           requirements["disabled_reason"] or "")
+
+    def onboarding_link(self, account_id: str, refresh_url: str, return_url: str) -> str:
+        with translated():
+            return self.v1.account_links.create({
+                "account": account_id, "refresh_url": refresh_url, "return_url": return_url,
+                "type": "account_onboarding"}).url
+
+    def transfer(self, *, amount_cents: int, destination: str, source_transaction: str,
+                 transfer_group: str, metadata: dict, idempotency_key: str) -> TransferResult:
+        params = {"amount": amount_cents, "currency": "usd", "destination": destination,
+                  "transfer_group": transfer_group, "metadata": metadata}
+        if source_transaction:
+            params["source_transaction"] = source_transaction
+        with translated():
+            return _transfer(self.v1.transfers.create(
+                params, {"idempotency_key": idempotency_key}))
+
+    def find_transfer(self, transfer_group: str, operation_id: str) -> TransferResult | None:
+        """Reconcile: our transfers carry the operation id in their metadata."""
+        with translated():
+            page = self.v1.transfers.list({"transfer_group": transfer_group, "limit": 100})
+            for transfer in page.auto_paging_iter():
+                if transfer["metadata"] and transfer["metadata"].to_dict().get(
+                        "operation_id") == operation_id:
+                    return _transfer(transfer)
+        return None
+
+
+def _transfer(transfer) -> TransferResult:
+    metadata = transfer["metadata"].to_dict() if transfer["metadata"] else {}
+    return TransferResult(transfer.id, int(transfer["amount"]), transfer["destination"],
+                          metadata)
 
 
 def _card(pm, is_default: bool) -> CardInfo:

@@ -64,6 +64,10 @@ trainers = sa.Table(
     sa.Column("email", sa.String(320), nullable=False, unique=True),
     sa.Column("stripe_account_id", sa.String(64)),
     sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("payouts_enabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("requirements_due", sa.Text, nullable=False, server_default=""),
+    sa.Column("disabled_reason", sa.String(200), nullable=False, server_default=""),
+    sa.Column("account_checked_at", Timestamp()),
 )
 
 contracts = sa.Table(
@@ -144,6 +148,33 @@ stripe_operations = sa.Table(
     sa.Column("next_attempt_at", Timestamp()),
     sa.Index("ix_stripe_operations_status_due", "status", "next_attempt_at"),
     sa.Index("ix_stripe_operations_milestone", "milestone_id"),
+)
+
+notifications = sa.Table(
+    "notifications", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", Timestamp(), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("body", sa.Text, nullable=False, server_default=""),
+    sa.Column("job_id", sa.ForeignKey("jobs.id")),
+    sa.Column("contract_id", sa.ForeignKey("contracts.id")),
+    sa.Column("milestone_id", sa.ForeignKey("milestones.id", ondelete="SET NULL")),
+    sa.Column("read_at", Timestamp()),
+    sa.Index("ix_notifications_unread", "read_at", "id"),
+)
+
+outgoing_messages = sa.Table(
+    "outgoing_messages", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("trainer_id", sa.ForeignKey("trainers.id"), nullable=False),
+    sa.Column("at", Timestamp(), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("subject", sa.String(300), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("link", sa.Text, nullable=False, server_default=""),
+    sa.Column("sent_at", Timestamp()),
+    sa.Index("ix_outgoing_messages_trainer", "trainer_id", "id"),
 )
 
 _mapped = False

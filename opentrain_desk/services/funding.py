@@ -121,6 +121,11 @@ class Claimed:
     transfer_group: str = ""
 
 
+def transfer_group(contract_id: int, milestone_id: int) -> str:
+    """Stripe transfer_group of a milestone's payout (also used to reconcile it)."""
+    return f"contract-{contract_id}-milestone-{milestone_id}"
+
+
 def claim_next(uow: UnitOfWork, kinds: tuple[OperationKind, ...],
                lease: timedelta = timedelta(seconds=60),
                workspace: str | None = None) -> Claimed | None:
@@ -135,7 +140,7 @@ def claim_next(uow: UnitOfWork, kinds: tuple[OperationKind, ...],
         if row.mid is not None:
             metadata |= {"milestone_id": str(row.mid), "contract_id": str(row.cid),
                          "job_id": str(row.job_id)}
-            group = f"contract-{row.cid}-milestone-{row.mid}"
+            group = transfer_group(row.cid, row.mid)
         uow.commit()
         return Claimed(row.id, row.kind, row.idempotency_key, row.amount_cents,
                        row.customer_id, row.payment_method_id, row.destination, metadata,
@@ -178,11 +183,13 @@ def record_payment(uow: UnitOfWork, operation_id: str, result: PaymentResult) ->
 
 def record_error(uow: UnitOfWork, operation_id: str, error: GatewayError) -> bool:
     """Apply a failed call. Returns True when the operation will be retried."""
+    from .payouts import record_payout_error
     with uow:
         operation = uow.operations.get(operation_id, for_update=True)
         milestone = (uow.milestones.get(operation.milestone_id, for_update=True)
                      if operation.milestone_id is not None else None)
         before = milestone.snapshot() if milestone else None
+        payout = operation.kind is OperationKind.PAYOUT
         retry = error.kind.retryable or error.kind is ErrorKind.KEY_REJECTED
         if error.kind in UNKNOWN_OUTCOME:
             operation.outcome_unknown(uow.now, error.kind, error.message)
@@ -192,13 +199,15 @@ def record_error(uow: UnitOfWork, operation_id: str, error: GatewayError) -> boo
             operation.needs_action(uow.now, error.object_id, error.message)
             if milestone:
                 milestone.status_note = "Action needed: authenticate the payment (3-D Secure)."
-        else:
+        elif not (payout and error.kind is ErrorKind.NOT_READY):
             operation.fail(uow.now, error.kind, error.message, error.object_id)
-            if milestone and operation.kind is OperationKind.FUND_MILESTONE:
+            if milestone and not payout:
                 milestone.apply(Action.FUNDING_FAILED, uow.now, error.message)
-        if milestone and not retry:
-            uow.audit("milestone", milestone.id, "funding " + operation.status.value,
-                      before, milestone.snapshot())
+        if payout and milestone:
+            record_payout_error(uow, operation, milestone, error)
+        if milestone and (payout or not retry):
+            uow.audit("milestone", milestone.id, f"{operation.kind.value}: "
+                      f"{operation.status.value}", before, milestone.snapshot())
         uow.audit("operation", None, f"error: {error.kind.value}", after=operation.snapshot())
         uow.commit()
         return retry

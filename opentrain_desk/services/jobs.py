@@ -7,6 +7,7 @@ from ..domain.errors import ValidationError
 from ..domain.jobs import Contract, Job, Trainer, clean_email, clean_required
 from ..domain.milestones import Action, Milestone, MilestoneDraft
 from . import funding
+from .notifications import notify
 from .unit_of_work import UnitOfWork
 
 
@@ -113,6 +114,14 @@ def record_submission(uow: UnitOfWork, milestone_id: int, note: str = "",
         after = milestone.snapshot() | {"submission_note": milestone.submission_note,
                                         "deliverable_url": milestone.deliverable_url}
         uow.audit("milestone", milestone.id, "submitted", before, after)
+        contract = uow.contracts.get(milestone.contract_id)
+        trainer = uow.trainers.get(contract.trainer_id)
+        job = uow.jobs.get(contract.job_id)
+        notify(uow, "submitted", f"{trainer.name} marked “{milestone.title}” complete",
+               f"{job.title} · review and approve to release "
+               f"{milestone.amount.format()}." + (f"\nNote: {milestone.submission_note}"
+                                                  if milestone.submission_note else ""),
+               job_id=job.id, contract_id=contract.id, milestone_id=milestone.id)
         uow.commit()
 
 

@@ -53,6 +53,23 @@ class CardInfo:
 
 
 @dataclass(frozen=True)
+class AccountInfo:
+    id: str
+    payouts_enabled: bool
+    currently_due: tuple[str, ...] = ()
+    past_due: tuple[str, ...] = ()
+    disabled_reason: str = ""
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    id: str
+    amount: int
+    destination: str
+    metadata: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class KeyInfo:
     mode: str  # "test" | "live"
     account_label: str
@@ -80,6 +97,18 @@ class PaymentGateway(Protocol):
                      created_after: int) -> PaymentResult | None: ...
 
     def retrieve_payment(self, payment_intent_id: str) -> PaymentResult: ...
+
+    def create_account(self, email: str, metadata: dict) -> str: ...
+
+    def retrieve_account(self, account_id: str) -> AccountInfo: ...
+
+    def onboarding_link(self, account_id: str, refresh_url: str, return_url: str) -> str: ...
+
+    def transfer(self, *, amount_cents: int, destination: str, source_transaction: str,
+                 transfer_group: str, metadata: dict, idempotency_key: str
+                 ) -> TransferResult: ...
+
+    def find_transfer(self, transfer_group: str, operation_id: str) -> TransferResult | None: ...
 
 
 class SecretStore(Protocol):

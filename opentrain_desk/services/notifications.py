@@ -1,0 +1,39 @@
+"""In-app notifications for the employer, and the log of messages owed to trainers.
+
+Both are written in the same transaction as the event they describe."""
+from __future__ import annotations
+
+from ..persistence.orm import notifications, outgoing_messages
+from .unit_of_work import UnitOfWork
+
+
+def notify(uow: UnitOfWork, kind: str, title: str, body: str = "", *, job_id=None,
+           contract_id=None, milestone_id=None) -> None:
+    uow.session.execute(notifications.insert().values(
+        at=uow.now, kind=kind, title=title[:300], body=body, job_id=job_id,
+        contract_id=contract_id, milestone_id=milestone_id))
+
+
+def message_trainer(uow: UnitOfWork, trainer_id: int, kind: str, subject: str, body: str,
+                    link: str = "") -> None:
+    uow.session.execute(outgoing_messages.insert().values(
+        trainer_id=trainer_id, at=uow.now, kind=kind, subject=subject[:300], body=body,
+        link=link))
+
+
+def mark_read(uow: UnitOfWork, notification_ids: list[int] | None = None) -> None:
+    """Mark some (or all) notifications read."""
+    with uow:
+        query = notifications.update().where(notifications.c.read_at.is_(None))
+        if notification_ids is not None:
+            query = query.where(notifications.c.id.in_(notification_ids))
+        uow.session.execute(query.values(read_at=uow.now))
+        uow.commit()
+
+
+def mark_sent(uow: UnitOfWork, message_id: int) -> None:
+    with uow:
+        uow.session.execute(outgoing_messages.update().where(
+            outgoing_messages.c.id == message_id).values(sent_at=uow.now))
+        uow.audit("message", message_id, "marked sent")
+        uow.commit()

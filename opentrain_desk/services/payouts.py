@@ -1,0 +1,201 @@
+"""Approval and trainer payouts over Stripe Connect.
+
+Approving marks the milestone Paid and queues a payout operation in the same
+transaction. The payout (a Transfer to the trainer's connected account, funded by the
+milestone's charge via ``source_transaction``) waits while the trainer's account cannot
+receive transfers; nothing is sent until it can.
+"""
+from __future__ import annotations
+
+from ..domain.errors import DomainError
+from ..domain.milestones import Milestone, PayoutStatus
+from ..domain.money import Money
+from ..domain.operations import ErrorKind, OperationKind, OperationStatus, StripeOperation
+from .notifications import message_trainer, notify
+from .ports import AccountInfo, GatewayError, PaymentGateway, TransferResult
+from .unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+#: Where Stripe sends the trainer after onboarding (Stripe requires https URLs).
+ONBOARDING_RETURN_URL = "https://connect.stripe.com/express_login"
+
+
+class PayoutError(DomainError):
+    pass
+
+
+def _context(uow: UnitOfWork, milestone: Milestone):
+    contract = uow.contracts.get(milestone.contract_id)
+    return contract, uow.jobs.get(contract.job_id), uow.trainers.get(contract.trainer_id)
+
+
+def approve_milestone(uow: UnitOfWork, milestone_id: int) -> str:
+    """Approve & release: Paid now, payout queued (or waiting for the trainer's setup).
+
+    Raises IllegalTransition unless the milestone is Pending approval, so a second
+    click or a second window cannot approve (and pay) twice."""
+    with uow:
+        milestone = uow.milestones.get(milestone_id, for_update=True)
+        contract, job, trainer = _context(uow, milestone)
+        before = milestone.snapshot()
+        milestone.approve(uow.now, uow.actor)
+        operation = uow.operations.add(StripeOperation(
+            kind=OperationKind.PAYOUT, amount_cents=milestone.amount_cents,
+            milestone_id=milestone.id, destination=trainer.stripe_account_id or "",
+            created_at=uow.now, updated_at=uow.now))
+        amount = Money(milestone.amount_cents).format()
+        if trainer.payout_ready:
+            milestone.payout_status = PayoutStatus.NOT_STARTED
+            message_trainer(uow, trainer.id, "payout started", f"Payment of {amount} released",
+                            f"Hi {trainer.name},\n\n“{milestone.title}” ({job.title}) was "
+                            f"approved and {amount} is on its way to your Stripe account.")
+        else:
+            operation.wait_for_setup(uow.now, trainer.payout_readiness())
+            milestone.payout_status = PayoutStatus.PENDING_SETUP
+            _ask_for_setup(uow, trainer, milestone, job.title, amount)
+        uow.audit("milestone", milestone.id, "approved", before,
+                  milestone.snapshot() | {"operation": operation.id})
+        uow.audit("operation", None, "payout queued", after=operation.snapshot())
+        uow.commit()
+        return operation.id
+
+
+def _ask_for_setup(uow: UnitOfWork, trainer, milestone: Milestone, job_title: str,
+                   amount: str, link: str = "") -> None:
+    message_trainer(uow, trainer.id, "setup needed", "Finish your payout setup to get paid",
+                    f"Hi {trainer.name},\n\n“{milestone.title}” ({job_title}) was approved: "
+                    f"{amount} is waiting for you. Please finish your Stripe payout setup"
+                    + (f" here: {link}" if link else " (we will send you a link).")
+                    + "\nThe payment is sent as soon as your account is ready.", link)
+
+
+# -- trainer accounts (network: call off the GUI thread) ---------------------------------
+
+def ensure_account(factory: UnitOfWorkFactory, gateway: PaymentGateway,
+                   trainer_id: int) -> str:
+    with factory() as uow:
+        trainer = uow.trainers.get(trainer_id)
+        if trainer.stripe_account_id:
+            return trainer.stripe_account_id
+        email = trainer.email
+    try:
+        account_id = gateway.create_account(email, {"trainer_id": str(trainer_id)})
+    except GatewayError as error:
+        raise PayoutError(error.message) from None
+    with factory() as uow:
+        trainer = uow.trainers.get(trainer_id, for_update=True)
+        trainer.stripe_account_id = account_id
+        uow.audit("trainer", trainer_id, "payout account created", after={"account": account_id})
+        for operation in _waiting(uow, trainer_id):
+            operation.destination = account_id
+        uow.commit()
+    return account_id
+
+
+def onboarding_link(factory: UnitOfWorkFactory, gateway: PaymentGateway,
+                    trainer_id: int) -> str:
+    """A Stripe-hosted onboarding link; also logged as a message to the trainer."""
+    account_id = ensure_account(factory, gateway, trainer_id)
+    try:
+        url = gateway.onboarding_link(account_id, ONBOARDING_RETURN_URL, ONBOARDING_RETURN_URL)
+    except GatewayError as error:
+        raise PayoutError(error.message) from None
+    with factory() as uow:
+        trainer = uow.trainers.get(trainer_id)
+        message_trainer(uow, trainer_id, "onboarding link", "Set up your payouts",
+                        f"Hi {trainer.name},\n\nTo receive payments for your milestones, "
+                        f"please set up your payout account with Stripe:\n{url}\n\n"
+                        "The link expires after a few minutes; ask us for a new one if "
+                        "needed.", url)
+        uow.commit()
+    return url
+
+
+def refresh_account(factory: UnitOfWorkFactory, gateway: PaymentGateway,
+                    trainer_id: int) -> AccountInfo | None:
+    """Read the account's readiness; when ready, waiting payouts are queued."""
+    with factory() as uow:
+        account_id = uow.trainers.get(trainer_id).stripe_account_id
+    if not account_id:
+        return None
+    try:
+        info = gateway.retrieve_account(account_id)
+    except GatewayError as error:
+        raise PayoutError(error.message) from None
+    with factory() as uow:
+        trainer = uow.trainers.get(trainer_id, for_update=True)
+        was_ready = trainer.payouts_enabled
+        trainer.payouts_enabled = info.payouts_enabled
+        trainer.requirements_due = ",".join(info.past_due + info.currently_due)
+        trainer.disabled_reason = info.disabled_reason
+        trainer.account_checked_at = uow.now
+        if info.payouts_enabled and not was_ready:
+            uow.audit("trainer", trainer_id, "payouts enabled", after={"account": account_id})
+        if info.payouts_enabled:
+            _release_waiting(uow, trainer)
+        uow.commit()
+    return info
+
+
+def _waiting(uow: UnitOfWork, trainer_id: int) -> list[StripeOperation]:
+    waiting = []
+    for operation in uow.operations.with_status(OperationStatus.WAITING):
+        milestone = uow.milestones.get(operation.milestone_id)
+        if uow.contracts.get(milestone.contract_id).trainer_id == trainer_id:
+            waiting.append(operation)
+    return waiting
+
+
+def _release_waiting(uow: UnitOfWork, trainer) -> None:
+    for operation in _waiting(uow, trainer.id):
+        operation.release(uow.now, trainer.stripe_account_id)
+        milestone = uow.milestones.get(operation.milestone_id, for_update=True)
+        milestone.payout_status = PayoutStatus.NOT_STARTED
+        uow.audit("operation", None, "payout released", after=operation.snapshot())
+
+
+def trainers_waiting(factory: UnitOfWorkFactory) -> list[int]:
+    """Trainers with payouts held for their setup (checked on every sync)."""
+    with factory() as uow:
+        ids = {uow.contracts.get(uow.milestones.get(op.milestone_id).contract_id).trainer_id
+               for op in uow.operations.with_status(OperationStatus.WAITING)}
+    return sorted(ids)
+
+
+# -- outcomes (the outbox worker) -----------------------------------------------------------
+
+def record_transfer(uow: UnitOfWork, operation_id: str, result: TransferResult) -> None:
+    with uow:
+        operation = uow.operations.get(operation_id, for_update=True)
+        milestone = uow.milestones.get(operation.milestone_id, for_update=True)
+        contract, job, trainer = _context(uow, milestone)
+        operation.succeed(uow.now, result.id)
+        before = milestone.snapshot()
+        milestone.payout_status = PayoutStatus.PAID_OUT
+        amount = Money(operation.amount_cents).format()
+        uow.audit("milestone", milestone.id, "paid out", before,
+                  milestone.snapshot() | {"transfer": result.id})
+        uow.audit("operation", None, "succeeded", after=operation.snapshot())
+        notify(uow, "paid out", f"{amount} paid out to {trainer.name}",
+               f"“{milestone.title}” ({job.title}) — transfer {result.id}.",
+               job_id=job.id, contract_id=contract.id, milestone_id=milestone.id)
+        uow.commit()
+
+
+def record_payout_error(uow: UnitOfWork, operation: StripeOperation, milestone: Milestone,
+                        error: GatewayError) -> None:
+    """Inside funding.record_error's unit of work: payout-specific outcomes."""
+    contract, job, trainer = _context(uow, milestone)
+    amount = Money(operation.amount_cents).format()
+    if error.kind is ErrorKind.NOT_READY:
+        operation.wait_for_setup(uow.now, error.message)
+        milestone.payout_status = PayoutStatus.PENDING_SETUP
+        trainer.payouts_enabled = False
+        _ask_for_setup(uow, trainer, milestone, job.title, amount)
+    elif operation.status is OperationStatus.FAILED:
+        milestone.payout_status = PayoutStatus.FAILED
+        notify(uow, "payout failed", f"Payout of {amount} to {trainer.name} failed",
+               f"{error.message}\nCheck the trainer's payout account and your Stripe "
+               "balance, then contact support if it persists.",
+               job_id=job.id, contract_id=contract.id, milestone_id=milestone.id)
+    else:
+        milestone.payout_status = PayoutStatus.PENDING_RETRY

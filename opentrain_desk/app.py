@@ -92,7 +92,7 @@ class Workspace:
         gateway = self.stripe.gateway()
         if self.sandbox is not None and gateway is not None:
             from .sandbox.sandbox_demo import seed_sandbox_demo
-            seed_sandbox_demo(self.uow, gateway)
+            seed_sandbox_demo(self.uow, gateway, self.sandbox.complete_onboarding)
         else:
             from .sandbox.demo import seed_demo
             seed_demo(self.uow)

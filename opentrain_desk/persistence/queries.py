@@ -46,6 +46,8 @@ class MilestoneRow:
     status_note: str
     operation_status: OperationStatus | None = None  # the open funding operation, if any
     operation_error: ErrorKind | None = None
+    submission_note: str = ""
+    deliverable_url: str = ""
 
     @property
     def status_qualifier(self) -> str:
@@ -66,6 +68,28 @@ class MilestoneRow:
     def can_cancel_funding(self) -> bool:
         return (self.operation_status is OperationStatus.QUEUED
                 and self.operation_error in (None, ErrorKind.NETWORK))
+
+
+@dataclass(frozen=True, slots=True)
+class TrainerRow:
+    id: int
+    name: str
+    email: str
+    stripe_account_id: str | None
+    payouts_enabled: bool
+    requirements_due: str
+    disabled_reason: str
+    account_checked_at: datetime | None
+
+    @property
+    def readiness(self) -> str:
+        if not self.stripe_account_id:
+            return "No payout account yet"
+        if self.payouts_enabled:
+            return "Payouts enabled"
+        due = ", ".join(f.split(".")[-1].replace("_", " ")
+                        for f in self.requirements_due.split(",")[:3] if f)
+        return "Payout setup incomplete" + (f" — due: {due}" if due else "")
 
 
 class Queries:
@@ -144,7 +168,7 @@ class Queries:
                                op.status.in_([s for s in OperationStatus if s.open]))
         return (sa.select(c.id, c.position, c.title, c.description, c.amount_cents,
                           c.due_date, c.status, c.payout_status, c.status_note, op.status,
-                          op.error_kind)
+                          op.error_kind, c.submission_note, c.deliverable_url)
                 .select_from(milestones.outerjoin(stripe_operations, open_funding)))
 
     def milestone_page(self, contract_id: int, offset: int = 0,
@@ -160,6 +184,15 @@ class Queries:
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return MilestoneRow(*row) if row else None
+
+    def trainer(self, trainer_id: int) -> TrainerRow | None:
+        t = trainers.c
+        query = sa.select(t.id, t.name, t.email, t.stripe_account_id, t.payouts_enabled,
+                          t.requirements_due, t.disabled_reason, t.account_checked_at).where(
+            t.id == trainer_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return TrainerRow(*row) if row else None
 
     def largest_contract(self) -> int | None:
         query = (sa.select(milestones.c.contract_id).group_by(milestones.c.contract_id)

@@ -1,21 +1,29 @@
-"""The demo agency inside the Stripe sandbox: real emulator charges behind its states."""
+"""The demo agency inside the Stripe sandbox: real emulator objects behind every state.
+
+Funded milestones have real charges; Paid milestones were approved and paid out with
+real transfers to trainers' connected accounts. Most trainers finished their payout
+setup; José Núñez did not, so his approved pilot waits (Pending – trainer setup)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Callable
 
-from ..domain.milestones import MilestoneStatus
 from ..payments.outbox import OutboxWorker
-from ..services import billing, funding
+from ..services import billing, funding, payouts
 from ..services import jobs as services
 from ..services.ports import PaymentGateway
 from ..services.unit_of_work import UnitOfWorkFactory
-from .demo import advance_locally, seed_demo
+from .demo import seed_demo
 
-COMPANY = {"company.name": "Northwind AI Data Studio", "company.email": "billing@northwind.example"}
+COMPANY = {"company.name": "Northwind AI Data Studio",
+           "company.email": "billing@northwind.example",
+           "company.address": "410 Market Street, Suite 300\nSan Francisco, CA 94111",
+           "company.tax_id": "US EIN 84-1234567"}
+NOT_ONBOARDED = {"jose.nunez@example.com"}
 
 
-def seed_sandbox_demo(factory: UnitOfWorkFactory, gateway: PaymentGateway) -> None:
-    """Demo agency with a test card on file; funded milestones are funded for real."""
+def seed_sandbox_demo(factory: UnitOfWorkFactory, gateway: PaymentGateway,
+                      complete_onboarding: Callable[[str], object]) -> None:
     with factory() as uow:
         if uow.settings.get(funding.default_card_key(gateway.mode)):
             return  # already seeded
@@ -25,17 +33,32 @@ def seed_sandbox_demo(factory: UnitOfWorkFactory, gateway: PaymentGateway) -> No
     card = billing.add_test_card(factory, gateway, "pm_card_visa")
     needs_3ds = billing.add_test_card(factory, gateway, "pm_card_authenticationRequired")
     billing.set_default(factory, gateway, card.id)
-    worker = OutboxWorker(factory, lambda: gateway, lease=timedelta(0))
+    worker = OutboxWorker(factory, lambda: gateway, lease=timedelta(0), senders=1)
+
+    def onboard(milestone_id: int) -> None:
+        with factory() as uow:
+            contract = uow.contracts.get(uow.milestones.get(milestone_id).contract_id)
+            trainer = uow.trainers.get(contract.trainer_id)
+        if trainer.email in NOT_ONBOARDED:
+            payouts.ensure_account(factory, gateway, trainer.id)  # account, setup pending
+            payouts.refresh_account(factory, gateway, trainer.id)
+        elif not trainer.payouts_enabled:
+            complete_onboarding(payouts.ensure_account(factory, gateway, trainer.id))
+            payouts.refresh_account(factory, gateway, trainer.id)
 
     def advance(f: UnitOfWorkFactory, milestone_id: int, target: str) -> None:
+        onboard(milestone_id)
         if target == "NOT_FUNDED":
             return
-        if target == "FUNDING":  # a payment waiting for 3-D Secure: "Funding (action needed)"
-            funding.queue_funding(f(), milestone_id, gateway.mode, needs_3ds.id)
-        else:
-            funding.queue_funding(f(), milestone_id, gateway.mode)
+        card_id = needs_3ds.id if target == "FUNDING" else None  # waits for 3-D Secure
+        funding.queue_funding(f(), milestone_id, gateway.mode, card_id)
         worker.run_once(reconcile=False)
         if target in ("PENDING_APPROVAL", "PAID"):
-            advance_locally(f, milestone_id, target, from_status=MilestoneStatus.ACTIVE_FUNDED)
+            services.record_submission(f(), milestone_id, "Delivered — annotation log and "
+                                       "summary report attached.",
+                                       "https://files.example.com/deliveries/batch.zip")
+        if target == "PAID":
+            payouts.approve_milestone(f(), milestone_id)
+            worker.run_once(reconcile=False)
 
     seed_demo(factory, advance)

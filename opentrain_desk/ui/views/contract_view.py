@@ -17,6 +17,7 @@ from ..models.tables import MilestoneColumn, MilestonesModel, status_text
 from ..widgets.badges import BadgeDelegate
 from ..widgets.messages import confirm
 from .funding_actions import FundingActions
+from .payout_actions import PayoutActions, TrainerPayoutBar
 
 
 def _button(name: str, text: str, tip: str) -> QPushButton:
@@ -55,6 +56,9 @@ class ContractView(QWidget):
         self._layout()
         self._connect()
         self.funding = FundingActions(self) if ctx.stripe is not None else None
+        self.payouts = PayoutActions(self)
+        self.payout_bar = TrainerPayoutBar(ctx, contract.trainer_id, self)
+        self.layout().insertWidget(1, self.payout_bar)
         self._update_actions()
 
     def showEvent(self, event) -> None:
@@ -110,8 +114,11 @@ class ContractView(QWidget):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.detail)
 
-    def add_action_button(self, button: QPushButton) -> None:
-        """Capabilities (funding, approval) add their buttons after Edit / Delete."""
+    def add_action_button(self, button: QPushButton, trailing: bool = False) -> None:
+        """Capabilities add buttons after Edit / Delete, or (``trailing``) at the end."""
+        if trailing:
+            self.actions_layout.addWidget(button)
+            return
         self.actions_layout.insertWidget(self._inserted + 3, button)
         self._inserted += 1
 
@@ -167,8 +174,12 @@ class ContractView(QWidget):
         self.selection_changed(milestone)
 
     def selection_changed(self, milestone: MilestoneRow | None) -> None:
-        if getattr(self, "funding", None) is not None:
-            self.funding.update(milestone)
+        for actions in (getattr(self, "funding", None), getattr(self, "payouts", None)):
+            if actions is not None:
+                actions.update(milestone)
+
+    def payout_bar_reload(self) -> None:
+        self.payout_bar.reload()
 
     # -- actions ----------------------------------------------------------------------
     def _open(self, dialog) -> None:

@@ -1,0 +1,69 @@
+"""Approve & Release Payment: a deliberate confirmation before money leaves."""
+from __future__ import annotations
+
+from functools import partial
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QLabel
+
+from ...domain.money import format_cents
+from ...persistence.queries import MilestoneRow
+from ...services import payouts
+from ..context import AppContext
+from .form_dialog import FormDialog
+
+
+def _plain(text: str) -> QLabel:
+    label = QLabel(text, wordWrap=True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    return label
+
+
+class ApproveDialog(FormDialog):
+    def __init__(self, ctx: AppContext, milestone: MilestoneRow, trainer_name: str,
+                 parent=None) -> None:
+        amount = format_cents(milestone.amount_cents)
+        super().__init__(ctx.runner, "Approve & Release Payment", "approveDialog",
+                         f"Approve && release {amount}", parent)
+        self.ctx, self.milestone = ctx, milestone
+        self.submit_button.setObjectName("confirmApproveButton")
+        self.form.addRow("Trainer:", _plain(trainer_name))
+        self.form.addRow("Milestone:", _plain(milestone.title))
+        amount_label = QLabel(amount, objectName="approveAmountLabel")
+        amount_label.setProperty("role", "title")
+        self.form.addRow("Amount:", amount_label)
+        if milestone.submission_note:
+            self.form.addRow("Trainer's note:", _plain(milestone.submission_note))
+        if milestone.deliverable_url:
+            link = QLabel(objectName="deliverableLink", openExternalLinks=True)
+            link.setTextFormat(Qt.TextFormat.RichText)
+            from html import escape
+            link.setText(f'<a href="{escape(milestone.deliverable_url, quote=True)}">'
+                         f"{escape(milestone.deliverable_url)}</a>")
+            self.form.addRow("Deliverable:", link)
+        warning = _plain("Releasing pays the trainer from this milestone's funds. Released "
+                         "funds cannot be reversed from this app.")
+        warning.setObjectName("approveWarningLabel")
+        warning.setProperty("role", "banner")
+        self.form.addRow(warning)
+        self.verified = QCheckBox("I have verified the delivered work",
+                                  objectName="verifiedWorkCheck")
+        self.form.addRow(self.verified)
+        self.submit_button.setEnabled(False)
+        self.verified.toggled.connect(self._toggle)
+
+    def _toggle(self, checked: bool) -> None:
+        if not self._busy:
+            self.submit_button.setEnabled(checked)
+
+    def _set_busy(self, busy: bool) -> None:
+        super()._set_busy(busy)
+        if not busy:
+            self.submit_button.setEnabled(self.verified.isChecked())
+
+    def build(self):
+        if not self.verified.isChecked():
+            from .form_dialog import FieldError
+            raise FieldError(self.verified, "Confirm that you have verified the delivered "
+                                            "work before releasing payment.")
+        return partial(payouts.approve_milestone, self.ctx.uow(), self.milestone.id)

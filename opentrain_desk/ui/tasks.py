@@ -66,6 +66,8 @@ class TaskRunner(QObject):
     def _deliver(self, future: Future, on_success: Callback | None,
                  on_error: Callback | None, _tag: object) -> None:
         self._set_pending(self._pending - 1)
+        if future.cancelled():  # the runner was shut down before it ran
+            return
         error = future.exception()
         if error is None:
             if on_success is not None and _alive(on_success):

@@ -10,7 +10,7 @@ import threading
 from typing import Callable
 
 from ..domain.errors import DomainError
-from ..domain.operations import OperationStatus
+from ..domain.operations import ErrorKind, OperationStatus
 from ..services.funding import customer_key, workspace_id
 from ..services.ports import GatewayError, KeyInfo, PaymentGateway, SecretStore
 from ..services.unit_of_work import UnitOfWorkFactory
@@ -98,7 +98,9 @@ class StripeConnection:
         try:
             info = gateway.verify_key()
         except GatewayError as error:
-            raise KeyRefused(f"Stripe did not accept this key: {error.message}") from None
+            reason = ("it is invalid, revoked, or lacks a permission" if error.kind is
+                      ErrorKind.KEY_REJECTED else error.message)
+            raise KeyRefused(f"Stripe did not accept this key: {reason}.") from None
         self.secrets.set(self._key_name(), key)  # raises KeyringUnavailable: nothing saved
         with self.factory() as uow:
             uow.settings.set(KEY_HINT, mask_key(key))

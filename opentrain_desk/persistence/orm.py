@@ -177,6 +177,38 @@ outgoing_messages = sa.Table(
     sa.Index("ix_outgoing_messages_trainer", "trainer_id", "id"),
 )
 
+invoices = sa.Table(
+    "invoices", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("number", sa.String(32), nullable=False, unique=True),
+    sa.Column("series", sa.String(16), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("billing_type", sa.String(16), nullable=False),
+    sa.Column("issue_date", sa.Date, nullable=False),
+    sa.Column("issuer", sa.Text, nullable=False),    # JSON snapshot of the party
+    sa.Column("bill_to", sa.Text, nullable=False),   # JSON snapshot of the party
+    sa.Column("project_name", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("payment_status", sa.String(40), nullable=False),
+    sa.Column("stripe_refs", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("job_id", sa.ForeignKey("jobs.id")),
+    sa.Column("contract_id", sa.ForeignKey("contracts.id")),
+    sa.Column("milestone_id", sa.ForeignKey("milestones.id")),
+    sa.Column("operation_id", sa.String(32)),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.UniqueConstraint("series", "seq"),
+    sa.Index("ix_invoices_issue_date", "issue_date"),
+)
+
+invoice_counters = sa.Table(
+    "invoice_counters", metadata,
+    sa.Column("series", sa.String(16), primary_key=True),
+    sa.Column("last_seq", sa.Integer, nullable=False),
+)
+
 _mapped = False
 
 

@@ -158,6 +158,7 @@ def record_payment(uow: UnitOfWork, operation_id: str, result: PaymentResult) ->
             milestone.apply(Action.FUNDING_SUCCEEDED, uow.now)
             milestone.payment_intent_id, milestone.charge_id = (result.payment_intent_id,
                                                                 result.charge_id)
+            _issue_funding_invoice(uow, milestone, operation, result)
             action = "funded"
         elif result.needs_action:
             operation.needs_action(uow.now, result.payment_intent_id,
@@ -179,6 +180,25 @@ def record_payment(uow: UnitOfWork, operation_id: str, result: PaymentResult) ->
                      "charge": result.charge_id or None})
         uow.audit("operation", None, result.status, after=operation.snapshot())
         uow.commit()
+
+
+def _issue_funding_invoice(uow: UnitOfWork, milestone: Milestone,
+                           operation: StripeOperation, result: PaymentResult) -> None:
+    """Every successful funding produces an employer invoice, in the same transaction."""
+    from ..domain.invoices import InvoiceKind, InvoiceParty
+    from . import invoicing
+    contract = uow.contracts.get(milestone.contract_id)
+    job, trainer = uow.jobs.get(contract.job_id), uow.trainers.get(contract.trainer_id)
+    company = invoicing.company_party(uow)
+    employer = InvoiceParty(company.name, company.address_lines, company.email,
+                            company.tax_id)
+    invoicing.issue(
+        uow, InvoiceKind.EMPLOYER_FUNDING, bill_to=employer, project=job.title,
+        description=f"Milestone funding: {milestone.title} — trainer {trainer.name}",
+        amount_cents=operation.amount_cents, payment_status="Paid",
+        refs=(("PaymentIntent", result.payment_intent_id), ("Charge", result.charge_id)),
+        job_id=job.id, contract_id=contract.id, milestone_id=milestone.id,
+        operation_id=operation.id)
 
 
 def record_error(uow: UnitOfWork, operation_id: str, error: GatewayError) -> bool:

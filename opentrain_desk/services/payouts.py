@@ -11,6 +11,9 @@ from ..domain.errors import DomainError
 from ..domain.milestones import Milestone, PayoutStatus
 from ..domain.money import Money
 from ..domain.operations import ErrorKind, OperationKind, OperationStatus, StripeOperation
+from ..domain.invoices import InvoiceKind, InvoiceParty
+from . import invoicing
+from .funding import transfer_group
 from .notifications import message_trainer, notify
 from .ports import AccountInfo, GatewayError, PaymentGateway, TransferResult
 from .unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -52,6 +55,15 @@ def approve_milestone(uow: UnitOfWork, milestone_id: int) -> str:
             operation.wait_for_setup(uow.now, trainer.payout_readiness())
             milestone.payout_status = PayoutStatus.PENDING_SETUP
             _ask_for_setup(uow, trainer, milestone, job.title, amount)
+        invoicing.issue(
+            uow, InvoiceKind.TRAINER_PAYOUT,
+            bill_to=InvoiceParty(trainer.name, (), trainer.email),
+            project=job.title, description=f"Milestone payout: {milestone.title}",
+            amount_cents=milestone.amount_cents, payment_status="Released",
+            refs=(("Source charge", milestone.charge_id or "—"),
+                  ("Transfer group", transfer_group(contract.id, milestone.id))),
+            job_id=job.id, contract_id=contract.id, milestone_id=milestone.id,
+            operation_id=operation.id)
         uow.audit("milestone", milestone.id, "approved", before,
                   milestone.snapshot() | {"operation": operation.id})
         uow.audit("operation", None, "payout queued", after=operation.snapshot())

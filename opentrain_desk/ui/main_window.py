@@ -10,7 +10,8 @@ from .. import __version__
 from ..config import APP_NAME
 from .context import AppContext
 from .views.jobs_page import JobsPage
-from .views.simple_pages import NotificationsPage, ReportsPage, SettingsPage
+from .views.settings_page import SettingsPage
+from .views.simple_pages import NotificationsPage, ReportsPage
 from .widgets.messages import inform
 
 
@@ -29,6 +30,7 @@ class MainWindow(QMainWindow):
         self.reports_page = ReportsPage(ctx, self)
         self.notifications_page = NotificationsPage(ctx, self)
         self.settings_page = SettingsPage(ctx, self)
+        self.settings_page.stripeChanged.connect(self.update_mode)
         self.areas: dict[str, tuple[QAction, QWidget]] = {}
         self._build_areas()
         self._build_menus()

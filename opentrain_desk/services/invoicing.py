@@ -1,0 +1,91 @@
+"""Issuing invoices: numbered gaplessly per series and year, in the money event's
+transaction; an issued invoice is an immutable snapshot (never updated)."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import sqlalchemy as sa
+
+from ..domain.invoices import (BillingType, InvoiceDocument, InvoiceKind, InvoiceParty,
+                               format_invoice_number, invoice_series)
+from ..persistence.orm import invoice_counters, invoices
+from .unit_of_work import UnitOfWork
+
+COMPANY_KEYS = ("company.name", "company.address", "company.email", "company.tax_id")
+COMPANY_LOGO = "company.logo_path"
+
+
+def company_party(uow: UnitOfWork) -> InvoiceParty:
+    name, address, email, tax_id = (uow.settings.get(key) or "" for key in COMPANY_KEYS)
+    return InvoiceParty(name or "Your agency (set the legal name in Settings → Company)",
+                        tuple(line for line in address.splitlines() if line.strip()),
+                        email or None, tax_id or None)
+
+
+def next_number(uow: UnitOfWork, kind: InvoiceKind, year: int) -> tuple[str, int]:
+    """Reserve the next number of the series (row-locked / write-locked until commit:
+    concurrent issuers queue up, and a rolled-back issue releases its number)."""
+    series = invoice_series(kind, year)
+    t = invoice_counters.c
+    seq = uow.session.execute(invoice_counters.update().where(t.series == series)
+                              .values(last_seq=t.last_seq + 1).returning(t.last_seq)).scalar()
+    if seq is None:
+        seq = 1
+        uow.session.execute(invoice_counters.insert().values(series=series, last_seq=seq))
+    return series, seq
+
+
+def issue(uow: UnitOfWork, kind: InvoiceKind, *, bill_to: InvoiceParty, project: str,
+          description: str, amount_cents: int, payment_status: str,
+          refs: tuple[tuple[str, str], ...] = (), billing_type: BillingType =
+          BillingType.MILESTONE, job_id=None, contract_id=None, milestone_id=None,
+          operation_id=None) -> str:
+    """Issue one invoice inside the caller's unit of work; returns its number."""
+    issue_date = uow.now.date()
+    series, seq = next_number(uow, kind, issue_date.year)
+    number = format_invoice_number(kind, issue_date.year, seq)
+    document = InvoiceDocument(  # validates every field before anything is written
+        number=number, issue_date=issue_date, billing_type=billing_type, kind=kind,
+        issuer=company_party(uow), bill_to=bill_to, project_name=project,
+        description=description, amount_cents=amount_cents, payment_status=payment_status,
+        stripe_references=refs)
+    uow.session.execute(invoices.insert().values(
+        number=number, series=series, seq=seq, kind=kind.prefix,
+        billing_type=billing_type.value, issue_date=issue_date,
+        issuer=_party_json(document.issuer), bill_to=_party_json(bill_to),
+        project_name=project, description=description, amount_cents=amount_cents,
+        currency=document.currency, payment_status=payment_status,
+        stripe_refs=json.dumps([list(r) for r in refs]), job_id=job_id,
+        contract_id=contract_id, milestone_id=milestone_id, operation_id=operation_id,
+        created_at=uow.now))
+    uow.audit("invoice", None, "issued", after={"number": number, "amount_cents": amount_cents,
+                                                "kind": kind.prefix})
+    return number
+
+
+def _party_json(party: InvoiceParty) -> str:
+    return json.dumps(asdict(party), ensure_ascii=False, sort_keys=True)
+
+
+def _party(text: str) -> InvoiceParty:
+    data = json.loads(text)
+    data["address_lines"] = tuple(data.get("address_lines") or ())
+    return InvoiceParty(**data)
+
+
+def document(conn: sa.Connection, invoice_id: int, logo_path=None) -> InvoiceDocument:
+    """The issued invoice, exactly as issued, ready for the PDF renderer."""
+    row = conn.execute(sa.select(invoices).where(invoices.c.id == invoice_id)).one()
+    return document_from_row(row, logo_path)
+
+
+def document_from_row(row, logo_path=None) -> InvoiceDocument:
+    return InvoiceDocument(
+        number=row.number, issue_date=row.issue_date,
+        billing_type=BillingType(row.billing_type), kind=InvoiceKind.from_prefix(row.kind),
+        issuer=_party(row.issuer), bill_to=_party(row.bill_to), project_name=row.project_name,
+        description=row.description, amount_cents=row.amount_cents,
+        payment_status=row.payment_status, currency=row.currency,
+        stripe_references=tuple(tuple(r) for r in json.loads(row.stripe_refs)),
+        logo_path=logo_path)

@@ -1,0 +1,219 @@
+"""The notification center: submissions, payouts and failures, newest first.
+
+Reads through ``persistence.history_queries`` on the DB thread; refreshes on
+``ctx.sync.paymentsChanged``, every 30 s and when shown. New unread notifications seen
+after the first load are also shown as a desktop (system tray) message where available.
+"""
+from __future__ import annotations
+
+import enum
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListView, QPushButton,
+                               QStyle, QSystemTrayIcon, QVBoxLayout, QWidget)
+
+from ...persistence import history_queries as hq
+from ...services.notifications import mark_read
+from ..context import AppContext
+from .history_views import (CornerRole, Debounced, DetailRole, StableLazyModel, TitleRole,
+                            TwoLineDelegate, UnreadRole, local_time)
+
+POLL_INTERVAL_MS = 30_000
+
+
+class NotificationColumn(enum.IntEnum):
+    NOTIFICATION = 0
+
+
+class NotificationsModel(StableLazyModel):
+    """One column: title, the body's first line and the time (``TwoLineDelegate`` lays
+    them out; DisplayRole has the same as plain text)."""
+
+    Columns = NotificationColumn
+    HEADERS = {NotificationColumn.NOTIFICATION: "Notification"}
+
+    def display(self, row: hq.NotificationRow, column: NotificationColumn) -> str:
+        details = " · ".join(part for part in (row.first_line, local_time(row.at)) if part)
+        return f"{row.title}\n{details}"
+
+    def sort_value(self, row: hq.NotificationRow, column: NotificationColumn) -> Any:
+        return row.id
+
+    def extra(self, row: hq.NotificationRow, column: NotificationColumn, role: int) -> Any:
+        if role == Qt.ItemDataRole.FontRole and row.unread:
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == TitleRole:
+            return row.title
+        if role == DetailRole:
+            return row.first_line
+        if role == CornerRole:
+            return local_time(row.at)
+        if role == UnreadRole:
+            return row.unread
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{row.title}\n{row.body}".strip()
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return ("Unread: " if row.unread else "") + self.display(row, column)
+        return None
+
+
+class NotificationsPage(QWidget):
+    """Newest first; activating one opens its milestone and marks it read."""
+
+    unreadChanged = Signal(int)
+    openMilestone = Signal(int, int, int)  # job_id, contract_id, milestone_id (0: unknown)
+    showRequested = Signal()  # the desktop message was clicked: show this page
+
+    def __init__(self, ctx: AppContext, parent=None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.unread = -1  # not known yet
+        self._latest_id: int | None = None  # newest notification seen (None: first load)
+        self._current_id: int | None = None
+        self._tray: QSystemTrayIcon | None = None
+        self.setObjectName("notificationsPage")
+        self.model = NotificationsModel(ctx.runner, self)
+        self.list = self._make_list()
+        self.summary = QLabel(objectName="notificationsSummaryLabel")
+        self.summary.setProperty("role", "hint")
+        self.empty_hint = QLabel("No notifications yet. Trainer submissions, payouts and "
+                                 "payment problems appear here.",
+                                 objectName="notificationsEmptyLabel", wordWrap=True)
+        self.empty_hint.setProperty("role", "hint")
+        self.empty_hint.hide()
+        self.mark_all = QPushButton("Mark all as read", objectName="markAllReadButton",
+                                    toolTip="Mark every notification as read", enabled=False)
+        self.mark_all.setAccessibleName("Mark all as read")
+        self._layout()
+        self.list.activated.connect(self.activate)
+        self.mark_all.clicked.connect(self.mark_all_read)
+        self.model.loaded.connect(self._on_loaded)
+        self.model.modelAboutToBeReset.connect(self._remember_current)
+        self._timer = QTimer(self, interval=POLL_INTERVAL_MS)
+        self._timer.timeout.connect(self.reload)
+        self._timer.start()
+        self._debounced = Debounced(self, self.reload)
+        if ctx.sync is not None:
+            ctx.sync.paymentsChanged.connect(self._debounced.trigger)
+        engine = ctx.queries.engine
+        self.model.set_source(partial(hq.count_notifications, engine),
+                              partial(hq.notifications_page, engine))
+        self._check_unread()
+
+    def _make_list(self) -> QListView:
+        view = QListView(objectName="notificationsList")
+        view.setAccessibleName("Notifications")
+        view.setModel(self.model)
+        view.setItemDelegate(TwoLineDelegate(view))
+        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        view.setUniformItemSizes(True)
+        view.setAlternatingRowColors(True)
+        view.setMouseTracking(True)
+        return view
+
+    def _layout(self) -> None:
+        title = QLabel("Notifications")
+        title.setProperty("role", "title")
+        top = QHBoxLayout()
+        top.addWidget(title)
+        top.addWidget(self.summary)
+        top.addStretch()
+        top.addWidget(self.mark_all)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.empty_hint)
+        layout.addWidget(self.list, 1)
+
+    # -- loading ------------------------------------------------------------------------------
+    def reload(self) -> None:
+        """Re-read the list and the unread count (on the DB thread)."""
+        self.model.reload()
+        self._check_unread()
+
+    def showEvent(self, event) -> None:
+        self.reload()
+        super().showEvent(event)
+
+    def _check_unread(self) -> None:
+        engine, after = self.ctx.queries.engine, self._latest_id
+
+        def work() -> tuple[int, int, list[hq.NotificationRow]]:
+            fresh = hq.unread_after(engine, after) if after is not None else []
+            return hq.unread_count(engine), hq.latest_notification_id(engine), fresh
+
+        self.ctx.runner.run(work, self._unread_checked)
+
+    def _unread_checked(self, result: tuple[int, int, list[hq.NotificationRow]]) -> None:
+        unread, latest, fresh = result
+        first_load, seen = self._latest_id is None, self._latest_id or 0
+        self._latest_id = max(latest, seen)
+        fresh = [row for row in fresh if row.id > seen]
+        if unread != self.unread:
+            self.unread = unread
+            self.mark_all.setEnabled(unread > 0)
+            self.summary.setText(f"{unread} unread" if unread else "All read")
+            self.unreadChanged.emit(unread)
+        if fresh and not first_load:
+            self._alert(fresh)
+
+    def _alert(self, fresh: list[hq.NotificationRow]) -> None:
+        if len(fresh) == 1:
+            self.notify_tray(fresh[0].title, fresh[0].first_line)
+        else:
+            self.notify_tray(f"{len(fresh)} new notifications",
+                             "\n".join(row.title for row in fresh[:3]))
+
+    def notify_tray(self, title: str, body: str) -> bool:
+        """A desktop message; False (nothing shown) where there is no system tray."""
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            return False
+        if self._tray is None:
+            icon = self.window().windowIcon()
+            if icon.isNull():
+                icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation)
+            self._tray = QSystemTrayIcon(icon, self)
+            self._tray.setToolTip("OpenTrain Desk")
+            self._tray.messageClicked.connect(self.showRequested)
+            self._tray.show()
+        self._tray.showMessage(title, body, QSystemTrayIcon.MessageIcon.Information, 8000)
+        return True
+
+    # -- selection -----------------------------------------------------------------------------
+    def _remember_current(self) -> None:
+        row = self.model.row_at(self.list.currentIndex().row())
+        if row is not None:
+            self._current_id = row.id
+
+    def _on_loaded(self) -> None:
+        self.empty_hint.setVisible(self.model.total == 0)
+        if self._current_id is None or self.list.currentIndex().isValid():
+            return
+        row = self.model.row_of(lambda r: r.id == self._current_id)
+        if row >= 0:
+            self.list.setCurrentIndex(self.model.index(row, 0))
+
+    # -- actions --------------------------------------------------------------------------------
+    def activate(self, index: QModelIndex) -> None:
+        """Open the notification's milestone and mark it read."""
+        row = self.model.row_at(index.row())
+        if row is None:
+            return
+        self._current_id = row.id
+        if row.job_id is not None:
+            self.openMilestone.emit(row.job_id, row.contract_id or 0, row.milestone_id or 0)
+        if row.unread:
+            self.ctx.runner.run(partial(mark_read, self.ctx.uow(), [row.id]),
+                                self._after_mark)
+
+    def mark_all_read(self) -> None:
+        self.mark_all.setEnabled(False)
+        self.ctx.runner.run(partial(mark_read, self.ctx.uow(), None), self._after_mark)
+
+    def _after_mark(self, _result: object) -> None:
+        self.reload()

@@ -4,9 +4,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Callable
 
-from ..domain.milestones import Action, MilestoneDraft, MilestoneStatus
+from ..domain.invoices import InvoiceKind, InvoiceParty
+from ..domain.milestones import Action, MilestoneDraft, MilestoneStatus, PayoutStatus
 from ..domain.money import Money
 from ..persistence.queries import Queries
+from ..services import invoicing
 from ..services import jobs as services
 from ..services.unit_of_work import UnitOfWorkFactory
 
@@ -51,6 +53,11 @@ ARCHIVED_JOB = ("Image captioning QA (2025)", "Finished project.", [
     ]),
 ])
 
+DEMO_COMPANY = {"company.name": "Northwind AI Data Studio",
+                "company.email": "billing@northwind.example",
+                "company.address": "410 Market Street, Suite 300\nSan Francisco, CA 94111",
+                "company.tax_id": "US EIN 84-1234567"}
+
 PATH = {
     "NOT_FUNDED": [],
     "FUNDING": [Action.START_FUNDING],
@@ -72,19 +79,44 @@ def advance_locally(factory: UnitOfWorkFactory, milestone_id: int, target: str,
         for action in path:
             if action is Action.APPROVE:
                 milestone.approve(uow.now, "demo")
+                milestone.payout_status = PayoutStatus.PAID_OUT
+                _demo_invoice(uow, milestone, InvoiceKind.TRAINER_PAYOUT)
             elif action is Action.SUBMIT:
                 milestone.submit(uow.now, "Delivered — see the shared folder.")
             else:
                 milestone.apply(action, uow.now)
+                if action is Action.FUNDING_SUCCEEDED:
+                    _demo_invoice(uow, milestone, InvoiceKind.EMPLOYER_FUNDING)
         if path:
             uow.audit("milestone", milestone.id, "demo seed", before, milestone.snapshot())
         uow.commit()
+
+
+def _demo_invoice(uow, milestone, kind: InvoiceKind) -> None:
+    """The invoices the real flow would have issued (this demo has no Stripe objects)."""
+    contract = uow.contracts.get(milestone.contract_id)
+    job, trainer = uow.jobs.get(contract.job_id), uow.trainers.get(contract.trainer_id)
+    payout = kind is InvoiceKind.TRAINER_PAYOUT
+    company = invoicing.company_party(uow)
+    invoicing.issue(
+        uow, kind, bill_to=InvoiceParty(trainer.name, (), trainer.email) if payout else company,
+        project=job.title, description=(f"Milestone payout: {milestone.title}" if payout else
+                                        f"Milestone funding: {milestone.title} — trainer "
+                                        f"{trainer.name}"),
+        amount_cents=milestone.amount_cents, payment_status="Released" if payout else "Paid",
+        refs=(("Reference", "demo data (no Stripe object)"),), job_id=job.id,
+        contract_id=contract.id, milestone_id=milestone.id)
 
 
 def seed_demo(factory: UnitOfWorkFactory, advance: Advance = advance_locally) -> None:
     """Fill an empty workspace with the demo agency (no-op if it has jobs)."""
     if Queries(factory.engine).count_jobs() > 0:
         return
+    with factory() as uow:
+        for key, value in DEMO_COMPANY.items():
+            if uow.settings.get(key) is None:
+                uow.settings.set(key, value)
+        uow.commit()
     today = factory.clock().date()
     for job_spec in [ARCHIVED_JOB, *DEMO_JOBS]:
         _seed_job(factory, job_spec, today, advance)

@@ -13,12 +13,8 @@ from ..services import billing, funding, payouts
 from ..services import jobs as services
 from ..services.ports import PaymentGateway
 from ..services.unit_of_work import UnitOfWorkFactory
-from .demo import seed_demo
+from .demo import DEMO_COMPANY, seed_demo
 
-COMPANY = {"company.name": "Northwind AI Data Studio",
-           "company.email": "billing@northwind.example",
-           "company.address": "410 Market Street, Suite 300\nSan Francisco, CA 94111",
-           "company.tax_id": "US EIN 84-1234567"}
 NOT_ONBOARDED = {"jose.nunez@example.com"}
 
 
@@ -27,7 +23,7 @@ def seed_sandbox_demo(factory: UnitOfWorkFactory, gateway: PaymentGateway,
     with factory() as uow:
         if uow.settings.get(funding.default_card_key(gateway.mode)):
             return  # already seeded
-        for key, value in COMPANY.items():
+        for key, value in DEMO_COMPANY.items():
             uow.settings.set(key, value)
         uow.commit()
     card = billing.add_test_card(factory, gateway, "pm_card_visa")

@@ -208,3 +208,31 @@ def test_archive_succeeds_once_every_milestone_is_paid(factory, gateway, sandbox
         services.archive_job(factory(), job_id)
     payouts.approve_milestone(factory(), ids[1])
     services.archive_job(factory(), job_id)
+
+
+def test_money_events_issue_numbered_invoices_in_their_transaction(factory, gateway, sandbox):
+    from opentrain_desk.persistence.orm import invoices
+    from opentrain_desk.services import invoicing
+    ids = funded_and_submitted(factory, gateway, n=2)
+    ready_trainer(factory, gateway, sandbox, ids[0])
+    payouts.approve_milestone(factory(), ids[0])
+    with factory.engine.connect() as conn:
+        rows = conn.execute(sa.select(invoices).order_by(invoices.c.id)).all()
+        doc = invoicing.document(conn, rows[0].id)
+    year = rows[0].issue_date.year
+    assert [r.number for r in rows] == [f"EMP-{year}-000001", f"EMP-{year}-000002",
+                                        f"PAY-{year}-000001"]
+    assert [r.amount_cents for r in rows] == [125000, 125000, 125000]
+    assert doc.billing_type.value == "Milestone" and doc.payment_status == "Paid"
+    assert dict(doc.stripe_references)["Charge"] == milestone(factory, ids[0]).charge_id
+    assert rows[2].payment_status == "Released" and "Ana Lima" in rows[2].bill_to
+
+
+def test_failed_funding_issues_no_invoice(factory, gateway):
+    from opentrain_desk.persistence.orm import invoices
+    [m_id] = hire(factory)
+    with_card(factory, gateway, "pm_card_chargeCustomerFail")
+    funding.queue_funding(factory(), m_id, "test")
+    worker(factory, gateway).run_once()
+    with factory.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(invoices)).scalar() == 0

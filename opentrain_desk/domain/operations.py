@@ -12,6 +12,10 @@ from .errors import DomainError
 class OperationKind(enum.Enum):
     FUND_MILESTONE = "fund milestone"
     PAYOUT = "pay out milestone"
+    SUBSCRIBE = "subscribe to plan"
+    CHANGE_PLAN = "change plan"
+    CANCEL_SUBSCRIPTION = "cancel plan at period end"
+    RESUME_SUBSCRIPTION = "resume plan"
 
 
 class OperationStatus(enum.Enum):
@@ -68,7 +72,7 @@ class StripeOperation:
     milestone_id: int | None = None
     customer_id: str = ""
     payment_method_id: str = ""
-    destination: str = ""  # connected account for payouts
+    destination: str = ""  # payouts: the connected account; subscriptions: the plan id
     status: OperationStatus = OperationStatus.QUEUED
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     idempotency_key: str = ""

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Protocol
 
 from ..domain.operations import ErrorKind, OperationKind, OperationStatus, StripeOperation
-from ..services import funding, payouts
+from ..services import funding, payouts, subscriptions
 from ..services.ports import GatewayError, PaymentGateway
 from ..services.unit_of_work import UnitOfWorkFactory
 
@@ -79,6 +79,38 @@ class PayoutHandler:
         return None  # transfers never wait at Stripe
 
 
+class SubscriptionHandler:
+    """Subscribe / change plan / cancel at period end / resume."""
+
+    def __init__(self, factory: UnitOfWorkFactory) -> None:
+        self.factory = factory
+
+    def send(self, gateway, op):
+        kind = op.kind
+        if kind is OperationKind.SUBSCRIBE:
+            info = gateway.create_subscription(op.customer_id, op.destination, op.metadata,
+                                               op.idempotency_key)
+        else:
+            sub_id = subscriptions.subscription_id(self.factory)
+            changes = {OperationKind.CHANGE_PLAN: {"plan_id": op.destination},
+                       OperationKind.CANCEL_SUBSCRIPTION: {"cancel_at_period_end": True},
+                       OperationKind.RESUME_SUBSCRIPTION: {"cancel_at_period_end": False}}
+            info = gateway.update_subscription(sub_id, op.idempotency_key, **changes[kind])
+        return info, {plan.id: plan for plan in gateway.list_plans()}
+
+    def record(self, factory, op_id, result) -> None:
+        info, plans = result if isinstance(result, tuple) else (result, None)
+        subscriptions.record_subscription(factory(), op_id, info, plans)
+
+    def find(self, gateway, op, since):
+        if op.kind is OperationKind.SUBSCRIBE:
+            return gateway.find_subscription(op.customer_id, op.id)
+        return None  # updates set a state: sending them again is harmless
+
+    def refresh(self, gateway, op):
+        return None
+
+
 @dataclass(frozen=True)
 class WorkerState:
     online: bool | None = None  # None: not known yet
@@ -106,6 +138,8 @@ class OutboxWorker:
         self.handlers: dict[OperationKind, Handler] = {
             OperationKind.FUND_MILESTONE: FundingHandler(),
             OperationKind.PAYOUT: PayoutHandler(factory)}
+        for kind in subscriptions.SUBSCRIPTION_KINDS:
+            self.handlers[kind] = SubscriptionHandler(factory)
         self.state = WorkerState()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -163,6 +197,7 @@ class OutboxWorker:
                     self._sync_requested.clear()
                     funding.retry_now(self.factory())
                     self._check_waiting_payouts(gateway)
+                    subscriptions.sync(self.factory, gateway)
                 settled = self.reconcile(gateway, refresh_pending=reconcile)
                 sent = self._drain(gateway)
                 if reconcile and not (settled or sent):

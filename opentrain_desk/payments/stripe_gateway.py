@@ -12,11 +12,13 @@ import re
 import stripe
 
 from ..domain.operations import ErrorKind
+from ..domain.subscriptions import Plan
 from ..services.ports import (AccountInfo, CardInfo, GatewayError, KeyInfo, PaymentResult,
-                              TransferResult)
+                              StripeInvoiceInfo, SubscriptionInfo, TransferResult)
 
 log = logging.getLogger(__name__)
 STRIPE_API_VERSION = "2024-06-20"
+PLAN_MARKER = "opentrain_plan"
 KEY_PATTERN = re.compile(r"\b(sk|rk)_(test|live)_[A-Za-z0-9_]+")
 DEFAULT_TIMEOUT = 20
 
@@ -177,10 +179,84 @@ class StripeGateway:
         return None
 
 
+    # -- agency plans (Billing: products with recurring plans) --------------------------------
+    def list_plans(self) -> list[Plan]:
+        """Plans of products marked ``metadata.opentrain_plan = "1"`` (the app's plans)."""
+        with translated():
+            products = [p for p in self.v1.products.list({"limit": 100}).auto_paging_iter()
+                        if p["metadata"] and p["metadata"].to_dict().get(PLAN_MARKER) == "1"]
+            found = []
+            for product in products:
+                for plan in self.v1.plans.list({"product": product.id, "limit": 100}).data:
+                    found.append(Plan(plan.id, product["name"], int(plan["amount"]),
+                                      plan["interval"]))
+        return sorted(found, key=lambda plan: (plan.amount_cents, plan.name))
+
+    def create_plan(self, name: str, amount_cents: int, interval: str) -> Plan:
+        with translated():
+            product = self.v1.products.create({"name": name, "type": "service",
+                                               "metadata": {PLAN_MARKER: "1"}})
+            plan = self.v1.plans.create({"product": product.id, "amount": amount_cents,
+                                         "currency": "usd", "interval": interval})
+        return Plan(plan.id, name, amount_cents, interval)
+
+    def create_subscription(self, customer_id: str, plan_id: str, metadata: dict,
+                            idempotency_key: str) -> SubscriptionInfo:
+        with translated():
+            return _subscription(self.v1.subscriptions.create(
+                {"customer": customer_id, "items": [{"plan": plan_id}], "metadata": metadata},
+                {"idempotency_key": idempotency_key}))
+
+    def update_subscription(self, subscription_id: str, idempotency_key: str, *,
+                            plan_id: str | None = None,
+                            cancel_at_period_end: bool | None = None) -> SubscriptionInfo:
+        params: dict = {}
+        with translated():
+            if plan_id is not None:
+                current = self.v1.subscriptions.retrieve(subscription_id)
+                item = current["items"]["data"][0]["id"]
+                params["items"] = [{"id": item, "plan": plan_id}]
+            if cancel_at_period_end is not None:
+                params["cancel_at_period_end"] = cancel_at_period_end
+            return _subscription(self.v1.subscriptions.update(
+                subscription_id, params, {"idempotency_key": idempotency_key}))
+
+    def retrieve_subscription(self, subscription_id: str) -> SubscriptionInfo:
+        with translated():
+            return _subscription(self.v1.subscriptions.retrieve(subscription_id))
+
+    def find_subscription(self, customer_id: str, operation_id: str) -> SubscriptionInfo | None:
+        with translated():
+            page = self.v1.subscriptions.list({"customer": customer_id, "status": "all",
+                                               "limit": 100})
+            for sub in page.auto_paging_iter():
+                if sub["metadata"] and sub["metadata"].to_dict().get(
+                        "operation_id") == operation_id:
+                    return _subscription(sub)
+        return None
+
+    def subscription_invoices(self, subscription_id: str) -> list[StripeInvoiceInfo]:
+        with translated():
+            page = self.v1.invoices.list({"subscription": subscription_id, "limit": 100})
+            return [StripeInvoiceInfo(inv.id, inv["status"], int(inv["amount_due"] or 0),
+                                      int(inv["created"] or inv["date"] or 0),
+                                      inv["period_start"], inv["period_end"])
+                    for inv in page.data]
+
+
 def _transfer(transfer) -> TransferResult:
     metadata = transfer["metadata"].to_dict() if transfer["metadata"] else {}
     return TransferResult(transfer.id, int(transfer["amount"]), transfer["destination"],
                           metadata)
+
+
+def _subscription(sub) -> SubscriptionInfo:
+    items = sub["items"]["data"] if sub["items"] else []
+    plan = items[0]["plan"]["id"] if items else (sub["plan"]["id"] if sub["plan"] else "")
+    metadata = sub["metadata"].to_dict() if sub["metadata"] else {}
+    return SubscriptionInfo(sub.id, sub["status"], plan, sub["current_period_start"],
+                            sub["current_period_end"], bool(sub["cancel_at_period_end"]),
+                            metadata)
 
 
 def _card(pm, is_default: bool) -> CardInfo:

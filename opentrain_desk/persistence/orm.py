@@ -198,8 +198,10 @@ invoices = sa.Table(
     sa.Column("contract_id", sa.ForeignKey("contracts.id")),
     sa.Column("milestone_id", sa.ForeignKey("milestones.id")),
     sa.Column("operation_id", sa.String(32)),
+    sa.Column("external_ref", sa.String(64)),  # e.g. the Stripe invoice a SUB mirrors
     sa.Column("created_at", Timestamp(), nullable=False),
     sa.UniqueConstraint("series", "seq"),
+    sa.UniqueConstraint("external_ref"),
     sa.Index("ix_invoices_issue_date", "issue_date"),
 )
 
@@ -207,6 +209,22 @@ invoice_counters = sa.Table(
     "invoice_counters", metadata,
     sa.Column("series", sa.String(16), primary_key=True),
     sa.Column("last_seq", sa.Integer, nullable=False),
+)
+
+subscriptions = sa.Table(
+    "subscriptions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("mode", sa.String(8), nullable=False),
+    sa.Column("stripe_subscription_id", sa.String(64), unique=True),
+    sa.Column("plan_id", sa.String(64), nullable=False),
+    sa.Column("plan_name", sa.String(200), nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("interval", sa.String(8), nullable=False),
+    sa.Column("status", sa.String(24), nullable=False),
+    sa.Column("current_period_start", Timestamp()),
+    sa.Column("current_period_end", Timestamp()),
+    sa.Column("cancel_at_period_end", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("updated_at", Timestamp(), nullable=False),
 )
 
 _mapped = False

@@ -53,6 +53,7 @@ from localstripe.resources import (
     PaymentIntent,
     PaymentMethod,
     StripeObject,
+    Subscription,
     Store,
     random_id,
     schedule_webhook,
@@ -898,6 +899,23 @@ async def _complete_onboarding(request: web.Request) -> web.Response:
     return _json(Account._api_complete_onboarding(request.match_info["id"])._export())
 
 
+async def _renew_subscription(request: web.Request) -> web.Response:
+    """Sandbox only: the subscription's period ends now; Stripe bills the next one
+    (charging the customer's default payment method; a failure makes it past_due)."""
+    subscription = Subscription._api_retrieve(request.match_info["id"])
+    if subscription.status == "canceled":
+        raise UserError(400, "This subscription is canceled.")
+    if subscription.cancel_at_period_end:
+        subscription.status = "canceled"
+        subscription.ended_at = subscription.canceled_at = int(time.time())
+        schedule_webhook(Event("customer.subscription.deleted", subscription))
+        return _json(subscription._export())
+    subscription.start_date = subscription.current_period_end
+    subscription._create_invoice()
+    schedule_webhook(Event("customer.subscription.updated", subscription))
+    return _json(subscription._export())
+
+
 _PAGE_TEMPLATE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>Stripe sandbox onboarding</title></head>
 <body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
@@ -967,6 +985,7 @@ def _extension_routes(faults: FaultInjector) -> list[tuple[str, str, Handler]]:
         ("GET", "/v1/payment_intents", _list_payment_intents),
         ("GET", "/v1/balance", _get_balance),
         ("POST", SANDBOX_PREFIX + "accounts/{id}/complete_onboarding", _complete_onboarding),
+        ("POST", SANDBOX_PREFIX + "subscriptions/{id}/renew", _renew_subscription),
         ("GET", SANDBOX_PREFIX + "onboarding/{id}", _show_onboarding),
         ("POST", SANDBOX_PREFIX + "onboarding/{id}", _submit_onboarding),
         ("POST", SANDBOX_PREFIX + "reset", reset),
@@ -1180,6 +1199,14 @@ class SandboxStripe:
         dict.clear(store)
         dict.update(store, saved)
         return True
+
+    def renew_subscription(self, subscription_id: str) -> dict[str, Any]:
+        """Python shortcut for ``POST /_sandbox/subscriptions/{id}/renew``."""
+        import requests
+        response = requests.post(f"{self.base_url}{SANDBOX_PREFIX}subscriptions/"
+                                 f"{subscription_id}/renew", timeout=10)
+        response.raise_for_status()
+        return response.json()
 
     def revoke_key(self, key: str) -> None:
         """From now on requests with ``key`` get 401 (as a revoked key does)."""

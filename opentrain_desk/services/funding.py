@@ -54,6 +54,8 @@ def _queue(uow: UnitOfWork, milestone: Milestone, mode: str | None,
            payment_method_id: str | None = None) -> StripeOperation:
     if mode is None:
         raise StripeNotConnected()
+    from .subscriptions import require_plan
+    require_plan(uow)
     customer = uow.settings.get(customer_key(mode))
     card = payment_method_id or uow.settings.get(default_card_key(mode))
     if not customer or not card:

@@ -40,7 +40,7 @@ def issue(uow: UnitOfWork, kind: InvoiceKind, *, bill_to: InvoiceParty, project:
           description: str, amount_cents: int, payment_status: str,
           refs: tuple[tuple[str, str], ...] = (), billing_type: BillingType =
           BillingType.MILESTONE, job_id=None, contract_id=None, milestone_id=None,
-          operation_id=None) -> str:
+          operation_id=None, external_ref: str | None = None) -> str:
     """Issue one invoice inside the caller's unit of work; returns its number."""
     issue_date = uow.now.date()
     series, seq = next_number(uow, kind, issue_date.year)
@@ -58,7 +58,7 @@ def issue(uow: UnitOfWork, kind: InvoiceKind, *, bill_to: InvoiceParty, project:
         currency=document.currency, payment_status=payment_status,
         stripe_refs=json.dumps([list(r) for r in refs]), job_id=job_id,
         contract_id=contract_id, milestone_id=milestone_id, operation_id=operation_id,
-        created_at=uow.now))
+        external_ref=external_ref, created_at=uow.now))
     uow.audit("invoice", None, "issued", after={"number": number, "amount_cents": amount_cents,
                                                 "kind": kind.prefix})
     return number

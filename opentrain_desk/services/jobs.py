@@ -8,6 +8,7 @@ from ..domain.jobs import Contract, Job, Trainer, clean_email, clean_required
 from ..domain.milestones import Action, Milestone, MilestoneDraft
 from . import funding
 from .notifications import notify
+from .subscriptions import require_plan
 from .unit_of_work import UnitOfWork
 
 
@@ -44,6 +45,7 @@ def hire_trainer(uow: UnitOfWork, job_id: int, trainer_name: str, trainer_email:
     name = clean_required(trainer_name, "trainer's name")
     email = clean_email(trainer_email)
     with uow:
+        require_plan(uow)
         job = uow.jobs.get(job_id)
         if job.archived:
             raise ValidationError(f"“{job.title}” is archived: hiring is closed.")

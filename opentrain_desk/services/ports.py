@@ -70,6 +70,27 @@ class TransferResult:
 
 
 @dataclass(frozen=True)
+class SubscriptionInfo:
+    id: str
+    status: str
+    plan_id: str
+    current_period_start: int | None
+    current_period_end: int | None
+    cancel_at_period_end: bool
+    metadata: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StripeInvoiceInfo:
+    id: str
+    status: str           # draft | open | paid | uncollectible | void
+    amount_cents: int
+    created: int
+    period_start: int | None = None
+    period_end: int | None = None
+
+
+@dataclass(frozen=True)
 class KeyInfo:
     mode: str  # "test" | "live"
     account_label: str

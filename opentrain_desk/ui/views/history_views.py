@@ -33,10 +33,16 @@ from ..widgets.badges import BadgeDelegate
 RELOAD_DELAY_MS = 300  # paymentsChanged comes in bursts (busy on/off): coalesce them
 
 
-# -- shared helpers -----------------------------------------------------------------------------
+# -- shared helpers ---------------------------------------------------------------------------
 
 def local_date(value: datetime | None) -> str:
     return value.astimezone().strftime("%b %d, %Y") if value else "—"
+
+
+def short_date(value: datetime, now: datetime | None = None) -> str:
+    """``Nov 26`` this year, ``Nov 26, 2025`` before: for narrow list corners."""
+    value, now = value.astimezone(), (now or datetime.now().astimezone())
+    return f"{value:%b %d}" if value.year == now.year else f"{value:%b %d, %Y}"
 
 
 def local_time(value: datetime, now: datetime | None = None) -> str:
@@ -77,15 +83,17 @@ class StableLazyModel(LazyTableModel):
         self.loaded.emit()
 
 
-class Debounced:
-    """Calls ``target`` once, ``delay`` ms after the last ``trigger()``."""
+class Debounced(QTimer):
+    """Calls ``target`` once, ``delay`` ms after the last ``trigger()``.
+
+    A QObject child of the view, so signal connections to ``trigger`` end with the view."""
 
     def __init__(self, parent: QWidget, target, delay: int = RELOAD_DELAY_MS) -> None:
-        self.timer = QTimer(parent, singleShot=True, interval=delay)
-        self.timer.timeout.connect(target)
+        super().__init__(parent, singleShot=True, interval=delay)
+        self.timeout.connect(target)
 
     def trigger(self, *_args) -> None:
-        self.timer.start()
+        self.start()
 
 
 def _hint(text: str = "", name: str = "") -> QLabel:
@@ -165,7 +173,7 @@ class TwoLineDelegate(QStyledItemDelegate):
         return QSize(hint.width(), height)
 
 
-# -- payment history ------------------------------------------------------------------------------
+# -- payment history --------------------------------------------------------------------------
 
 class HistoryColumn(enum.IntEnum):
     MILESTONE = 0
@@ -250,8 +258,8 @@ COLUMN_WIDTHS = {HistoryColumn.MILESTONE: 220, HistoryColumn.JOB: 200, HistoryCo
                  HistoryColumn.APPROVED: 105, HistoryColumn.APPROVED_BY: 150,
                  HistoryColumn.PAYOUT: 180, HistoryColumn.REFS: 260}
 #: Text columns sized to their content once the first rows arrive, within these bounds.
-FIT_COLUMNS = {HistoryColumn.MILESTONE: (160, 340), HistoryColumn.JOB: (140, 300),
-               HistoryColumn.TRAINER: (110, 200), HistoryColumn.APPROVED_BY: (110, 220)}
+FIT_COLUMNS = {HistoryColumn.MILESTONE: (160, 300), HistoryColumn.JOB: (140, 240),
+               HistoryColumn.TRAINER: (110, 170), HistoryColumn.APPROVED_BY: (100, 160)}
 
 
 class MiddleElideDelegate(QStyledItemDelegate):
@@ -365,7 +373,7 @@ class PaymentHistoryView(QWidget):
 
     def _remember_selection(self) -> None:
         row = self.selected()
-        self._selected_id = row.milestone_id if row else self._selected_id
+        self._selected_id = row.milestone_id if row else None
 
     def _fit_columns(self) -> None:
         """Once, on the first rows: size the text columns to what they show."""
@@ -394,7 +402,7 @@ class PaymentHistoryView(QWidget):
             QGuiApplication.clipboard().setText(stripe_refs_text(row))
 
 
-# -- messages owed to a trainer ----------------------------------------------------------------------
+# -- messages owed to a trainer ---------------------------------------------------------------
 
 MessageRole = Qt.ItemDataRole.UserRole + 1
 
@@ -430,12 +438,14 @@ class TrainerMessagesView(QWidget):
         self._selected_id: int | None = None
         self._stale = False
         self._generation = 0
+        self.messages: list[hq.TrainerMessageRow] | None = None  # None: not loaded yet
         self.setObjectName("trainerMessagesView")
         self.list = QListWidget(objectName="trainerMessagesList")
         self.list.setAccessibleName("Messages to the trainer")
         self.list.setItemDelegate(TwoLineDelegate(self.list))
         self.list.setUniformItemSizes(True)
         self.list.setAlternatingRowColors(True)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.text = QTextBrowser(objectName="trainerMessageText", openLinks=False)
         self.text.setAccessibleName("Selected message")
         self.summary = _hint(name="trainerMessagesSummaryLabel")
@@ -483,8 +493,8 @@ class TrainerMessagesView(QWidget):
     def reload(self) -> None:
         self._stale = False
         self._generation += 1
-        engine, trainer_id, generation = self.ctx.queries.engine, self.trainer_id, \
-            self._generation
+        engine, trainer_id = self.ctx.queries.engine, self.trainer_id
+        generation = self._generation
         self.ctx.runner.run(lambda: (generation, hq.trainer_messages(engine, trainer_id)),
                             self._show_messages)
 
@@ -501,8 +511,9 @@ class TrainerMessagesView(QWidget):
 
     def _show_messages(self, result: tuple[int, list[hq.TrainerMessageRow]]) -> None:
         generation, messages = result
-        if generation != self._generation:
-            return
+        if generation != self._generation or messages == self.messages:
+            return  # unchanged: keep the list (and its scroll position) as it is
+        self.messages = messages
         current = self.current()
         keep = current.id if current else self._selected_id
         self.list.blockSignals(True)
@@ -526,7 +537,7 @@ class TrainerMessagesView(QWidget):
         item = QListWidgetItem(f"{local_date(message.at)} · {message.subject} · {state}")
         item.setData(MessageRole, message)
         item.setData(TitleRole, message.subject)
-        item.setData(CornerRole, local_date(message.at))
+        item.setData(CornerRole, short_date(message.at))
         item.setData(DetailRole, f"{message.kind.capitalize()} · {state}")
         item.setData(UnreadRole, not message.sent)
         item.setToolTip(f"{message.subject}\n{state}")

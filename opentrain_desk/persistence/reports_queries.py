@@ -1,0 +1,306 @@
+"""Read models for the Reports area: the invoice list and the monthly totals.
+
+Same style as ``queries.py`` / ``history_queries.py``: plain frozen rows, one short
+connection per call, filtering, sorting and paging done in SQL. Every function takes the
+engine first so the UI can ``partial`` it onto its background runner.
+
+Dates: an invoice's ``issue_date`` is the UTC calendar date of the money event (the unit of
+work's clock is UTC), so date filters and months are UTC calendar dates/months throughout.
+
+Monthly totals (the Reports chart):
+
+* **funded** = the amounts of employer funding invoices (``EMP``) issued in the month. An EMP
+  invoice is issued in the same transaction as a successful funding, so this is exactly the
+  money that came in, dated the day it came in.
+* **paid out** = the amounts of *succeeded* payout operations (``stripe_operations``, kind
+  ``PAYOUT``), by the month the transfer succeeded (``updated_at``). Not the ``PAY`` invoices:
+  those are issued at approval, when the money is released but may still wait for the
+  trainer's payout setup.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from ..domain.operations import OperationKind, OperationStatus
+from .orm import invoices, stripe_operations
+
+__all__ = [
+    "InvoiceFilters", "InvoiceRow", "InvoiceTotals", "MonthlyTotal", "SORT_KEYS",
+    "count_invoices", "invoice_ids", "invoice_records", "invoice_totals", "iter_invoices",
+    "list_invoices", "monthly_totals", "payment_statuses",
+]
+
+IN_CHUNK = 500  # ids per ``IN (...)`` (well below every driver's parameter limit)
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceFilters:
+    """What the Reports view filters by; empty values mean "any".
+
+    ``date_from``/``date_to`` are inclusive issue dates; ``text`` matches (case-insensitive
+    substring) the number, project, description or bill-to / payee name."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    billing_type: str | None = None     # "Milestone" / "Subscription"
+    payment_status: str | None = None   # as issued: "Paid", "Released", ...
+    kind: str | None = None             # series prefix: "EMP" / "PAY" / "SUB"
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceRow:
+    id: int
+    number: str
+    kind: str
+    billing_type: str
+    issue_date: date
+    project_name: str
+    description: str
+    bill_to_name: str
+    amount_cents: int | None
+    currency: str
+    payment_status: str
+    stripe_refs: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def filename(self) -> str:
+        """``EMP-2026-000123.pdf``."""
+        return f"{self.number}.pdf"
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceTotals:
+    count: int
+    amount_cents: int
+
+
+@dataclass(frozen=True, slots=True)
+class MonthlyTotal:
+    month: date            # the first day of the (UTC) month
+    funded_cents: int
+    paid_out_cents: int
+
+    @property
+    def label(self) -> str:
+        """``Mar 2026`` (locale-independent)."""
+        return f"{_MONTHS[self.month.month - 1]} {self.month.year}"
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+#: Sort keys the UI may ask for (anything else is refused, never interpolated).
+SORT_KEYS: dict[str, sa.ColumnElement] = {
+    "number": invoices.c.number,
+    "project": invoices.c.project_name,
+    "billing_type": invoices.c.billing_type,
+    "amount": invoices.c.amount_cents,
+    "status": invoices.c.payment_status,
+    "date": invoices.c.issue_date,
+}
+
+_ROW_COLUMNS = (invoices.c.id, invoices.c.number, invoices.c.kind, invoices.c.billing_type,
+                invoices.c.issue_date, invoices.c.project_name, invoices.c.description,
+                invoices.c.bill_to, invoices.c.amount_cents, invoices.c.currency,
+                invoices.c.payment_status, invoices.c.stripe_refs)
+
+
+# -- filtering ---------------------------------------------------------------------------------
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _bill_to_name(dialect: str) -> sa.ColumnElement:
+    """The bill-to / payee name out of the JSON snapshot, in SQL."""
+    if dialect == "sqlite":
+        return sa.func.json_extract(invoices.c.bill_to, "$.name")
+    if dialect == "postgresql":
+        return sa.func.json_extract_path_text(sa.cast(invoices.c.bill_to, postgresql.JSON),
+                                              "name")
+    return invoices.c.bill_to  # other databases: the whole snapshot text
+
+
+def _where(filters: InvoiceFilters, dialect: str) -> list:
+    c, where = invoices.c, []
+    if filters.date_from is not None:
+        where.append(c.issue_date >= filters.date_from)
+    if filters.date_to is not None:
+        where.append(c.issue_date <= filters.date_to)
+    if filters.billing_type:
+        where.append(c.billing_type == filters.billing_type)
+    if filters.payment_status:
+        where.append(c.payment_status == filters.payment_status)
+    if filters.kind:
+        where.append(c.kind == filters.kind)
+    text = filters.text.strip()
+    if text:
+        pattern = f"%{_escape_like(text)}%"
+        where.append(sa.or_(*(column.ilike(pattern, escape="\\") for column in (
+            c.number, c.project_name, c.description, _bill_to_name(dialect)))))
+    return where
+
+
+def _order_by(sort: str, descending: bool) -> list:
+    try:
+        column = SORT_KEYS[sort]
+    except KeyError:
+        raise ValueError(f"cannot sort invoices by {sort!r}; one of {sorted(SORT_KEYS)}") \
+            from None
+    if descending:
+        return [column.desc(), invoices.c.id.desc()]
+    return [column.asc(), invoices.c.id.asc()]
+
+
+def _row(record) -> InvoiceRow:
+    try:
+        name = json.loads(record.bill_to).get("name") or ""
+    except (ValueError, AttributeError):
+        name = ""
+    try:
+        refs = tuple((str(label), str(ref)) for label, ref in json.loads(record.stripe_refs))
+    except (ValueError, TypeError):
+        refs = ()
+    return InvoiceRow(record.id, record.number, record.kind, record.billing_type,
+                      record.issue_date, record.project_name, record.description, name,
+                      record.amount_cents, record.currency, record.payment_status, refs)
+
+
+# -- the invoice list ----------------------------------------------------------------------------
+
+def list_invoices(engine: sa.Engine, filters: InvoiceFilters = InvoiceFilters(), *,
+                  sort: str = "date", descending: bool = True, offset: int = 0,
+                  limit: int | None = 200) -> list[InvoiceRow]:
+    """One page of the filtered invoices, ordered by ``sort`` (a ``SORT_KEYS`` key; ties
+    broken by id in the same direction, so paging is stable)."""
+    query = (sa.select(*_ROW_COLUMNS).where(*_where(filters, engine.dialect.name))
+             .order_by(*_order_by(sort, descending)).offset(offset).limit(limit))
+    with engine.connect() as conn:
+        return [_row(record) for record in conn.execute(query)]
+
+
+def iter_invoices(engine: sa.Engine, filters: InvoiceFilters = InvoiceFilters(), *,
+                  sort: str = "date", descending: bool = True,
+                  batch: int = 1000) -> Iterator[InvoiceRow]:
+    """Every filtered invoice in order, read a batch at a time (for exports)."""
+    offset = 0
+    while True:
+        page = list_invoices(engine, filters, sort=sort, descending=descending,
+                             offset=offset, limit=batch)
+        yield from page
+        if len(page) < batch:
+            return
+        offset += batch
+
+
+def count_invoices(engine: sa.Engine, filters: InvoiceFilters = InvoiceFilters()) -> int:
+    return invoice_totals(engine, filters).count
+
+
+def invoice_totals(engine: sa.Engine,
+                   filters: InvoiceFilters = InvoiceFilters()) -> InvoiceTotals:
+    """How many invoices match, and the sum of their amounts."""
+    query = (sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(invoices.c.amount_cents),
+                                                         0))
+             .select_from(invoices).where(*_where(filters, engine.dialect.name)))
+    with engine.connect() as conn:
+        count, total = conn.execute(query).one()
+    return InvoiceTotals(int(count or 0), int(total or 0))
+
+
+def invoice_ids(engine: sa.Engine, filters: InvoiceFilters = InvoiceFilters(), *,
+                sort: str = "date", descending: bool = True) -> list[int]:
+    """The ids of every filtered invoice, in view order (for "export all in view")."""
+    query = (sa.select(invoices.c.id).where(*_where(filters, engine.dialect.name))
+             .order_by(*_order_by(sort, descending)))
+    with engine.connect() as conn:
+        return list(conn.scalars(query))
+
+
+def invoice_records(engine: sa.Engine, ids: Sequence[int]) -> list[sa.Row]:
+    """Full ``invoices`` rows for ``ids``, in the order given (unknown ids are left out).
+
+    The rows feed ``services.invoicing.document_from_row`` for the PDF renderer."""
+    by_id: dict[int, sa.Row] = {}
+    wanted = list(dict.fromkeys(ids))
+    with engine.connect() as conn:
+        for start in range(0, len(wanted), IN_CHUNK):
+            chunk = wanted[start:start + IN_CHUNK]
+            for record in conn.execute(sa.select(invoices).where(invoices.c.id.in_(chunk))):
+                by_id[record.id] = record
+    return [by_id[i] for i in wanted if i in by_id]
+
+
+def payment_statuses(engine: sa.Engine) -> list[str]:
+    """The payment statuses invoices were issued with (for the status filter)."""
+    query = sa.select(invoices.c.payment_status).distinct().order_by(invoices.c.payment_status)
+    with engine.connect() as conn:
+        return list(conn.scalars(query))
+
+
+# -- monthly totals ------------------------------------------------------------------------------
+
+def _month_key(column, dialect: str) -> sa.ColumnElement:
+    if dialect == "postgresql":
+        return sa.func.to_char(column, "YYYY-MM")
+    return sa.func.strftime("%Y-%m", column)
+
+
+def _first_of_month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _add_months(month: date, n: int) -> date:
+    index = month.year * 12 + month.month - 1 + n
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _utc_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+
+
+def monthly_totals(engine: sa.Engine, date_from: date | None = None,
+                   date_to: date | None = None, *, today: date | None = None,
+                   max_months: int = 24) -> list[MonthlyTotal]:
+    """Funded vs. paid out per UTC month, oldest first, every month of the range present
+    (zero where nothing happened).
+
+    Without ``date_from`` the range starts 11 months before its end (a year of bars); without
+    ``date_to`` it ends today. At most the latest ``max_months`` months are returned."""
+    today = today or datetime.now(timezone.utc).date()
+    last = _first_of_month(date_to or today)
+    first = _first_of_month(date_from) if date_from else _add_months(last, -11)
+    if first > last:
+        return []
+    first = max(first, _add_months(last, -(max_months - 1)))
+    start, end = first, _add_months(last, 1)  # [start, end)
+    dialect = engine.dialect.name
+    lo = max(start, date_from) if date_from else start
+    hi = min(end, date_to + timedelta(days=1)) if date_to else end
+
+    inv = invoices.c
+    month = _month_key(inv.issue_date, dialect)
+    funded_q = (sa.select(month, sa.func.sum(inv.amount_cents))
+                .where(inv.kind == "EMP", inv.issue_date >= lo, inv.issue_date < hi)
+                .group_by(month))
+    op = stripe_operations.c
+    paid_month = _month_key(op.updated_at, dialect)
+    paid_q = (sa.select(paid_month, sa.func.sum(op.amount_cents))
+              .where(op.kind == OperationKind.PAYOUT, op.status == OperationStatus.SUCCEEDED,
+                     op.updated_at >= _utc_midnight(lo), op.updated_at < _utc_midnight(hi))
+              .group_by(paid_month))
+    with engine.connect() as conn:
+        funded = {key: int(total or 0) for key, total in conn.execute(funded_q)}
+        paid = {key: int(total or 0) for key, total in conn.execute(paid_q)}
+    result, current = [], first
+    while current <= last:
+        key = f"{current.year:04d}-{current.month:02d}"
+        result.append(MonthlyTotal(current, funded.get(key, 0), paid.get(key, 0)))
+        current = _add_months(current, 1)
+    return result

@@ -11,7 +11,8 @@ from ..config import APP_NAME
 from .context import AppContext
 from .views.jobs_page import JobsPage
 from .views.settings_page import SettingsPage
-from .views.simple_pages import NotificationsPage, ReportsPage
+from .views.notifications_page import NotificationsPage
+from .views.simple_pages import ReportsPage
 from .widgets.messages import inform
 
 
@@ -33,6 +34,7 @@ class MainWindow(QMainWindow):
         self.settings_page.stripeChanged.connect(self.update_mode)
         self.areas: dict[str, tuple[QAction, QWidget]] = {}
         self._build_areas()
+        self._wire_notifications()
         self._build_menus()
         self._build_status_bar()
         ctx.runner.failed.connect(self.show_error)
@@ -59,6 +61,33 @@ class MainWindow(QMainWindow):
             toolbar.addAction(action)
             self.areas[name] = (action, page)
         self.areas["actionJobs"][0].setChecked(True)
+
+    def _wire_notifications(self) -> None:
+        page, action = self.notifications_page, self.areas["actionNotifications"][0]
+        page.unreadChanged.connect(
+            lambda n: action.setText(f"Notifications ({n})" if n > 0 else "Notifications"))
+        page.openMilestone.connect(self.open_milestone)
+        page.showRequested.connect(self._bring_notifications_forward)
+
+    def _bring_notifications_forward(self) -> None:
+        self.show_area("actionNotifications")
+        self.raise_()
+        self.activateWindow()
+
+    def go_to_settings(self, section: str) -> None:
+        """Where a refused action can be fixed: billing, plan or the Stripe key."""
+        self.show_area("actionSettings")
+        if section == "plan":
+            self.settings_page.show_plan()
+        elif section == "billing":
+            self.settings_page.show_billing()
+            if self.ctx.stripe is not None and self.ctx.stripe.mode is not None:
+                self.settings_page.add_payment_method()
+
+    def open_milestone(self, job_id: int, contract_id: int, milestone_id: int) -> None:
+        """From a notification: the job, its contract tab, the milestone selected."""
+        self.show_area("actionJobs")
+        self.jobs_page.open_job(job_id, contract_id or None, milestone_id or None)
 
     def _show(self, action: QAction, page: QWidget) -> None:
         action.setChecked(True)
@@ -151,12 +180,8 @@ class MainWindow(QMainWindow):
         self.jobs_page.focus_search()
 
     def _about(self) -> None:
-        inform(self, "aboutBox", f"About {APP_NAME}",
-               f"{APP_NAME} {__version__}\nMilestone contracts, funding and payouts for "
-               "agencies that hire AI trainers.\n\nBuilt with Qt for Python (LGPL), "
-               "SQLAlchemy (MIT), Alembic (MIT), reportlab (BSD), stripe-python (MIT), "
-               "keyring (MIT), platformdirs (MIT).",
-               QMessageBox.Icon.Information)
+        from ..hygiene.about import show_about
+        show_about(self)
 
     def show_error(self, message: str) -> None:
         self.statusBar().showMessage(message, 15000)

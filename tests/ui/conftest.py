@@ -83,3 +83,11 @@ def closed(dialog) -> bool:
 
 def wait_closed(qtbot, dialog):
     qtbot.waitUntil(lambda: closed(dialog))
+
+
+def contract_of(widget):
+    """The ContractView (contract tab) a widget belongs to."""
+    from opentrain_desk.ui.views.contract_view import ContractView
+    while widget is not None and not isinstance(widget, ContractView):
+        widget = widget.parent()
+    return widget

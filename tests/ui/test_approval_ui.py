@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QCheckBox, QDialog, QLabel, QLineEdit, QPushButton
 from opentrain_desk.domain.operations import OperationKind, OperationStatus
 from opentrain_desk.services import billing, payouts
 from opentrain_desk.ui.models.tables import MilestoneColumn
-from tests.ui.conftest import click, find, select_row, submit, table_column, wait_closed, wait_dialog
+from tests.ui.conftest import contract_of, click, find, select_row, submit, table_column, wait_closed, wait_dialog
 from tests.ui.test_funding_ui import hire_via_dialog, sandbox_window, statuses  # noqa: F401
 from tests.ui.test_timeline import create_job_via_dialog
 
@@ -18,7 +18,7 @@ def payout(table):
 
 def submit_work(qtbot, window, table):
     select_row(qtbot, table, 0)
-    click(qtbot, table.parent().findChild(QPushButton, "recordSubmissionButton"))
+    click(qtbot, contract_of(table).findChild(QPushButton, "recordSubmissionButton"))
     dialog = wait_dialog(qtbot, window, "recordSubmissionDialog")
     find(dialog, QLineEdit, "deliverableLinkEdit").setText("https://files.example.com/b1.zip")
     submit(qtbot, dialog)
@@ -27,7 +27,7 @@ def submit_work(qtbot, window, table):
 
 def approve(qtbot, window, table):
     select_row(qtbot, table, 0)
-    click(qtbot, table.parent().findChild(QPushButton, "approveMilestoneButton"))
+    click(qtbot, contract_of(table).findChild(QPushButton, "approveMilestoneButton"))
     dialog = wait_dialog(qtbot, window, "approveDialog")
     confirm = find(dialog, QPushButton, "confirmApproveButton")
     assert not confirm.isEnabled()  # a deliberate confirmation first
@@ -52,16 +52,16 @@ def test_full_path_with_trainer_setup_pending_then_paid_out(qtbot, sandbox_windo
     qtbot.waitUntil(lambda: statuses(table) == ["Paid"], timeout=10000)
     qtbot.waitUntil(lambda: payout(table) == ["Pending – trainer setup"], timeout=10000)
     assert gateway.v1.transfers.list().data == []
-    approve_button = table.parent().findChild(QPushButton, "approveMilestoneButton")
+    approve_button = contract_of(table).findChild(QPushButton, "approveMilestoneButton")
     select_row(qtbot, table, 0)
     assert not approve_button.isEnabled()
-    bar = table.parent().findChild(QLabel, "payoutReadinessLabel")
-    click(qtbot, table.parent().findChild(QPushButton, "setupPayoutsButton"))
+    bar = contract_of(table).findChild(QLabel, "payoutReadinessLabel")
+    click(qtbot, contract_of(table).findChild(QPushButton, "setupPayoutsButton"))
     link = wait_dialog(qtbot, window, "onboardingLinkDialog")
     assert "/_sandbox/onboarding/acct_" in find(link, QLineEdit, "onboardingLinkEdit").text()
     link.reject()
     qtbot.waitUntil(lambda: "incomplete" in bar.text(), timeout=10000)
-    sandbox_button = table.parent().findChild(QPushButton, "completeOnboardingButton")
+    sandbox_button = contract_of(table).findChild(QPushButton, "completeOnboardingButton")
     qtbot.waitUntil(sandbox_button.isVisible)
     click(qtbot, sandbox_button)
     qtbot.waitUntil(lambda: bar.text() == "Payouts enabled", timeout=10000)
@@ -81,7 +81,7 @@ def test_ready_trainer_is_paid_out_right_after_approval(qtbot, sandbox_window, g
     create_job_via_dialog(qtbot, window)
     table = hire_via_dialog(qtbot, window)
     qtbot.waitUntil(lambda: statuses(table) == ["Active & Funded"], timeout=10000)
-    trainer_id = table.parent().contract.trainer_id
+    trainer_id = contract_of(table).contract.trainer_id
     sandbox.complete_onboarding(payouts.ensure_account(window.ctx.uow, gateway, trainer_id))
     payouts.refresh_account(window.ctx.uow, gateway, trainer_id)
     submit_work(qtbot, window, table)

@@ -12,7 +12,7 @@ from opentrain_desk.services import jobs as services
 from opentrain_desk.domain.milestones import MilestoneDraft
 from opentrain_desk.domain.money import Money
 from opentrain_desk.ui.models.tables import MilestoneColumn
-from tests.ui.conftest import (click, find, open_window, select_row, submit, table_column,
+from tests.ui.conftest import (contract_of, click, find, open_window, select_row, submit, table_column,
                                wait_closed, wait_dialog)
 from tests.ui.test_timeline import create_job_via_dialog, fill_milestone, milestone_table
 
@@ -52,7 +52,7 @@ def test_hire_flow_funds_the_first_milestone_then_fund_dialog_funds_another(
     create_job_via_dialog(qtbot, window)
     table = hire_via_dialog(qtbot, window)
     qtbot.waitUntil(lambda: statuses(table) == ["Active & Funded"], timeout=10000)
-    contract = table.parent()
+    contract = contract_of(table)
     click(qtbot, contract.findChild(QPushButton, "addMilestoneButton"))
     dialog = wait_dialog(qtbot, window, "addMilestoneDialog")
     fill_milestone(qtbot, dialog, "Batch 2", "800")
@@ -84,7 +84,7 @@ def test_offline_queue_shows_status_can_cancel_and_resumes(qtbot, sandbox_window
     table = milestone_table(qtbot, window)
     qtbot.waitUntil(lambda: table.model().rowCount() == 2)
     sandbox.stop()
-    contract = table.parent()
+    contract = contract_of(table)
     for row in (0, 1):
         select_row(qtbot, table, row)
         click(qtbot, contract.findChild(QPushButton, "fundMilestoneButton"))
@@ -114,7 +114,7 @@ def test_fund_without_payment_method_leads_to_billing(qtbot, sandbox_window):
     table = hire_via_dialog(qtbot, window, fund=False)
     qtbot.waitUntil(lambda: statuses(table) == ["Not Funded"])
     select_row(qtbot, table, 0)
-    click(qtbot, table.parent().findChild(QPushButton, "fundMilestoneButton"))
+    click(qtbot, contract_of(table).findChild(QPushButton, "fundMilestoneButton"))
     fund = wait_dialog(qtbot, window, "fundDialog")
     submit(qtbot, fund)
     error = find(fund, QLabel, "formErrorLabel")
@@ -134,7 +134,7 @@ def test_3ds_payment_is_finished_from_the_timeline(qtbot, sandbox_window, gatewa
     table = hire_via_dialog(qtbot, window)
     qtbot.waitUntil(lambda: statuses(table) == ["Funding (action needed)"], timeout=10000)
     select_row(qtbot, table, 0)
-    button = table.parent().findChild(QPushButton, "completeAuthButton")
+    button = contract_of(table).findChild(QPushButton, "completeAuthButton")
     qtbot.waitUntil(button.isVisible)
     click(qtbot, button)
     dialog = wait_dialog(qtbot, window, "authenticateDialog")
@@ -163,7 +163,7 @@ def test_double_click_on_fund_queues_one_payment(qtbot, sandbox_window, gateway)
     create_job_via_dialog(qtbot, window)
     table = hire_via_dialog(qtbot, window, fund=False)
     select_row(qtbot, table, 0)
-    click(qtbot, table.parent().findChild(QPushButton, "fundMilestoneButton"))
+    click(qtbot, contract_of(table).findChild(QPushButton, "fundMilestoneButton"))
     fund = wait_dialog(qtbot, window, "fundDialog")
     fund.accept()
     fund.accept()  # a second click while the first is being saved

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QDateEdit, QDialog, QLabel, QLineEdit, QMessageBo
 
 from opentrain_desk.persistence.queries import Queries
 from opentrain_desk.services import jobs as services
-from tests.ui.conftest import (click, confirm_box, find, idle, select_row, submit,
+from tests.ui.conftest import (contract_of, click, confirm_box, find, idle, select_row, submit,
                                table_column, type_into, wait_closed, wait_dialog)
 
 from opentrain_desk.ui.models.tables import MilestoneColumn
@@ -149,7 +149,7 @@ def test_archive_is_refused_with_the_list_then_allowed(qtbot, window):
     # delete the only (unfunded) milestone through the UI, then archiving works
     table = milestone_table(qtbot, window)
     select_row(qtbot, table, 0)
-    click(qtbot, table.parent().findChild(QPushButton, "deleteMilestoneButton"))
+    click(qtbot, contract_of(table).findChild(QPushButton, "deleteMilestoneButton"))
     confirm_box(qtbot, window, "confirmDeleteMilestone")
     qtbot.waitUntil(lambda: table.model().rowCount() == 0)
     click(qtbot, find(window, QPushButton, "archiveJobButton"))
@@ -163,7 +163,7 @@ def test_actions_follow_the_selected_milestone_state(qtbot, window):
     create_job_via_dialog(qtbot, window)
     hire(qtbot, window)
     table = milestone_table(qtbot, window)
-    contract = table.parent()
+    contract = contract_of(table)
     select_row(qtbot, table, 0)
     buttons = {n: contract.findChild(QPushButton, n) for n in (
         "editMilestoneButton", "deleteMilestoneButton", "recordSubmissionButton",

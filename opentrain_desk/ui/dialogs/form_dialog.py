@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QDate, Signal
 from PySide6.QtWidgets import (QDateEdit, QDialog, QDialogButtonBox, QFormLayout, QLabel,
-                               QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget)
+                               QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
 
 from ...domain.errors import DomainError
 from ...domain.milestones import MilestoneDraft
@@ -29,6 +29,7 @@ class FieldError(DomainError):
 
 class FormDialog(QDialog):
     saved = Signal(object)
+    goToSettings = Signal(str)  # "billing" | "plan" | "stripe": where to fix the problem
 
     def __init__(self, runner: TaskRunner, title: str, object_name: str,
                  submit_text: str, parent: QWidget | None = None) -> None:
@@ -137,6 +138,18 @@ class FormDialog(QDialog):
     def _failed(self, error: BaseException) -> None:
         self._set_busy(False)
         self.show_error(user_message(error))
+        from ...domain.subscriptions import PlanRequired
+        if isinstance(error, PlanRequired):
+            self.offer_settings("goToPlanButton", "Choose a plan…", "plan")
+
+    def offer_settings(self, name: str, text: str, target: str) -> None:
+        """A button under the error that leads to the Settings section that fixes it."""
+        button = self.findChild(QPushButton, name)
+        if button is None:
+            button = QPushButton(text, objectName=name)
+            button.clicked.connect(lambda: (self.goToSettings.emit(target), self.reject()))
+            self.layout().insertWidget(self.layout().indexOf(self.buttons), button)
+        button.show()
 
 
 class MilestoneFields:

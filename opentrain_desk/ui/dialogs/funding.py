@@ -72,6 +72,7 @@ class FundDialog(FormDialog):
 
     def _go_to_billing(self) -> None:
         self.goToBilling.emit()
+        self.goToSettings.emit("billing")
         self.reject()
 
 

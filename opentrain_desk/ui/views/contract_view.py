@@ -5,7 +5,7 @@ from functools import partial
 
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel,
-                               QPushButton, QTableView, QVBoxLayout, QWidget)
+                               QPushButton, QTabWidget, QTableView, QVBoxLayout, QWidget)
 
 from ...domain.milestones import Action, MilestoneStatus, allowed_actions
 from ...domain.money import format_cents
@@ -59,6 +59,7 @@ class ContractView(QWidget):
         self.payouts = PayoutActions(self)
         self.payout_bar = TrainerPayoutBar(ctx, contract.trainer_id, self)
         self.layout().insertWidget(1, self.payout_bar)
+        self._add_sections()
         self._update_actions()
 
     def showEvent(self, event) -> None:
@@ -108,11 +109,27 @@ class ContractView(QWidget):
         actions.addStretch()
         for key in ("submit", "changes"):
             actions.addWidget(self.buttons[key])
+        timeline = QWidget(objectName="timelinePage")
+        timeline_layout = QVBoxLayout(timeline)
+        timeline_layout.setContentsMargins(0, 4, 0, 0)
+        timeline_layout.addLayout(actions)
+        timeline_layout.addWidget(self.table, 1)
+        timeline_layout.addWidget(self.detail)
+        self.sections = QTabWidget(objectName="contractSections")
+        self.sections.setDocumentMode(True)
+        self.sections.addTab(timeline, "Milestone timeline")
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addLayout(actions)
-        layout.addWidget(self.table, 1)
-        layout.addWidget(self.detail)
+        layout.addWidget(self.sections, 1)
+
+    def _add_sections(self) -> None:
+        """Payment history and the trainer's message log, next to the timeline."""
+        from .history_views import PaymentHistoryView, TrainerMessagesView
+        self.history = PaymentHistoryView(self.ctx, self.contract.id, self)
+        self.messages = TrainerMessagesView(self.ctx, self.contract.trainer_id,
+                                            self.contract.trainer_email, self)
+        self.sections.addTab(self.history, "Payment history")
+        self.sections.addTab(self.messages, "Messages to trainer")
 
     def add_action_button(self, button: QPushButton, trailing: bool = False) -> None:
         """Capabilities add buttons after Edit / Delete, or (``trailing``) at the end."""
@@ -147,6 +164,11 @@ class ContractView(QWidget):
             | QItemSelectionModel.SelectionFlag.Rows)
         self.table.scrollTo(self.model.index(row, 0))
         return True
+
+    def select_when_loaded(self, milestone_id: int) -> None:
+        """Select a milestone now, or as soon as the timeline has loaded it."""
+        if not self.select_milestone(milestone_id):
+            self._pending_select = milestone_id
 
     def _on_loaded(self) -> None:
         total = self.model.total

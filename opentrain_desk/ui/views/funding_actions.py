@@ -56,15 +56,8 @@ class FundingActions(QObject):
         if milestone is None:
             return
         dialog = FundDialog(self.ctx, milestone, self.view.window())
-        dialog.goToBilling.connect(self._go_to_billing)
+        dialog.goToSettings.connect(self.view.window().go_to_settings)
         self._open(dialog)
-
-    def _go_to_billing(self) -> None:
-        window = self.view.window()
-        window.show_area("actionSettings")
-        window.settings_page.show_billing()
-        if self.ctx.stripe is not None and self.ctx.stripe.mode is not None:
-            window.settings_page.add_payment_method()
 
     def cancel_funding(self) -> None:
         milestone = self.view.selected()

@@ -58,10 +58,12 @@ class JobView(QWidget):
         self.contract_view_factory = ContractView
 
     # -- loading ------------------------------------------------------------------------
-    def show_job(self, job_id: int, select_contract: int | None = None) -> None:
+    def show_job(self, job_id: int, select_contract: int | None = None,
+                 select_milestone: int | None = None) -> None:
         queries = self.ctx.queries
         self.ctx.runner.run(lambda: (queries.job(job_id), queries.job_contracts(job_id)),
-                            lambda result: self._populate(*result, select_contract))
+                            lambda result: self._populate(*result, select_contract,
+                                                          select_milestone))
 
     def reload(self, select_contract: int | None = None) -> None:
         if self.job is not None:
@@ -70,7 +72,7 @@ class JobView(QWidget):
                                                            if current else None))
 
     def _populate(self, job: JobRow | None, contracts: list[ContractRow],
-                  select_contract: int | None) -> None:
+                  select_contract: int | None, select_milestone: int | None = None) -> None:
         self.job = job
         if job is None:
             return
@@ -89,6 +91,8 @@ class JobView(QWidget):
         for index, view in enumerate(self.contract_views):
             if view.contract.id == select_contract:
                 self.tabs.setCurrentIndex(index)
+                if select_milestone is not None:
+                    view.select_when_loaded(select_milestone)
 
     def _rebuild_tabs(self, contracts: list[ContractRow]) -> None:
         self.tabs.clear()
@@ -114,6 +118,7 @@ class JobView(QWidget):
                             self.window(), fund_mode=mode)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.saved.connect(self._hired)
+        dialog.goToSettings.connect(self.window().go_to_settings)
         dialog.open()
 
     def _hired(self, result) -> None:

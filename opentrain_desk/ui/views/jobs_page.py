@@ -145,9 +145,12 @@ class JobsPage(QWidget):
             self.job_view.show_job(job.id)
         self.right.setCurrentWidget(self.job_view)
 
-    def open_job(self, job_id: int, contract_id: int | None = None) -> None:
-        """Show a job (and one of its contracts) whether or not it is in the list."""
-        self.job_view.show_job(job_id, select_contract=contract_id)
+    def open_job(self, job_id: int, contract_id: int | None = None,
+                 milestone_id: int | None = None) -> None:
+        """Show a job (and one of its contracts, and a milestone) whether or not it is in
+        the list."""
+        self.job_view.show_job(job_id, select_contract=contract_id,
+                               select_milestone=milestone_id)
         self.right.setCurrentWidget(self.job_view)
         self.select_job(job_id)
 

@@ -26,6 +26,7 @@ from ...services import billing
 from ...services.ports import CardInfo, KeyInfo, PaymentGateway
 from ...services.unit_of_work import UnitOfWorkFactory
 from ..context import AppContext
+from .plan_section import PlanSection
 from ..dialogs.form_dialog import FieldError, FormDialog
 from ..tasks import TaskRunner, user_message
 from ..widgets.messages import confirm
@@ -715,6 +716,7 @@ class SettingsPage(QWidget):
         self.stripe_section = StripeSection(ctx)
         self.billing_section = BillingSection(ctx)
         self.company_section = CompanySection(ctx)
+        self.plan_section = PlanSection(ctx)
         self.workspace_section = WorkspaceSection(ctx)
         self.scroll = QScrollArea(objectName="settingsScroll", widgetResizable=True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -733,7 +735,7 @@ class SettingsPage(QWidget):
         title = _label("Settings", role="title")
         sections.addWidget(title)
         for section in (self.stripe_section, self.billing_section, self.company_section,
-                        self.workspace_section):
+                        self.plan_section, self.workspace_section):
             sections.addWidget(section)
         sections.addStretch()
         content = QWidget()
@@ -753,6 +755,7 @@ class SettingsPage(QWidget):
         self.stripe_section.refresh()
         self.billing_section.reload()
         self.company_section.load()
+        self.plan_section.load()
 
     def _stripe_changed(self) -> None:
         self.stripeChanged.emit()
@@ -769,6 +772,14 @@ class SettingsPage(QWidget):
     def _reveal_billing(self) -> None:
         self.scroll.ensureWidgetVisible(self.billing_section, 0, 0)
         self.billing_section.table.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def show_plan(self) -> None:
+        """Scroll to the Plan section (from the 'plan required' prompt)."""
+        if not self._loaded:
+            self._loaded = True
+            self.refresh()
+        QTimer.singleShot(0, lambda: self.scroll.ensureWidgetVisible(self.plan_section, 0, 0))
+        self.plan_section.plans.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def add_payment_method(self) -> None:
         """Open the add-payment-method dialog (or say why it cannot open)."""

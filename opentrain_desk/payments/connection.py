@@ -14,7 +14,13 @@ from ..domain.operations import ErrorKind, OperationStatus
 from ..services.funding import customer_key, workspace_id
 from ..services.ports import GatewayError, KeyInfo, PaymentGateway, SecretStore
 from ..services.unit_of_work import UnitOfWorkFactory
-from .stripe_gateway import StripeGateway, key_mode, mask_key
+from .keys import key_mode, mask_key
+
+
+def _stripe_gateway(*args, **kwargs) -> PaymentGateway:
+    """Imports the SDK only when a gateway is first needed (it costs ~0.2 s)."""
+    from .stripe_gateway import StripeGateway
+    return StripeGateway(*args, **kwargs)
 
 KEY_HINT = "stripe.key_hint"  # masked (prefix + last 4): not a secret
 MODE = "stripe.mode"
@@ -29,15 +35,19 @@ class StripeConnection:
 
     def __init__(self, factory: UnitOfWorkFactory, secrets: SecretStore | None,
                  *, sandbox_url: str | None = None, sandbox_key: str | None = None,
-                 api_base: str | None = None, gateway_factory: Callable[..., PaymentGateway] = StripeGateway) -> None:
+                 api_base: str | None = None,
+                 gateway_factory: Callable[..., PaymentGateway] = _stripe_gateway) -> None:
         self.factory = factory
         self.secrets = secrets
         self.sandbox_url = sandbox_url
         self._sandbox_key = sandbox_key
         self._make = gateway_factory
         self.api_base = api_base  # None: Stripe itself; tests point it at the emulator
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._gateway: PaymentGateway | None = None
+        self._key: str | None = None
+        self._mode: str | None = None
+        self._loaded = False
         self.keyring_problem = ""
 
     # -- state -----------------------------------------------------------------------
@@ -46,13 +56,20 @@ class StripeConnection:
         return self.sandbox_url is not None
 
     def gateway(self) -> PaymentGateway | None:
+        """The gateway for the current key; reads the keyring and imports the SDK on
+        first use (the outbox worker's thread gets there first, not the GUI)."""
         with self._lock:
+            if not self._loaded:
+                self.load()
+            if self._gateway is None and self._key:
+                self._gateway = self._make(self._key, base_url=self.sandbox_url or
+                                           self.api_base, mode=self._mode)
             return self._gateway
 
     @property
     def mode(self) -> str | None:
-        gateway = self.gateway()
-        return gateway.mode if gateway else None
+        """``test``/``live`` once the key is known (None before the first load)."""
+        return self._mode
 
     def key_hint(self) -> str | None:
         with self.factory() as uow:
@@ -65,20 +82,21 @@ class StripeConnection:
         return name
 
     def load(self) -> None:
-        """Open the gateway from the sandbox or the keyring (no network call)."""
-        if self.is_sandbox:
-            self._set(self._make(self._sandbox_key, base_url=self.sandbox_url, mode="test"))
-            return
-        if self.secrets is None:
-            return
-        available = getattr(self.secrets, "available", lambda: True)()
-        if not available:
-            from ..secrets import KeyringUnavailable
-            self.keyring_problem = str(KeyringUnavailable(self.secrets.backend_name()))
-            return
-        key = self.secrets.get(self._key_name())
-        if key:
-            self._set(self._make(key, base_url=self.api_base))
+        """Find the key: the sandbox's, or the workspace's keyring entry (no network)."""
+        with self._lock:
+            self._loaded = True
+            if self.is_sandbox:
+                self._use(self._sandbox_key, "test")
+                return
+            if self.secrets is None:
+                return
+            if not getattr(self.secrets, "available", lambda: True)():
+                from ..secrets import KeyringUnavailable
+                self.keyring_problem = str(KeyringUnavailable(self.secrets.backend_name()))
+                return
+            key = self.secrets.get(self._key_name())
+            if key:
+                self._use(key, key_mode(key))
 
     # -- key management ----------------------------------------------------------------
     def save_key(self, key: str) -> KeyInfo:
@@ -94,7 +112,7 @@ class StripeConnection:
         except ValueError as error:
             raise KeyRefused(str(error)) from None
         self._check_mode(mode)
-        gateway = self._make(key, base_url=self.api_base)
+        gateway = self._make(key, base_url=self.api_base, mode=mode)
         try:
             info = gateway.verify_key()
         except GatewayError as error:
@@ -107,7 +125,9 @@ class StripeConnection:
             uow.settings.set(MODE, mode)
             uow.audit("stripe", None, "key saved", after={"key": mask_key(key), "mode": mode})
             uow.commit()
-        self._set(gateway)
+        with self._lock:
+            self._use(key, mode)
+            self._gateway = gateway
         return info
 
     def remove_key(self) -> None:
@@ -119,7 +139,8 @@ class StripeConnection:
             uow.settings.delete(KEY_HINT)
             uow.audit("stripe", None, "key removed", before={"key": hint})
             uow.commit()
-        self._set(None)
+        with self._lock:
+            self._use(None, None)
 
     def _check_mode(self, mode: str) -> None:
         """Refuse a key of the other mode while payments of this mode are still open."""
@@ -135,6 +156,5 @@ class StripeConnection:
                 f"are still open in {other} mode. Finish or cancel them first, or paste a "
                 f"{other}-mode key.")
 
-    def _set(self, gateway: PaymentGateway | None) -> None:
-        with self._lock:
-            self._gateway = gateway
+    def _use(self, key: str | None, mode: str | None) -> None:
+        self._key, self._mode, self._gateway, self._loaded = key, mode, None, True

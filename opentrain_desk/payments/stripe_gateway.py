@@ -7,11 +7,11 @@ replace any key-looking text before passing a message on).
 from __future__ import annotations
 
 import logging
-import re
 
 import stripe
 
 from ..domain.operations import ErrorKind
+from .keys import KEY_PATTERN, key_mode, mask_key, redact  # noqa: F401 (re-exported)
 from ..domain.subscriptions import Plan
 from ..services.ports import (AccountInfo, CardInfo, GatewayError, KeyInfo, PaymentResult,
                               StripeInvoiceInfo, SubscriptionInfo, TransferResult)
@@ -19,26 +19,7 @@ from ..services.ports import (AccountInfo, CardInfo, GatewayError, KeyInfo, Paym
 log = logging.getLogger(__name__)
 STRIPE_API_VERSION = "2024-06-20"
 PLAN_MARKER = "opentrain_plan"
-KEY_PATTERN = re.compile(r"\b(sk|rk)_(test|live)_[A-Za-z0-9_]+")
 DEFAULT_TIMEOUT = 20
-
-
-def key_mode(key: str) -> str:
-    """``test`` or ``live`` from the key's prefix; raises ValueError for anything else."""
-    match = KEY_PATTERN.fullmatch(key.strip())
-    if not match or len(key.strip()) < 20:
-        raise ValueError("That is not a Stripe secret key. Paste a key that starts with "
-                         "sk_test_, sk_live_, rk_test_ or rk_live_.")
-    return match.group(2)
-
-
-def mask_key(key: str) -> str:
-    key = key.strip()
-    return f"{key[:8]}…{key[-4:]}" if len(key) > 12 else "…"
-
-
-def redact(text: str) -> str:
-    return KEY_PATTERN.sub(lambda m: f"{m.group(1)}_{m.group(2)}_…", text or "")
 
 
 class StripeGateway:

@@ -47,10 +47,13 @@ class SyncController(QObject):
         self._refresh_pending()
 
     def start(self) -> None:
+        if getattr(self, "_stopped", False):  # closed before the delayed start fired
+            return
         self.worker.start()
         self._timer.start()
 
     def stop(self) -> None:
+        self._stopped = True
         self._timer.stop()
         self.worker.stop()
 

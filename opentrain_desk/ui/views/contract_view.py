@@ -123,13 +123,30 @@ class ContractView(QWidget):
         layout.addWidget(self.sections, 1)
 
     def _add_sections(self) -> None:
-        """Payment history and the trainer's message log, next to the timeline."""
+        """Payment history and the trainer's message log, built when first opened."""
+        self.history = self.messages = None
+        for title in ("Payment history", "Messages to trainer"):
+            self.sections.addTab(QWidget(), title)
+        self.sections.currentChanged.connect(self._open_section)
+
+    def _open_section(self, index: int) -> None:
         from .history_views import PaymentHistoryView, TrainerMessagesView
-        self.history = PaymentHistoryView(self.ctx, self.contract.id, self)
-        self.messages = TrainerMessagesView(self.ctx, self.contract.trainer_id,
-                                            self.contract.trainer_email, self)
-        self.sections.addTab(self.history, "Payment history")
-        self.sections.addTab(self.messages, "Messages to trainer")
+        if index == 1 and self.history is None:
+            self.history = PaymentHistoryView(self.ctx, self.contract.id, self)
+            self._replace_tab(1, self.history, "Payment history")
+        elif index == 2 and self.messages is None:
+            self.messages = TrainerMessagesView(self.ctx, self.contract.trainer_id,
+                                                self.contract.trainer_email, self)
+            self._replace_tab(2, self.messages, "Messages to trainer")
+
+    def _replace_tab(self, index: int, widget: QWidget, title: str) -> None:
+        placeholder = self.sections.widget(index)
+        self.sections.blockSignals(True)
+        self.sections.removeTab(index)
+        self.sections.insertTab(index, widget, title)
+        self.sections.setCurrentIndex(index)
+        self.sections.blockSignals(False)
+        placeholder.deleteLater()
 
     def add_action_button(self, button: QPushButton, trailing: bool = False) -> None:
         """Capabilities add buttons after Edit / Delete, or (``trailing``) at the end."""

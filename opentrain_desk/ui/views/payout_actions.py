@@ -113,7 +113,13 @@ class TrainerPayoutBar(QWidget):
         self.setup.clicked.connect(self.create_link)
         self.refresh_button.clicked.connect(self.check_stripe)
         self.sandbox_button.clicked.connect(self.complete_sandbox_onboarding)
-        self.reload()
+        self._shown = False
+
+    def showEvent(self, event) -> None:
+        if not self._shown:  # tabs that are never opened never query
+            self._shown = True
+            self.reload()
+        super().showEvent(event)
 
     def reload(self) -> None:
         queries, trainer_id = self.ctx.queries, self.trainer_id

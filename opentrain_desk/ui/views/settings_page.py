@@ -181,10 +181,20 @@ class StripeSection(QGroupBox):
         """Re-read the masked key hint (a database read) and show the key's status."""
         self.update_mode()
         if self.has_key_form:
-            self.ctx.runner.run(self.connection.key_hint, self._show_status,
+            connection = self.connection
+
+            def read() -> str | None:
+                connection.gateway()  # loads the key from the keyring (off the GUI thread)
+                return connection.key_hint()
+
+            self.ctx.runner.run(read, self._show_status,
                                 lambda error: self._show_error(user_message(error), False))
 
     def _show_status(self, hint: str | None) -> None:
+        problem = self.connection.keyring_problem
+        self.problem_label.setText(problem)
+        self.problem_label.setVisible(bool(problem))
+        self.update_mode()
         mode = self.connection.mode
         self._has_key = bool(hint) or mode is not None
         if hint and mode:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Callable
 
-from ..domain.invoices import InvoiceKind, InvoiceParty
+from ..domain.invoices import BillingType, InvoiceKind, InvoiceParty
 from ..domain.milestones import Action, MilestoneDraft, MilestoneStatus, PayoutStatus
 from ..domain.money import Money
 from ..persistence.queries import Queries
@@ -108,7 +108,8 @@ def _demo_invoice(uow, milestone, kind: InvoiceKind) -> None:
         contract_id=contract.id, milestone_id=milestone.id)
 
 
-def seed_demo(factory: UnitOfWorkFactory, advance: Advance = advance_locally) -> None:
+def seed_demo(factory: UnitOfWorkFactory, advance: Advance = advance_locally,
+              subscription_invoice: bool = True) -> None:
     """Fill an empty workspace with the demo agency (no-op if it has jobs)."""
     if Queries(factory.engine).count_jobs() > 0:
         return
@@ -122,6 +123,20 @@ def seed_demo(factory: UnitOfWorkFactory, advance: Advance = advance_locally) ->
         _seed_job(factory, job_spec, today, advance)
     archived_id = Queries(factory.engine).list_jobs(ARCHIVED_JOB[0])[0].id
     services.archive_job(factory(), archived_id)
+    if subscription_invoice:
+        _demo_subscription_invoice(factory)
+
+
+def _demo_subscription_invoice(factory: UnitOfWorkFactory) -> None:
+    """So Reports shows both billing types (the sandbox demo has a real plan instead)."""
+    with factory() as uow:
+        invoicing.issue(uow, InvoiceKind.SUBSCRIPTION, bill_to=invoicing.company_party(uow),
+                        project="OpenTrain Desk plan",
+                        description="Agency Pro subscription (monthly)",
+                        amount_cents=14_900, payment_status="Paid",
+                        refs=(("Reference", "demo data (no Stripe object)"),),
+                        billing_type=BillingType.SUBSCRIPTION)
+        uow.commit()
 
 
 def _seed_job(factory, job_spec, today, advance: Advance) -> None:

@@ -9,7 +9,8 @@ from datetime import timedelta
 from typing import Callable
 
 from ..payments.outbox import OutboxWorker
-from ..services import billing, funding, payouts
+from ..domain.subscriptions import AccountType
+from ..services import billing, funding, payouts, subscriptions
 from ..services import jobs as services
 from ..services.ports import PaymentGateway
 from ..services.unit_of_work import UnitOfWorkFactory
@@ -30,6 +31,7 @@ def seed_sandbox_demo(factory: UnitOfWorkFactory, gateway: PaymentGateway,
     needs_3ds = billing.add_test_card(factory, gateway, "pm_card_authenticationRequired")
     billing.set_default(factory, gateway, card.id)
     worker = OutboxWorker(factory, lambda: gateway, lease=timedelta(0), senders=1)
+    _subscribe_agency(factory, gateway, worker)
 
     def onboard(milestone_id: int) -> None:
         with factory() as uow:
@@ -57,4 +59,14 @@ def seed_sandbox_demo(factory: UnitOfWorkFactory, gateway: PaymentGateway,
             payouts.approve_milestone(f(), milestone_id)
             worker.run_once(reconcile=False)
 
-    seed_demo(factory, advance)
+    seed_demo(factory, advance, subscription_invoice=False)
+
+
+def _subscribe_agency(factory: UnitOfWorkFactory, gateway: PaymentGateway,
+                      worker: OutboxWorker) -> None:
+    """The demo is an Agency account on the Agency Pro plan, its first invoice paid."""
+    subscriptions.set_account_type(factory(), AccountType.AGENCY)
+    plans = {plan.name: plan for plan in subscriptions.available_plans(gateway)}
+    subscriptions.subscribe(factory(), plans["Agency Pro"], gateway.mode)
+    worker.run_once(reconcile=False)
+    subscriptions.sync(factory, gateway)

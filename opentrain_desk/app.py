@@ -26,6 +26,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--demo", action="store_true", help="open the seeded demo workspace")
     parser.add_argument("--sandbox", action="store_true",
                         help="use the embedded Stripe emulator instead of the live Stripe API")
+    parser.add_argument("--self-check", action="store_true",
+                        help="check this installation on a temporary workspace (database, "
+                             "PDF, keyring, Qt), print one line and exit (0 = ok)")
+    parser.add_argument("--restore", metavar="BACKUP",
+                        help="replace the workspace chosen by --db/--demo/--sandbox with a "
+                             "backup file (the app must not be running on it), then exit")
+    # hidden: used by the frozen-build test and benchmarks/cold_start.py
+    parser.add_argument("--screenshot", metavar="PATH", help=argparse.SUPPRESS)
+    parser.add_argument("--benchmark-startup", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -34,14 +43,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def setup_logging(settings: Settings) -> None:
-    settings.log_dir.mkdir(parents=True, exist_ok=True)
-    handler = logging.handlers.RotatingFileHandler(
-        settings.log_dir / "opentrain-desk.log", maxBytes=2_000_000, backupCount=5,
-        encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
+    """Rotating log in the per-user log folder; Stripe keys and tokens redacted."""
+    from .hygiene.logs import install_file_logging
+    install_file_logging(settings.log_dir)
 
 
 class Workspace:
@@ -59,7 +63,8 @@ class Workspace:
         self.uow = UnitOfWorkFactory(self.engine, settings.actor)
         self.queries = Queries(self.engine)
         self.stripe = self._connection()
-        self.stripe.load()
+        if self.sandbox is not None:
+            self.stripe.load()  # the fixed sandbox key: no keyring involved
         if settings.demo:
             self._seed_demo()
 
@@ -104,8 +109,13 @@ class Workspace:
         self.engine.dispose()
 
 
+STRIPE_START_DELAY_MS = 400
+
+
 def build_window(settings: Settings, on_open_demo=None, sandbox_server=None):
     """Open the workspace and build the main window (used by main() and tests)."""
+    from PySide6.QtCore import QTimer
+
     from .ui.context import AppContext
     from .ui.main_window import MainWindow
     from .ui.sync import SyncController
@@ -120,7 +130,9 @@ def build_window(settings: Settings, on_open_demo=None, sandbox_server=None):
     window.workspace = workspace
     for child in (runner, net, sync):
         child.setParent(window)
-    sync.start()
+    # Payments start once the window is up: the worker's first pass imports the Stripe
+    # SDK and reads the keyring, which need not compete with the first paint.
+    QTimer.singleShot(STRIPE_START_DELAY_MS, sync.start)
     return window
 
 
@@ -141,30 +153,60 @@ def apply_style(app) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import time
+    started = time.perf_counter()
     args = parse_args(argv)
+    if args.self_check:
+        from .hygiene.selfcheck import run_self_check
+        return run_self_check()
+    from pathlib import Path
+
+    from .hygiene import startup
     settings = settings_from_args(args)
     settings.ensure_dirs()
     setup_logging(settings)
-    from PySide6.QtWidgets import QApplication
+    if args.restore:
+        return startup.restore_command(settings, Path(args.restore))
+    if settings.sandbox and not startup.sandbox_available():
+        print("--sandbox needs the developer install (python3 dev.py run): the Stripe "
+              "emulator is not part of this build.", file=sys.stderr)
+        return 2
+    from .hygiene.crash import install_crash_handler
+    from .hygiene.instance import SingleInstanceGuard, bring_to_front
+    from .hygiene.logs import route_qt_messages, unroute_qt_messages
+    from .hygiene.palette import apply_theme
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName(APP_NAME)
-    app.setOrganizationName("OpenTrain")
-    app.setApplicationVersion(__version__)
-    apply_style(app)
-    windows = []
-
-    def open_demo() -> None:
-        demo = build_window(replace(settings, demo=True, db_url=None),
-                            sandbox_server=windows[0].workspace.sandbox)
-        windows.append(demo)
-        demo.show()
-
-    window = build_window(settings, on_open_demo=open_demo)
-    windows.append(window)
-    window.show()
-    log.info("started %s %s", APP_NAME, __version__)
-    code = app.exec()
-    for each in windows:
-        close_window(each)
-    return code
+    app = startup.application(__version__)
+    guard = SingleInstanceGuard(settings, app)
+    if not guard.acquire():  # never two writers on one workspace: focus the first, exit
+        log.info("%s", guard.message)
+        print(guard.message, flush=True)
+        return 0
+    route_qt_messages()
+    crash = install_crash_handler(settings.log_dir)
+    apply_theme(app)  # palette following the OS, plus resources/style.qss
+    demos = startup.DemoWindows(settings, build_window, app)
+    probe = None
+    try:
+        try:
+            window = build_window(settings, on_open_demo=demos.open)
+        except Exception:  # e.g. a database that cannot be opened or migrated
+            crash.fatal(*sys.exc_info())
+            return 1
+        demos.main_window = window
+        guard.activationRequested.connect(lambda: bring_to_front(window))
+        window.show()
+        log.info("started %s %s", APP_NAME, __version__)
+        if not settings.demo:
+            startup.schedule_daily_backup(window, settings)
+        if args.screenshot or args.benchmark_startup:
+            probe = startup.ReadyProbe(app, window, args.screenshot, started)
+        code = app.exec()
+        for each in [window, *demos.windows]:
+            close_window(each)
+    finally:
+        crash.uninstall()
+        unroute_qt_messages()
+        guard.release()
+        demos.release()
+    return probe.exit_code if probe is not None and probe.exit_code else code

@@ -15,6 +15,13 @@ from opentrain_desk.config import Settings  # noqa: E402
 from opentrain_desk.persistence import database  # noqa: E402
 from opentrain_desk.services.unit_of_work import UnitOfWorkFactory  # noqa: E402
 
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "frozen: builds the PyInstaller app (build.spec) and runs the frozen "
+                   "binary; slow, deselected in the fast suite (run with -m frozen)")
+
+
 PG_ADMIN_URL = os.environ.get(
     "OPENTRAIN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -1,0 +1,1 @@
+"""App hygiene: self-check, logs, crash reports, single instance, backups, palette, About."""

@@ -17,7 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-EXTRAS = {"run": "sandbox", "test": "sandbox,test"}
+# "build" (PyInstaller) for tests/build/test_frozen.py, which .ci/run runs with -m frozen
+EXTRAS = {"run": "sandbox", "test": "sandbox,test,build"}
 
 
 def venv_python() -> Path:

@@ -12,10 +12,11 @@ Monthly totals (the Reports chart):
 * **funded** = the amounts of employer funding invoices (``EMP``) issued in the month. An EMP
   invoice is issued in the same transaction as a successful funding, so this is exactly the
   money that came in, dated the day it came in.
-* **paid out** = the amounts of *succeeded* payout operations (``stripe_operations``, kind
-  ``PAYOUT``), by the month the transfer succeeded (``updated_at``). Not the ``PAY`` invoices:
-  those are issued at approval, when the money is released but may still wait for the
-  trainer's payout setup.
+* **paid out** = the amounts of milestones whose payout reached the trainer
+  (``payout_status`` Paid out), by the month they were approved, i.e. released. Not the
+  ``PAY`` invoices: those are issued at approval and may still wait for the trainer's payout
+  setup. These are exactly the payment-history rows shown as Paid out, so the chart and the
+  table agree.
 """
 from __future__ import annotations
 
@@ -27,8 +28,8 @@ from datetime import date, datetime, time, timedelta, timezone
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from ..domain.operations import OperationKind, OperationStatus
-from .orm import invoices, stripe_operations
+from ..domain.milestones import PayoutStatus
+from .orm import invoices, milestones
 
 __all__ = [
     "InvoiceFilters", "InvoiceRow", "InvoiceTotals", "MonthlyTotal", "SORT_KEYS",
@@ -289,11 +290,12 @@ def monthly_totals(engine: sa.Engine, date_from: date | None = None,
     funded_q = (sa.select(month, sa.func.sum(inv.amount_cents))
                 .where(inv.kind == "EMP", inv.issue_date >= lo, inv.issue_date < hi)
                 .group_by(month))
-    op = stripe_operations.c
-    paid_month = _month_key(op.updated_at, dialect)
-    paid_q = (sa.select(paid_month, sa.func.sum(op.amount_cents))
-              .where(op.kind == OperationKind.PAYOUT, op.status == OperationStatus.SUCCEEDED,
-                     op.updated_at >= _utc_midnight(lo), op.updated_at < _utc_midnight(hi))
+    # Paid out: see the module docstring.
+    ms = milestones.c
+    paid_month = _month_key(ms.approved_at, dialect)
+    paid_q = (sa.select(paid_month, sa.func.sum(ms.amount_cents))
+              .where(ms.payout_status == PayoutStatus.PAID_OUT,
+                     ms.approved_at >= _utc_midnight(lo), ms.approved_at < _utc_midnight(hi))
               .group_by(paid_month))
     with engine.connect() as conn:
         funded = {key: int(total or 0) for key, total in conn.execute(funded_q)}

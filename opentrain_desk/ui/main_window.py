@@ -3,17 +3,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QStackedWidget, QToolBar,
+from PySide6.QtWidgets import (QLabel, QMainWindow, QStackedWidget, QToolBar,
                                QWidget)
 
-from .. import __version__
 from ..config import APP_NAME
 from .context import AppContext
 from .views.jobs_page import JobsPage
-from .views.settings_page import SettingsPage
 from .views.notifications_page import NotificationsPage
-from .views.simple_pages import ReportsPage
-from .widgets.messages import inform
+from .views.reports_page import ReportsPage
+from .views.settings_page import SettingsPage
 
 
 class MainWindow(QMainWindow):

@@ -19,8 +19,8 @@ from typing import Any, Callable
 
 from PySide6.QtCharts import (QBarCategoryAxis, QBarSeries, QBarSet, QCategoryAxis, QChart,
                               QChartView)
-from PySide6.QtCore import (QDate, QEvent, QModelIndex, QObject, QStandardPaths, Qt, QTimer,
-                            Signal)
+from PySide6.QtCore import (QCoreApplication, QDate, QEvent, QObject, QStandardPaths, Qt,
+                            QTimer, Signal)
 from PySide6.QtGui import QAction, QColor, QCursor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QFileDialog,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox,
@@ -191,7 +191,7 @@ class MonthlyChart(QChartView):
         self.setObjectName("monthlyChart")
         self.setAccessibleName("Funded vs. paid out per month")
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.setMinimumHeight(220)
+        self.setMinimumHeight(160)
         self.totals: list[MonthlyTotal] = []
         chart = QChart()
         chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
@@ -414,13 +414,21 @@ class ReportsPage(QWidget):
         return table
 
     def _invoices_tab(self) -> QWidget:
-        filters = QHBoxLayout()
-        for label, widget in (("Period", self.period_combo), ("From", self.date_from_edit),
-                              ("To", self.date_to_edit), ("Billing", self.billing_combo),
-                              ("Status", self.status_combo)):
-            filters.addWidget(QLabel(f"{label}:", buddy=widget))
-            filters.addWidget(widget)
-        filters.addWidget(self.search_edit, 1)
+        # Two rows, so the window can still be made narrow (the stacked areas share one
+        # minimum size).
+        period, narrow = QHBoxLayout(), QHBoxLayout()
+        for row, label, widget in ((period, "Period", self.period_combo),
+                                   (period, "From", self.date_from_edit),
+                                   (period, "To", self.date_to_edit),
+                                   (narrow, "Billing", self.billing_combo),
+                                   (narrow, "Status", self.status_combo)):
+            row.addWidget(QLabel(f"{label}:", buddy=widget))
+            row.addWidget(widget)
+        period.addStretch(1)
+        narrow.addWidget(self.search_edit, 1)
+        filters = QVBoxLayout()
+        filters.addLayout(period)
+        filters.addLayout(narrow)
         actions = QHBoxLayout()
         actions.addWidget(self.summary, 1)
         for button in (self.download_button, self.export_pdf_button, self.export_csv_button):
@@ -453,17 +461,20 @@ class ReportsPage(QWidget):
         self.history_payout_combo.addItem("All payouts", None)
         for status in PayoutStatus:
             self.history_payout_combo.addItem(status.label, status)
-        filters = QHBoxLayout()
-        for label, widget in (("From", self.history_from_edit), ("To", self.history_to_edit),
-                              ("Payout", self.history_payout_combo)):
-            filters.addWidget(QLabel(f"{label}:", buddy=widget))
-            filters.addWidget(widget)
-        filters.addWidget(self.history_trainer_edit, 1)
-        filters.addWidget(self.history_job_edit, 1)
-        filters.addWidget(self.export_history_button)
+        dates, names = QHBoxLayout(), QHBoxLayout()
+        for row, label, widget in ((dates, "From", self.history_from_edit),
+                                   (dates, "To", self.history_to_edit),
+                                   (dates, "Payout", self.history_payout_combo)):
+            row.addWidget(QLabel(f"{label}:", buddy=widget))
+            row.addWidget(widget)
+        dates.addStretch(1)
+        dates.addWidget(self.export_history_button)
+        names.addWidget(self.history_trainer_edit, 1)
+        names.addWidget(self.history_job_edit, 1)
         tab = QWidget(objectName="historyTab")
         layout = QVBoxLayout(tab)
-        layout.addLayout(filters)
+        layout.addLayout(dates)
+        layout.addLayout(names)
         layout.addWidget(self.history, 1)
         return tab
 
@@ -497,6 +508,9 @@ class ReportsPage(QWidget):
         self._debounced.timeout.connect(self._refresh_if_visible)
         if self.ctx.sync is not None:
             self.ctx.sync.paymentsChanged.connect(self._debounced.start)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self._about_to_quit)
 
     # -- loading -----------------------------------------------------------------------------
     def showEvent(self, event) -> None:
@@ -632,7 +646,9 @@ class ReportsPage(QWidget):
     # -- dialogs -------------------------------------------------------------------------------
     def _file_dialog(self, name: str, title: str, on_path: Callable[[Path], None], *,
                      save_name: str | None = None, name_filter: str = "",
-                     folder: bool = False) -> QFileDialog:
+                     folder: bool = False) -> QFileDialog | None:
+        if any(d.isVisible() for d in self.window().findChildren(QFileDialog)):
+            return None  # one at a time (a double-click on a Download link clicks twice)
         dialog = QFileDialog(self.window(), title, self._last_dir)
         dialog.setObjectName(name)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -788,9 +804,17 @@ class ReportsPage(QWidget):
         if self._progress is not None:
             self._progress.setLabelText("Cancelling… (removing the files written so far)")
 
-    def cancel_export(self) -> None:
-        if self._job is not None:
-            self._cancel_job(self._job)
+    def cancel_export(self, wait_seconds: float = 0.0) -> None:
+        """Cancel a running PDF export; optionally wait until its temporary files are gone
+        (the app quits: the export thread would otherwise be cut off mid-cleanup)."""
+        job = self._job
+        if job is not None:
+            self._cancel_job(job)
+            if wait_seconds:
+                job.wait(wait_seconds)
+
+    def _about_to_quit(self) -> None:
+        self.cancel_export(wait_seconds=10)
 
     def _job_done(self, result, error) -> None:
         self._job = None

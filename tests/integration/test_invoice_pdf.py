@@ -1,7 +1,6 @@
 """Render real invoice PDFs and inspect them with poppler (pdftotext, pdftoppm, ...)."""
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import os
 import shutil

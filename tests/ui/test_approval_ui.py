@@ -2,7 +2,7 @@
 hire -> fund -> submit -> approve -> paid out, including the pending-setup path."""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QDialog, QLabel, QLineEdit, QPushButton
+from PySide6.QtWidgets import QCheckBox, QLabel, QLineEdit, QPushButton
 
 from opentrain_desk.domain.operations import OperationKind, OperationStatus
 from opentrain_desk.services import billing, payouts

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 from PySide6.QtCore import QDate, Qt
-from PySide6.QtWidgets import (QDateEdit, QDialog, QLabel, QLineEdit, QMessageBox,
+from PySide6.QtWidgets import (QDateEdit, QLabel, QLineEdit, QMessageBox,
                                QPlainTextEdit, QPushButton, QTabWidget, QTableView)
 
 from opentrain_desk.persistence.queries import Queries

@@ -330,15 +330,15 @@ def _story(doc: InvoiceDocument, width: float) -> list:
 
     # Line items.
     amount = _format_usd(doc.amount_cents)
+    # (The billing type is in the block above; a column repeating it squeezed the description.)
     rows = [
         [Paragraph("DESCRIPTION", s.th), Paragraph("PROJECT", s.th),
-         Paragraph("BILLING TYPE", s.th), Paragraph("AMOUNT", s.th_right)],
+         Paragraph("AMOUNT", s.th_right)],
         [Paragraph(_markup(doc.description), s.cell),
          Paragraph(_markup(doc.project_name), s.cell_muted),
-         Paragraph(escape(doc.billing_type.value), s.cell_muted),
          Paragraph(escape(amount), s.cell_right)],
     ]
-    items = Table(rows, colWidths=[width * 0.45, width * 0.21, width * 0.16, width * 0.18],
+    items = Table(rows, colWidths=[width * 0.54, width * 0.28, width * 0.18],
                   repeatRows=1, splitInRow=1)
     items.setStyle(_table_style([
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -370,10 +370,10 @@ def _story(doc: InvoiceDocument, width: float) -> list:
     ]))
     story += [Spacer(1, 2 * mm), totals]
 
-    # Stripe references in small print.
+    # Stripe references: what an accountant reconciles against, so legible when printed.
     if doc.stripe_references:
-        refs = [[Paragraph("STRIPE REFERENCES", s.fine_bold), ""]]
-        refs += [[Paragraph(_markup(label), s.fine), Paragraph(_markup(ref), s.fine)]
+        refs = [[Paragraph("STRIPE REFERENCES", s.label), ""]]
+        refs += [[Paragraph(_markup(label), s.small), Paragraph(_markup(ref), s.small)]
                  for label, ref in doc.stripe_references]
         ref_table = Table(refs, colWidths=[width * 0.20, width * 0.80], hAlign="LEFT")
         ref_table.setStyle(_table_style([

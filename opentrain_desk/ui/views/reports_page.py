@@ -199,6 +199,25 @@ class MonthlyChart(QChartView):
         chart.setBackgroundRoundness(0)
         chart.layout().setContentsMargins(0, 0, 0, 0)
         self.setChart(chart)
+        self._apply_palette()
+
+    def changeEvent(self, event) -> None:
+        if event.type() == QEvent.Type.PaletteChange:  # the OS switched light/dark
+            self._apply_palette()
+        super().changeEvent(event)
+
+    def _apply_palette(self) -> None:
+        """QtCharts draws its own light theme; follow the app's palette instead."""
+        palette, chart = self.palette(), self.chart()
+        ink, grid = palette.text().color(), palette.mid().color()
+        chart.setBackgroundBrush(palette.base())
+        self.setBackgroundBrush(palette.base())
+        chart.setTitleBrush(palette.text())
+        chart.legend().setLabelColor(ink)
+        for axis in chart.axes():
+            axis.setLabelsColor(ink)
+            axis.setGridLineColor(grid)
+            axis.setLinePenColor(grid)
 
     def set_totals(self, totals: list[MonthlyTotal]) -> None:
         self.totals = totals
@@ -234,7 +253,7 @@ class MonthlyChart(QChartView):
         series.hovered.connect(self._hovered)
         if totals:
             chart.setTitle(f"Funded vs. paid out, {totals[0].label} – {totals[-1].label}")
-
+        self._apply_palette()
 
     def _hovered(self, status: bool, index: int, bar_set: QBarSet) -> None:
         if not status or not 0 <= index < len(self.totals):

@@ -56,7 +56,7 @@ from typing import Any
 
 from ..domain.invoices import InvoiceDocument, InvoiceKind
 from ..domain.money import Money
-from .invoice_pdf import render_invoice_pdf
+from .invoice_pdf import fsync_dir, render_invoice_pdf
 
 __all__ = [
     "CHUNK_SIZE", "ExportCancelled", "ExportError", "ExportResult", "HISTORY_CSV_HEADER",
@@ -125,21 +125,6 @@ def _user_error(exc: OSError, where: Path) -> ExportError:
     return ExportError(text, code)
 
 
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write_file(path: Path, data: bytes) -> None:
     with open(path, "wb") as fh:
         fh.write(data)
@@ -180,7 +165,7 @@ class _FolderSink:
             raise
         finally:
             self.discard()
-        _fsync_dir(self.target)
+        fsync_dir(self.target)
 
     def discard(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -221,7 +206,7 @@ class _ZipSink:
         except BaseException:
             self.discard()
             raise
-        _fsync_dir(self.target.parent)
+        fsync_dir(self.target.parent)
 
     def discard(self) -> None:
         for closer in (self._zip.close, self._file.close):
@@ -472,7 +457,7 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]],
         if isinstance(exc, OSError):
             raise _user_error(exc, path.parent) from exc
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return count
 
 

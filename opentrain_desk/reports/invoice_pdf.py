@@ -48,7 +48,7 @@ from opentrain_desk.domain.invoices import InvoiceDocument, InvoiceKind
 from opentrain_desk.domain.money import Money
 from opentrain_desk.resources import resource_path
 
-__all__ = ["PAGE_SIZES", "render_invoice_pdf", "write_invoice_pdf"]
+__all__ = ["PAGE_SIZES", "fsync_dir", "render_invoice_pdf", "write_invoice_pdf"]
 
 log = logging.getLogger(__name__)
 
@@ -519,11 +519,11 @@ def write_invoice_pdf(doc: InvoiceDocument, path: Path, *, page_size: str = "let
         except FileNotFoundError:
             pass
         raise
-    _fsync_dir(folder)
+    fsync_dir(folder)
     return path
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     """Make the rename durable (POSIX); a no-op where directories cannot be opened."""
     if os.name != "posix":
         return

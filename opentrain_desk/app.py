@@ -97,7 +97,8 @@ class Workspace:
         gateway = self.stripe.gateway()
         if self.sandbox is not None and gateway is not None:
             from .sandbox.sandbox_demo import seed_sandbox_demo
-            seed_sandbox_demo(self.uow, gateway, self.sandbox.complete_onboarding)
+            seed_sandbox_demo(self.uow, gateway, self.sandbox.complete_onboarding,
+                              self.sandbox.inject_fault)
         else:
             from .sandbox.demo import seed_demo
             seed_demo(self.uow)

@@ -48,6 +48,7 @@ class MilestoneRow:
     operation_error: ErrorKind | None = None
     submission_note: str = ""
     deliverable_url: str = ""
+    payout_error: str = ""  # why the latest payout attempt failed, if it did
 
     @property
     def status_qualifier(self) -> str:
@@ -166,9 +167,16 @@ class Queries:
         open_funding = sa.and_(op.milestone_id == c.id,
                                op.kind == OperationKind.FUND_MILESTONE,
                                op.status.in_([s for s in OperationStatus if s.open]))
+        payout = stripe_operations.alias("payout")
+        payout_error = (sa.select(payout.c.last_error)
+                        .where(payout.c.milestone_id == c.id,
+                               payout.c.kind == OperationKind.PAYOUT)
+                        .order_by(payout.c.created_at.desc()).limit(1)
+                        .scalar_subquery())
         return (sa.select(c.id, c.position, c.title, c.description, c.amount_cents,
                           c.due_date, c.status, c.payout_status, c.status_note, op.status,
-                          op.error_kind, c.submission_note, c.deliverable_url)
+                          op.error_kind, c.submission_note, c.deliverable_url,
+                          sa.func.coalesce(payout_error, ""))
                 .select_from(milestones.outerjoin(stripe_operations, open_funding)))
 
     def milestone_page(self, contract_id: int, offset: int = 0,

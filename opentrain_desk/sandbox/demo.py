@@ -21,7 +21,7 @@ DEMO_JOBS = [
             ("Batch 3 — edge cases & style guide", "1,450.00", 12, "ACTIVE_FUNDED"),
         ]),
         ("José Núñez", "jose.nunez@example.com", [
-            ("Pilot — 100 ranked pairs", "350.00", -10, "PAID"),
+            ("Pilot — 100 ranked pairs", "350.00", -10, "PAID_SETUP"),
             ("Batch 1 — 500 ranked pairs", "1,500.00", 9, "FUNDING"),
         ]),
     ]),
@@ -38,11 +38,13 @@ DEMO_JOBS = [
             ("Batch A — 250 summaries", "1,875.50", 4, "PENDING_APPROVAL"),
         ]),
         ("Thiago Costa", "thiago.costa@example.com", [
+            ("Glossary — 60 key terms", "300.00", -6, "PAID_RETRY"),
             ("Batch B — 250 summaries", "1,875.50", 18, "NOT_FUNDED"),
         ]),
     ]),
     ("Math reasoning step-by-step", "Verify chain-of-thought solutions, grade 9–12.", [
         ("Priya Raman", "priya.raman@example.com", [
+            ("Pilot — 20 worked solutions", "150.00", -8, "PAID_FAILED"),
             ("Algebra set — 200 solutions", "900.00", None, "NOT_FUNDED"),
         ]),
     ]),
@@ -65,6 +67,10 @@ PATH = {
     "PENDING_APPROVAL": [Action.START_FUNDING, Action.FUNDING_SUCCEEDED, Action.SUBMIT],
     "PAID": [Action.START_FUNDING, Action.FUNDING_SUCCEEDED, Action.SUBMIT, Action.APPROVE],
 }
+#: Paid (approved, funds released) with each payout outcome the timeline can show.
+PAYOUT_OUTCOME = {"PAID": PayoutStatus.PAID_OUT, "PAID_SETUP": PayoutStatus.PENDING_SETUP,
+                  "PAID_RETRY": PayoutStatus.PENDING_RETRY, "PAID_FAILED": PayoutStatus.FAILED}
+PATH.update({target: PATH["PAID"] for target in PAYOUT_OUTCOME})
 
 Advance = Callable[[UnitOfWorkFactory, int, str], None]
 
@@ -79,7 +85,7 @@ def advance_locally(factory: UnitOfWorkFactory, milestone_id: int, target: str,
         for action in path:
             if action is Action.APPROVE:
                 milestone.approve(uow.now, "demo")
-                milestone.payout_status = PayoutStatus.PAID_OUT
+                milestone.payout_status = PAYOUT_OUTCOME[target]
                 _demo_invoice(uow, milestone, InvoiceKind.TRAINER_PAYOUT)
             elif action is Action.SUBMIT:
                 milestone.submit(uow.now, "Delivered — see the shared folder.")

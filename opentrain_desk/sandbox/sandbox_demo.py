@@ -2,7 +2,10 @@
 
 Funded milestones have real charges; Paid milestones were approved and paid out with
 real transfers to trainers' connected accounts. Most trainers finished their payout
-setup; José Núñez did not, so his approved pilot waits (Pending – trainer setup)."""
+setup; José Núñez did not, so his approved pilot waits (Pending – trainer setup). Two
+payouts meet an emulated Stripe fault when they are sent: a 503 (Pending – retrying:
+the app's payment worker retries it once it starts, and it is paid out) and a refused
+transfer (Failed)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -14,13 +17,19 @@ from ..services import billing, funding, payouts, subscriptions
 from ..services import jobs as services
 from ..services.ports import PaymentGateway
 from ..services.unit_of_work import UnitOfWorkFactory
-from .demo import DEMO_COMPANY, seed_demo
+from .demo import DEMO_COMPANY, PAYOUT_OUTCOME, seed_demo
 
 NOT_ONBOARDED = {"jose.nunez@example.com"}
+#: Emulated Stripe answers to the transfer of a demo payout (``SandboxStripe.inject_fault``).
+TRANSFER_FAULTS = {
+    "PAID_RETRY": dict(status=503, should_retry=True),            # Stripe: try again later
+    "PAID_FAILED": dict(status=400, code="transfer_rejected"),     # refused: not retryable
+}
 
 
 def seed_sandbox_demo(factory: UnitOfWorkFactory, gateway: PaymentGateway,
-                      complete_onboarding: Callable[[str], object]) -> None:
+                      complete_onboarding: Callable[[str], object],
+                      inject_fault: Callable[..., None]) -> None:
     with factory() as uow:
         if uow.settings.get(funding.default_card_key(gateway.mode)):
             return  # already seeded
@@ -51,12 +60,14 @@ def seed_sandbox_demo(factory: UnitOfWorkFactory, gateway: PaymentGateway,
         card_id = needs_3ds.id if target == "FUNDING" else None  # waits for 3-D Secure
         funding.queue_funding(f(), milestone_id, gateway.mode, card_id)
         worker.run_once(reconcile=False)
-        if target in ("PENDING_APPROVAL", "PAID"):
+        if target == "PENDING_APPROVAL" or target in PAYOUT_OUTCOME:
             services.record_submission(f(), milestone_id, "Delivered — annotation log and "
                                        "summary report attached.",
                                        "https://files.example.com/deliveries/batch.zip")
-        if target == "PAID":
+        if target in PAYOUT_OUTCOME:
             payouts.approve_milestone(f(), milestone_id)
+            if target in TRANSFER_FAULTS:
+                inject_fault("/v1/transfers", method="POST", **TRANSFER_FAULTS[target])
             worker.run_once(reconcile=False)
 
     seed_demo(factory, advance, subscription_invoice=False)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from PySide6.QtWidgets import QTableView
 
 from opentrain_desk import __version__
-from opentrain_desk.domain.milestones import MilestoneStatus
+from opentrain_desk.domain.milestones import MilestoneStatus, PayoutStatus
 from opentrain_desk.persistence.orm import contracts, jobs, milestones, trainers
 from opentrain_desk.persistence.queries import Queries
 from opentrain_desk.ui.models.tables import JobsModel, MilestoneColumn, MilestonesModel
@@ -105,7 +105,10 @@ def test_demo_workspace_shows_every_state(qtbot, settings):
         assert queries.count_jobs() == queries.count_jobs(include_archived=False) + 1
         with window.ctx.uow.engine.connect() as conn:
             states = {row[0] for row in conn.execute(sa.select(milestones.c.status).distinct())}
+            payouts = {row[0] for row in conn.execute(
+                sa.select(milestones.c.payout_status).distinct())}
         assert states == set(MilestoneStatus)
+        assert payouts == set(PayoutStatus)  # every payout badge of the timeline
         jobs_table = find(window, QTableView, "jobsTable")
         qtbot.waitUntil(lambda: jobs_table.model().rowCount() >= 4)
         jobs_table.selectRow(0)

@@ -7,7 +7,7 @@ from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QTabWidget, QTableView, QVBoxLayout, QWidget)
 
-from ...domain.milestones import Action, MilestoneStatus, allowed_actions
+from ...domain.milestones import Action, MilestoneStatus, PayoutStatus, allowed_actions
 from ...domain.money import format_cents
 from ...persistence.queries import ContractRow, MilestoneRow
 from ...services import jobs as services
@@ -266,4 +266,20 @@ def _describe(m: MilestoneRow) -> str:
         parts.append(m.description)
     if m.status_note:
         parts.append(f"Note: {m.status_note}")
+    if payout := _payout_line(m):
+        parts.append(payout)
     return "\n".join(parts)
+
+
+def _payout_line(m: MilestoneRow) -> str:
+    """What happened to the released funds, and what (if anything) the employer can do."""
+    reason = f" ({m.payout_error.rstrip('.')})" if m.payout_error else ""
+    if m.payout_status is PayoutStatus.PENDING_SETUP:
+        return ("Payout: waiting for the trainer to finish their payout setup; it is sent "
+                "automatically once Stripe enables payouts.")
+    if m.payout_status is PayoutStatus.PENDING_RETRY:
+        return f"Payout: Stripe could not take it yet{reason}; retried automatically."
+    if m.payout_status is PayoutStatus.FAILED:
+        return (f"Payout failed{reason}. Check the trainer's payout account and your Stripe "
+                "balance, then contact Stripe support if it persists.")
+    return ""

@@ -1,0 +1,60 @@
+"""The sandbox demo workspace: every state backed by real emulator objects."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from opentrain_desk.app import Workspace
+from opentrain_desk.config import Settings
+from opentrain_desk.domain.milestones import MilestoneStatus, PayoutStatus
+from opentrain_desk.payments.outbox import OutboxWorker
+from opentrain_desk.persistence.orm import milestones
+from opentrain_desk.persistence.queries import Queries
+from opentrain_desk.ui.views.contract_view import _describe
+from opentrain_desk.services.unit_of_work import UnitOfWorkFactory
+
+
+def rows(engine):
+    with engine.connect() as conn:
+        return conn.execute(sa.select(milestones.c.id, milestones.c.title, milestones.c.status,
+                                      milestones.c.payout_status,
+                                      milestones.c.payment_intent_id,
+                                      milestones.c.amount_cents)).all()
+
+
+def test_sandbox_demo_shows_every_state_with_real_stripe_objects(tmp_path, sandbox, gateway):
+    workspace = Workspace(Settings(home=tmp_path / "home", demo=True, sandbox=True,
+                                   actor="tester"), sandbox_server=sandbox)
+    try:
+        engine = workspace.engine
+        seeded = rows(engine)
+        assert {r.status for r in seeded} == set(MilestoneStatus)
+        assert {r.payout_status for r in seeded} == set(PayoutStatus)
+        funded = [r for r in seeded if r.status in (MilestoneStatus.ACTIVE_FUNDED,
+                                                     MilestoneStatus.PENDING_APPROVAL,
+                                                     MilestoneStatus.PAID)]
+        for row in funded:  # a real, succeeded PaymentIntent behind every funded milestone
+            assert gateway.retrieve_payment(row.payment_intent_id).status == "succeeded"
+        transfers = gateway.v1.transfers.list({"limit": 100}).data
+        paid_out = [r for r in seeded if r.payout_status is PayoutStatus.PAID_OUT]
+        assert sorted(t.amount for t in transfers) == sorted(r.amount_cents for r in paid_out)
+
+        # The payout that met a 503 is retried by the payment worker and paid out, once.
+        retrying = next(r for r in seeded if r.payout_status is PayoutStatus.PENDING_RETRY)
+        later = workspace.uow.clock() + timedelta(minutes=10)
+        worker = OutboxWorker(UnitOfWorkFactory(engine, "tester", clock=lambda: later),
+                              lambda: gateway, lease=timedelta(0))
+        worker.run_once()
+        worker.run_once()
+        after = {r.title: r.payout_status for r in rows(engine)}
+        assert after[retrying.title] is PayoutStatus.PAID_OUT
+        assert PayoutStatus.FAILED in after.values()               # refused: stays failed
+        failed = next(r for r in rows(engine) if r.payout_status is PayoutStatus.FAILED)
+        detail = _describe(Queries(engine).milestone(failed.id))  # the timeline's detail line
+        assert "Payout failed (Sandbox fault injection: simulated HTTP 400)" in detail
+        assert PayoutStatus.PENDING_SETUP in after.values()        # waits for the trainer
+        transfers = gateway.v1.transfers.list({"limit": 100}).data
+        assert len(transfers) == len(paid_out) + 1
+    finally:
+        workspace.close()

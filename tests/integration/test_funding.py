@@ -93,6 +93,14 @@ def test_no_payment_method_is_a_clear_prompt(factory, gateway):
     assert milestone(factory, m_id).status is MilestoneStatus.NOT_FUNDED
 
 
+def test_listing_cards_creates_no_stripe_customer(factory, gateway):
+    assert billing.list_cards(factory, gateway) == []  # Settings opened on a new workspace
+    assert gateway.v1.customers.list().data == []
+    card = billing.add_test_card(factory, gateway, "pm_card_visa")
+    assert [c.id for c in billing.list_cards(factory, gateway)] == [card.id]
+    assert len(gateway.v1.customers.list().data) == 1
+
+
 def test_declined_card_returns_to_not_funded_with_the_reason(factory, gateway):
     [m_id] = hire(factory)
     with_card(factory, gateway, "pm_card_chargeCustomerFail")

@@ -67,6 +67,16 @@ class StripeConnection:
             return self._gateway
 
     @property
+    def loaded(self) -> bool:
+        """The key has been looked up (``gateway()`` will not touch the keyring again)."""
+        return self._loaded
+
+    @property
+    def has_key(self) -> bool:
+        """A key is known, without reading the keyring: False until loaded."""
+        return self._loaded and bool(self._key)
+
+    @property
     def mode(self) -> str | None:
         """``test``/``live`` once the key is known (None before the first load)."""
         return self._mode

@@ -8,10 +8,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic import command
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -37,7 +33,13 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cursor.close()
 
 
-def _alembic_config(connection: sa.Connection) -> Config:
+#: The newest migration. Checked against Alembic's scripts by a test; lets a workspace that
+#: is already up to date open without importing Alembic at all (~200 ms of start-up).
+HEAD_REVISION = "0005"
+
+
+def _alembic_config(connection: sa.Connection):
+    from alembic.config import Config
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -45,12 +47,16 @@ def _alembic_config(connection: sa.Connection) -> Config:
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
     return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
 def current_revision(engine: sa.Engine) -> str | None:
+    """The schema's Alembic revision (None for an empty database), read with plain SQL."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
 
 
 def migrate(engine: sa.Engine, backup_dir: Path | None = None) -> Path | None:
@@ -59,8 +65,9 @@ def migrate(engine: sa.Engine, backup_dir: Path | None = None) -> Path | None:
     Returns the backup's path when one was made.
     """
     current = current_revision(engine)
-    if current == head_revision():
+    if current == HEAD_REVISION:
         return None
+    from alembic import command
     backup = None
     if current is not None and backup_dir is not None:
         backup = backup_sqlite(engine, backup_dir, reason=f"pre-migrate-{current}")

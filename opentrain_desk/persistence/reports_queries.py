@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from ..domain.milestones import PayoutStatus
 from .orm import invoices, milestones
@@ -123,7 +122,7 @@ def _bill_to_name(dialect: str) -> sa.ColumnElement:
     if dialect == "sqlite":
         return sa.func.json_extract(invoices.c.bill_to, "$.name")
     if dialect == "postgresql":
-        return sa.func.json_extract_path_text(sa.cast(invoices.c.bill_to, postgresql.JSON),
+        return sa.func.json_extract_path_text(sa.cast(invoices.c.bill_to, sa.JSON),
                                               "name")
     return invoices.c.bill_to  # other databases: the whole snapshot text
 

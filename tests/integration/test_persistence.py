@@ -42,6 +42,23 @@ def test_migrations_create_exactly_the_mapped_schema(db_url):
     engine.dispose()
 
 
+def test_fast_path_head_is_alembics_head(tmp_path):
+    """Opening an up-to-date workspace skips Alembic: its idea of head must be the real one,
+    and an older schema still migrates (after a backup)."""
+    from alembic import command
+    assert database.HEAD_REVISION == database.head_revision()
+    engine = database.create_engine(f"sqlite:///{(tmp_path / 'w.sqlite').as_posix()}")
+    assert database.migrate(engine, tmp_path / "backups") is None  # new: nothing to back up
+    assert database.migrate(engine, tmp_path / "backups") is None  # at head: fast path
+    with engine.begin() as conn:
+        command.downgrade(database._alembic_config(conn), "0004")
+    assert database.current_revision(engine) == "0004"
+    backup = database.migrate(engine, tmp_path / "backups")
+    assert backup is not None and backup.exists() and "0004" in backup.name
+    assert database.current_revision(engine) == database.HEAD_REVISION
+    engine.dispose()
+
+
 def test_round_trip_of_the_whole_model(factory):
     job_id = services.create_job(factory(), "  Code review RLHF  ", "Python")
     hired = services.hire_trainer(factory(), job_id, "Zoë Müller", "Zoe@Example.com",

@@ -123,3 +123,16 @@ def test_command_line_version():
     out = subprocess.run([sys.executable, "-m", "opentrain_desk", "--version"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == f"OpenTrain Desk {__version__}"
+
+
+def test_building_the_window_reads_no_keyring_on_the_gui_thread(qtbot, settings, memory_keyring):
+    """Start-up stays fast: the Stripe key is looked up by the payment worker, later."""
+    from opentrain_desk.app import build_window
+    window = build_window(settings, on_open_demo=lambda: None)
+    qtbot.addWidget(window)
+    try:
+        assert window.ctx.stripe.loaded is False  # Settings and every other page are built
+        window.show()
+        qtbot.waitUntil(lambda: window.ctx.stripe.loaded, timeout=5000)  # then the worker
+    finally:
+        close_window(window)

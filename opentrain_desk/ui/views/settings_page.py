@@ -464,7 +464,8 @@ class BillingSection(QGroupBox):
         return self.model.card_at(rows[0].row()) if rows else None
 
     def _update_buttons(self, *_args: Any) -> None:
-        connected = _gateway(self.ctx) is not None
+        # never loads the connection here: reading the keyring is for the network thread
+        connected = self.ctx.stripe is not None and self.ctx.stripe.has_key
         idle = self._busy == 0
         card = self.selected_card()
         self.add_button.setEnabled(connected and idle)
@@ -494,6 +495,11 @@ class BillingSection(QGroupBox):
 
     # -- loading ------------------------------------------------------------------------
     def reload(self) -> None:
+        stripe = self.ctx.stripe
+        if stripe is not None and not stripe.loaded:
+            # first look at the key: the keyring is read on the network thread, then again
+            self._run(stripe.gateway, lambda _gateway: self.reload())
+            return
         gateway = _gateway(self.ctx)
         self._generation += 1
         if gateway is None:

@@ -11,7 +11,7 @@ from ..domain.errors import NotFound
 from ..domain.jobs import AuditEntry, Contract, Job, Trainer
 from ..domain.milestones import Milestone
 from ..domain.operations import OperationKind, OperationStatus, StripeOperation
-from .orm import contracts, milestones, stripe_operations, workspace_settings
+from .orm import contracts, jobs, milestones, stripe_operations, trainers, workspace_settings
 
 T = TypeVar("T")
 
@@ -60,6 +60,19 @@ class ContractRepository(Repository[Contract]):
     def for_job(self, job_id: int) -> list[Contract]:
         return list(self.session.scalars(sa.select(Contract).filter_by(job_id=job_id)))
 
+    def labels(self, contract_id: int) -> sa.Row:
+        """``(job_id, job_title, trainer_name)`` of a contract in one query, for invoices
+        issued on the payment worker's hot path."""
+        query = (sa.select(jobs.c.id.label("job_id"), jobs.c.title.label("job_title"),
+                           trainers.c.name.label("trainer_name"))
+                 .select_from(contracts.join(jobs, jobs.c.id == contracts.c.job_id)
+                              .join(trainers, trainers.c.id == contracts.c.trainer_id))
+                 .where(contracts.c.id == contract_id))
+        row = self.session.execute(query).first()
+        if row is None:
+            raise NotFound(f"contract {contract_id} not found")
+        return row
+
 
 class MilestoneRepository(Repository[Milestone]):
     model, label = Milestone, "milestone"
@@ -84,6 +97,40 @@ class AuditRepository(Repository[AuditEntry]):
         return list(self.session.scalars(query))
 
 
+def _claim_statement() -> sa.Update:
+    """The claim UPDATE, built once: the payment worker runs it for every operation, and
+    with bound parameters SQLAlchemy reuses its compiled form."""
+    t = stripe_operations.c
+    now = sa.bindparam("now", type_=t.sent_at.type)
+    queued = sa.bindparam("queued", type_=t.status.type)
+    due = (sa.select(t.id).where(t.status == queued,
+                                 t.kind.in_(sa.bindparam("kinds", expanding=True)),
+                                 sa.or_(t.next_attempt_at.is_(None), t.next_attempt_at <= now))
+           .order_by(t.created_at, t.id).limit(1).scalar_subquery())
+    return (stripe_operations.update()
+            .where(t.id == due, t.status == queued)
+            .values(status=sa.bindparam("sending", type_=t.status.type),
+                    attempts=t.attempts + 1, sent_at=now, updated_at=now,
+                    next_attempt_at=sa.bindparam("lease_end", type_=t.next_attempt_at.type))
+            .returning(t.id))
+
+
+_CLAIM = _claim_statement()
+
+
+def _claim_details_statement() -> sa.Select:
+    t, m, c = stripe_operations.c, milestones.c, contracts.c
+    return (sa.select(t.id, t.kind, t.idempotency_key, t.amount_cents, t.customer_id,
+                      t.payment_method_id, t.destination, t.attempts, m.id.label("mid"),
+                      m.charge_id, c.id.label("cid"), c.job_id)
+            .select_from(stripe_operations.outerjoin(milestones, m.id == t.milestone_id)
+                         .outerjoin(contracts, c.id == m.contract_id))
+            .where(t.id == sa.bindparam("op_id")))
+
+
+_CLAIM_DETAILS = _claim_details_statement()
+
+
 class OperationRepository(Repository[StripeOperation]):
     model, label = StripeOperation, "payment operation"
 
@@ -93,28 +140,13 @@ class OperationRepository(Repository[StripeOperation]):
 
         One conditional UPDATE (``… AND status = 'QUEUED'``): of several senders, in this
         process or another sharing the workspace, exactly one wins each operation."""
-        t = stripe_operations.c
-        due = (sa.select(t.id).where(t.status == OperationStatus.QUEUED, t.kind.in_(kinds),
-                                     sa.or_(t.next_attempt_at.is_(None),
-                                            t.next_attempt_at <= now))
-               .order_by(t.created_at, t.id).limit(1).scalar_subquery())
-        claim = (stripe_operations.update()
-                 .where(t.id == due, t.status == OperationStatus.QUEUED)
-                 .values(status=OperationStatus.SENDING, attempts=t.attempts + 1, sent_at=now,
-                         updated_at=now, next_attempt_at=now + lease)
-                 .returning(t.id))
-        return self.session.execute(claim).scalar()
+        return self.session.execute(_CLAIM, {
+            "kinds": list(kinds), "now": now, "queued": OperationStatus.QUEUED,
+            "sending": OperationStatus.SENDING, "lease_end": now + lease}).scalar()
 
     def claim_details(self, operation_id: str) -> sa.Row:
         """The operation with the ids its Stripe metadata needs, in one query."""
-        t, m, c = stripe_operations.c, milestones.c, contracts.c
-        query = (sa.select(t.id, t.kind, t.idempotency_key, t.amount_cents, t.customer_id,
-                           t.payment_method_id, t.destination, t.attempts, m.id.label("mid"),
-                           m.charge_id, c.id.label("cid"), c.job_id)
-                 .select_from(stripe_operations.outerjoin(milestones, m.id == t.milestone_id)
-                              .outerjoin(contracts, c.id == m.contract_id))
-                 .where(t.id == operation_id))
-        return self.session.execute(query).one()
+        return self.session.execute(_CLAIM_DETAILS, {"op_id": operation_id}).one()
 
     def with_status(self, *statuses: OperationStatus) -> list[StripeOperation]:
         S = StripeOperation
@@ -150,6 +182,11 @@ class SettingsRepository:
         value = self.session.scalar(sa.select(workspace_settings.c.value).where(
             workspace_settings.c.key == key))
         return default if value is None else value
+
+    def get_many(self, keys: tuple[str, ...]) -> dict[str, str]:
+        """Several settings in one query (absent keys are left out)."""
+        t = workspace_settings.c
+        return dict(self.session.execute(sa.select(t.key, t.value).where(t.key.in_(keys))).all())
 
     def set(self, key: str, value: str) -> None:
         table = workspace_settings

@@ -187,19 +187,17 @@ def record_payment(uow: UnitOfWork, operation_id: str, result: PaymentResult) ->
 def _issue_funding_invoice(uow: UnitOfWork, milestone: Milestone,
                            operation: StripeOperation, result: PaymentResult) -> None:
     """Every successful funding produces an employer invoice, in the same transaction."""
-    from ..domain.invoices import InvoiceKind, InvoiceParty
+    from ..domain.invoices import InvoiceKind
     from . import invoicing
-    contract = uow.contracts.get(milestone.contract_id)
-    job, trainer = uow.jobs.get(contract.job_id), uow.trainers.get(contract.trainer_id)
-    company = invoicing.company_party(uow)
-    employer = InvoiceParty(company.name, company.address_lines, company.email,
-                            company.tax_id)
+    labels = uow.contracts.labels(milestone.contract_id)
+    company = invoicing.company_party(uow)  # the agency issues it and is billed
     invoicing.issue(
-        uow, InvoiceKind.EMPLOYER_FUNDING, bill_to=employer, project=job.title,
-        description=f"Milestone funding: {milestone.title} — trainer {trainer.name}",
+        uow, InvoiceKind.EMPLOYER_FUNDING, issuer=company, bill_to=company,
+        project=labels.job_title,
+        description=f"Milestone funding: {milestone.title} — trainer {labels.trainer_name}",
         amount_cents=operation.amount_cents, payment_status="Paid",
         refs=(("PaymentIntent", result.payment_intent_id), ("Charge", result.charge_id)),
-        job_id=job.id, contract_id=contract.id, milestone_id=milestone.id,
+        job_id=labels.job_id, contract_id=milestone.contract_id, milestone_id=milestone.id,
         operation_id=operation.id)
 
 

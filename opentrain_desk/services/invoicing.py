@@ -17,7 +17,8 @@ COMPANY_LOGO = "company.logo_path"
 
 
 def company_party(uow: UnitOfWork) -> InvoiceParty:
-    name, address, email, tax_id = (uow.settings.get(key) or "" for key in COMPANY_KEYS)
+    values = uow.settings.get_many(COMPANY_KEYS)
+    name, address, email, tax_id = (values.get(key) or "" for key in COMPANY_KEYS)
     return InvoiceParty(name or "Your agency (set the legal name in Settings → Company)",
                         tuple(line for line in address.splitlines() if line.strip()),
                         email or None, tax_id or None)
@@ -27,30 +28,38 @@ def next_number(uow: UnitOfWork, kind: InvoiceKind, year: int) -> tuple[str, int
     """Reserve the next number of the series (row-locked / write-locked until commit:
     concurrent issuers queue up, and a rolled-back issue releases its number)."""
     series = invoice_series(kind, year)
-    t = invoice_counters.c
-    seq = uow.session.execute(invoice_counters.update().where(t.series == series)
-                              .values(last_seq=t.last_seq + 1).returning(t.last_seq)).scalar()
+    seq = uow.session.execute(_NEXT_SEQ, {"b_series": series}).scalar()
     if seq is None:
         seq = 1
-        uow.session.execute(invoice_counters.insert().values(series=series, last_seq=seq))
+        uow.session.execute(invoice_counters.insert(), {"series": series, "last_seq": seq})
     return series, seq
+
+
+# Built once (issued on the payment worker's hot path): compiled once, reused.
+_NEXT_SEQ = (invoice_counters.update()
+             .where(invoice_counters.c.series == sa.bindparam("b_series"))
+             .values(last_seq=invoice_counters.c.last_seq + 1)
+             .returning(invoice_counters.c.last_seq))
+_INSERT_INVOICE = invoices.insert()
 
 
 def issue(uow: UnitOfWork, kind: InvoiceKind, *, bill_to: InvoiceParty, project: str,
           description: str, amount_cents: int, payment_status: str,
           refs: tuple[tuple[str, str], ...] = (), billing_type: BillingType =
           BillingType.MILESTONE, job_id=None, contract_id=None, milestone_id=None,
-          operation_id=None, external_ref: str | None = None) -> str:
-    """Issue one invoice inside the caller's unit of work; returns its number."""
+          operation_id=None, external_ref: str | None = None,
+          issuer: InvoiceParty | None = None) -> str:
+    """Issue one invoice inside the caller's unit of work; returns its number.
+    ``issuer`` defaults to the agency (Settings → Company), read in this transaction."""
     issue_date = uow.now.date()
     series, seq = next_number(uow, kind, issue_date.year)
     number = format_invoice_number(kind, issue_date.year, seq)
     document = InvoiceDocument(  # validates every field before anything is written
         number=number, issue_date=issue_date, billing_type=billing_type, kind=kind,
-        issuer=company_party(uow), bill_to=bill_to, project_name=project,
+        issuer=issuer or company_party(uow), bill_to=bill_to, project_name=project,
         description=description, amount_cents=amount_cents, payment_status=payment_status,
         stripe_references=refs)
-    uow.session.execute(invoices.insert().values(
+    uow.session.execute(_INSERT_INVOICE, dict(
         number=number, series=series, seq=seq, kind=kind.prefix,
         billing_type=billing_type.value, issue_date=issue_date,
         issuer=_party_json(document.issuer), bill_to=_party_json(bill_to),

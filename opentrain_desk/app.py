@@ -5,7 +5,6 @@ import argparse
 import logging
 import logging.handlers
 import sys
-from dataclasses import replace
 from typing import Sequence
 
 from . import __version__

@@ -1,16 +1,17 @@
 """A demo agency: several jobs, trainers and milestones in every state."""
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable
 
 from ..domain.invoices import BillingType, InvoiceKind, InvoiceParty
-from ..domain.milestones import Action, MilestoneDraft, MilestoneStatus, PayoutStatus
+from ..domain.milestones import Action, MilestoneDraft, PayoutStatus
 from ..domain.money import Money
 from ..persistence.queries import Queries
 from ..services import invoicing
 from ..services import jobs as services
-from ..services.unit_of_work import UnitOfWorkFactory
+from ..services.unit_of_work import UnitOfWorkFactory, utcnow
 
 # (job title, description, [(trainer, email, [(milestone, amount, days_due, target state)])])
 DEMO_JOBS = [
@@ -72,17 +73,61 @@ PAYOUT_OUTCOME = {"PAID": PayoutStatus.PAID_OUT, "PAID_SETUP": PayoutStatus.PEND
                   "PAID_RETRY": PayoutStatus.PENDING_RETRY, "PAID_FAILED": PayoutStatus.FAILED}
 PATH.update({target: PATH["PAID"] for target in PAYOUT_OUTCOME})
 
-Advance = Callable[[UnitOfWorkFactory, int, str], None]
+FUNDED_BEFORE_DUE = timedelta(days=21)   # demo history: funded three weeks before due,
+SUBMITTED_BEFORE_DUE = timedelta(days=2)  # delivered two days before, approved on the day
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When a demo milestone's events happened (UTC), all in the past."""
+    funded: datetime
+    submitted: datetime
+    approved: datetime
+
+    @classmethod
+    def for_due(cls, due: date | None, now: datetime) -> Schedule:
+        base = (datetime.combine(due, time(15), tzinfo=timezone.utc) if due is not None
+                else now - timedelta(days=3))
+        return cls(min(base - FUNDED_BEFORE_DUE, now - timedelta(days=2)),
+                   min(base - SUBMITTED_BEFORE_DUE, now - timedelta(hours=3)),
+                   min(base, now - timedelta(hours=1)))
+
+    def of(self, action: Action) -> datetime:
+        return {Action.SUBMIT: self.submitted, Action.APPROVE: self.approved}.get(
+            action, self.funded)
+
+
+class DemoClock:
+    """The seeding's clock: moved through the agency's past so the demo has a history
+    (months in Reports, invoice dates in number order); the real time when not set."""
+
+    def __init__(self, real: Callable[[], datetime] = utcnow) -> None:
+        self.real = real
+        self.at: datetime | None = None
+
+    def __call__(self) -> datetime:
+        return self.at if self.at is not None else self.real()
+
+
+def travel(factory: UnitOfWorkFactory, when: datetime | None) -> None:
+    """Set a demo factory's clock (no-op for a factory on the real clock)."""
+    if isinstance(factory.clock, DemoClock):
+        factory.clock.at = when
+
+
+Advance = Callable[[UnitOfWorkFactory, int, str, Schedule | None], None]
 
 
 def advance_locally(factory: UnitOfWorkFactory, milestone_id: int, target: str,
-                    from_status: MilestoneStatus = MilestoneStatus.NOT_FUNDED) -> None:
-    """Walk a demo milestone through the lifecycle (demo workspace without Stripe)."""
-    path = PATH[target][len(PATH[from_status.name]):]
-    with factory() as uow:
-        milestone = uow.milestones.get(milestone_id)
-        before = milestone.snapshot()
-        for action in path:
+                    schedule: Schedule | None = None) -> None:
+    """Walk a demo milestone through the lifecycle (demo workspace without Stripe), each
+    step in its own unit of work at its scheduled time."""
+    for action in PATH[target]:
+        if schedule is not None:
+            travel(factory, schedule.of(action))
+        with factory() as uow:
+            milestone = uow.milestones.get(milestone_id)
+            before = milestone.snapshot()
             if action is Action.APPROVE:
                 milestone.approve(uow.now, "demo")
                 milestone.payout_status = PAYOUT_OUTCOME[target]
@@ -93,9 +138,8 @@ def advance_locally(factory: UnitOfWorkFactory, milestone_id: int, target: str,
                 milestone.apply(action, uow.now)
                 if action is Action.FUNDING_SUCCEEDED:
                     _demo_invoice(uow, milestone, InvoiceKind.EMPLOYER_FUNDING)
-        if path:
             uow.audit("milestone", milestone.id, "demo seed", before, milestone.snapshot())
-        uow.commit()
+            uow.commit()
 
 
 def _demo_invoice(uow, milestone, kind: InvoiceKind) -> None:
@@ -116,7 +160,11 @@ def _demo_invoice(uow, milestone, kind: InvoiceKind) -> None:
 
 def seed_demo(factory: UnitOfWorkFactory, advance: Advance = advance_locally,
               subscription_invoice: bool = True) -> None:
-    """Fill an empty workspace with the demo agency (no-op if it has jobs)."""
+    """Fill an empty workspace with the demo agency (no-op if it has jobs).
+
+    Its history is played in time order on a :class:`DemoClock` (jobs and hires first,
+    then each milestone's funding, delivery and approval on its schedule), so invoices
+    are numbered in date order and Reports shows several months."""
     if Queries(factory.engine).count_jobs() > 0:
         return
     with factory() as uow:
@@ -124,9 +172,14 @@ def seed_demo(factory: UnitOfWorkFactory, advance: Advance = advance_locally,
             if uow.settings.get(key) is None:
                 uow.settings.set(key, value)
         uow.commit()
-    today = factory.clock().date()
+    now = factory.clock()
+    demo = UnitOfWorkFactory(factory.engine, factory.actor, clock=DemoClock(factory.clock))
+    plans: list[tuple[Schedule, int, str]] = []
     for job_spec in [ARCHIVED_JOB, *DEMO_JOBS]:
-        _seed_job(factory, job_spec, today, advance)
+        plans += _create_job(demo, job_spec, now)
+    for schedule, milestone_id, target in sorted(plans, key=lambda p: (p[0].funded, p[1])):
+        advance(demo, milestone_id, target, schedule)
+    travel(demo, None)
     archived_id = Queries(factory.engine).list_jobs(ARCHIVED_JOB[0])[0].id
     services.archive_job(factory(), archived_id)
     if subscription_invoice:
@@ -145,16 +198,25 @@ def _demo_subscription_invoice(factory: UnitOfWorkFactory) -> None:
         uow.commit()
 
 
-def _seed_job(factory, job_spec, today, advance: Advance) -> None:
+def _create_job(factory: UnitOfWorkFactory, job_spec, now: datetime
+                ) -> list[tuple[Schedule, int, str]]:
+    """The job, its hires and milestones, dated before their first funding; returns each
+    milestone's schedule and target state."""
     title, description, hires = job_spec
+    drafts = [[_draft(m, now.date()) for m in milestones] for _t, _e, milestones in hires]
+    schedules = [[Schedule.for_due(d.due_date, now) for d in ds] for ds in drafts]
+    start = min(s.funded for ss in schedules for s in ss) - timedelta(days=3)
+    travel(factory, start)
     job_id = services.create_job(factory(), title, description)
-    for trainer, email, milestones in hires:
-        first, *rest = [_draft(m, today) for m in milestones]
-        hired = services.hire_trainer(factory(), job_id, trainer, email, first)
+    plans = []
+    for (trainer, email, milestones), ds, ss in zip(hires, drafts, schedules):
+        travel(factory, min(s.funded for s in ss) - timedelta(days=1))
+        hired = services.hire_trainer(factory(), job_id, trainer, email, ds[0])
         ids = [hired.milestone_id] + [services.add_milestone(factory(), hired.contract_id, d)
-                                      for d in rest]
-        for milestone_id, spec in zip(ids, milestones):
-            advance(factory, milestone_id, spec[3])
+                                      for d in ds[1:]]
+        plans += [(schedule, milestone_id, spec[3])
+                  for schedule, milestone_id, spec in zip(ss, ids, milestones)]
+    return plans
 
 
 def _draft(spec, today) -> MilestoneDraft:

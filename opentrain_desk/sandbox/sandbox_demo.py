@@ -17,7 +17,8 @@ from ..services import billing, funding, payouts, subscriptions
 from ..services import jobs as services
 from ..services.ports import PaymentGateway
 from ..services.unit_of_work import UnitOfWorkFactory
-from .demo import DEMO_COMPANY, PAYOUT_OUTCOME, seed_demo
+from ..domain.milestones import Action
+from .demo import DEMO_COMPANY, PAYOUT_OUTCOME, Schedule, seed_demo, travel
 
 NOT_ONBOARDED = {"jose.nunez@example.com"}
 #: Emulated Stripe answers to the transfer of a demo payout (``SandboxStripe.inject_fault``).
@@ -53,22 +54,31 @@ def seed_sandbox_demo(factory: UnitOfWorkFactory, gateway: PaymentGateway,
             complete_onboarding(payouts.ensure_account(factory, gateway, trainer.id))
             payouts.refresh_account(factory, gateway, trainer.id)
 
-    def advance(f: UnitOfWorkFactory, milestone_id: int, target: str) -> None:
+    def advance(f: UnitOfWorkFactory, milestone_id: int, target: str,
+                schedule: Schedule | None = None) -> None:
+        def at(action: Action) -> None:
+            if schedule is not None:
+                travel(f, schedule.of(action))
+
+        demo_worker = OutboxWorker(f, lambda: gateway, lease=timedelta(0), senders=1)
+        at(Action.START_FUNDING)
         onboard(milestone_id)
         if target == "NOT_FUNDED":
             return
         card_id = needs_3ds.id if target == "FUNDING" else None  # waits for 3-D Secure
         funding.queue_funding(f(), milestone_id, gateway.mode, card_id)
-        worker.run_once(reconcile=False)
+        demo_worker.run_once(reconcile=False)
         if target == "PENDING_APPROVAL" or target in PAYOUT_OUTCOME:
+            at(Action.SUBMIT)
             services.record_submission(f(), milestone_id, "Delivered — annotation log and "
                                        "summary report attached.",
                                        "https://files.example.com/deliveries/batch.zip")
         if target in PAYOUT_OUTCOME:
+            at(Action.APPROVE)
             payouts.approve_milestone(f(), milestone_id)
             if target in TRANSFER_FAULTS:
                 inject_fault("/v1/transfers", method="POST", **TRANSFER_FAULTS[target])
-            worker.run_once(reconcile=False)
+            demo_worker.run_once(reconcile=False)
 
     seed_demo(factory, advance, subscription_invoice=False)
 

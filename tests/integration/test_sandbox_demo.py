@@ -12,6 +12,7 @@ from opentrain_desk.payments.outbox import OutboxWorker
 from opentrain_desk.persistence.orm import milestones
 from opentrain_desk.persistence.queries import Queries
 from opentrain_desk.ui.views.contract_view import _describe
+from tests.ui.test_models_and_app import assert_history_in_number_order
 from opentrain_desk.services.unit_of_work import UnitOfWorkFactory
 
 
@@ -31,6 +32,7 @@ def test_sandbox_demo_shows_every_state_with_real_stripe_objects(tmp_path, sandb
         seeded = rows(engine)
         assert {r.status for r in seeded} == set(MilestoneStatus)
         assert {r.payout_status for r in seeded} == set(PayoutStatus)
+        assert_history_in_number_order(engine)
         funded = [r for r in seeded if r.status in (MilestoneStatus.ACTIVE_FUNDED,
                                                      MilestoneStatus.PENDING_APPROVAL,
                                                      MilestoneStatus.PAID)]

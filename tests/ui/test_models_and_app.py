@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QTableView
 
 from opentrain_desk import __version__
 from opentrain_desk.domain.milestones import MilestoneStatus, PayoutStatus
-from opentrain_desk.persistence.orm import contracts, jobs, milestones, trainers
+from opentrain_desk.persistence.orm import contracts, invoices, jobs, milestones, trainers
 from opentrain_desk.persistence.queries import Queries
 from opentrain_desk.ui.models.tables import JobsModel, MilestoneColumn, MilestonesModel
 from opentrain_desk.app import close_window
@@ -95,6 +95,17 @@ def test_window_state_is_remembered(qtbot, qapp, settings):
     close_window(second)
 
 
+def assert_history_in_number_order(engine) -> None:
+    """The demo has a past: invoices over several months, numbered in date order."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(invoices.c.series, invoices.c.seq, invoices.c.issue_date)
+                            .order_by(invoices.c.series, invoices.c.seq)).all()
+    for series in {r.series for r in rows}:
+        dates = [r.issue_date for r in rows if r.series == series]
+        assert dates == sorted(dates), series
+    assert len({(r.issue_date.year, r.issue_date.month) for r in rows}) >= 3
+
+
 def test_demo_workspace_shows_every_state(qtbot, settings):
     demo = replace(settings, demo=True, db_url=None)
     window = open_window(qtbot, demo)
@@ -109,6 +120,7 @@ def test_demo_workspace_shows_every_state(qtbot, settings):
                 sa.select(milestones.c.payout_status).distinct())}
         assert states == set(MilestoneStatus)
         assert payouts == set(PayoutStatus)  # every payout badge of the timeline
+        assert_history_in_number_order(window.ctx.uow.engine)
         jobs_table = find(window, QTableView, "jobsTable")
         qtbot.waitUntil(lambda: jobs_table.model().rowCount() >= 4)
         jobs_table.selectRow(0)

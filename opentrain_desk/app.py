@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import logging.handlers
 import sys
 from typing import Sequence
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sqlite3
 from contextlib import closing, contextmanager
 from datetime import datetime, timedelta, timezone
@@ -19,43 +18,23 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from ..persistence.database import KEEP_BACKUPS, backup_sqlite, sqlite_path
+from ..persistence.database import (KEEP_BACKUPS, backup_sqlite, backup_time, list_backups,
+                                    sqlite_path)
 
 __all__ = ["BACKUP_INTERVAL", "KEEP_BACKUPS", "RestoreError", "daily_backup", "list_backups",
            "newest_backup", "restore"]
 
 log = logging.getLogger(__name__)
 BACKUP_INTERVAL = timedelta(hours=24)
-_STAMP = re.compile(r"-(\d{8}T\d{6}\d*Z)-[^/\\]*\.sqlite$")
 
 
 class RestoreError(Exception):
     """The backup cannot be restored; the message says why (nothing was changed)."""
 
 
-def _stamp(path: Path, stem: str) -> datetime | None:
-    """The UTC time in ``<stem>-<stamp>-<reason>.sqlite``; None for other workspaces' files."""
-    if not path.name.startswith(f"{stem}-"):
-        return None
-    match = _STAMP.fullmatch(path.name[len(stem):])
-    if match is None:
-        return None
-    digits = match.group(1)
-    return datetime.strptime(digits[:15], "%Y%m%dT%H%M%S").replace(tzinfo=timezone.utc)
-
-
-def list_backups(backup_dir: Path, stem: str) -> list[Path]:
-    """This workspace's backups, oldest first (``demo-…`` never lists ``demo-sandbox-…``)."""
-    if not backup_dir.is_dir():
-        return []
-    found = [(stamp, path) for path in backup_dir.glob(f"{stem}-*.sqlite")
-             if (stamp := _stamp(path, stem)) is not None]
-    return [path for _stamp_, path in sorted(found)]
-
-
 def newest_backup(backup_dir: Path, stem: str) -> tuple[Path, datetime] | None:
     backups = list_backups(backup_dir, stem)
-    return (backups[-1], _stamp(backups[-1], stem)) if backups else None
+    return (backups[-1], backup_time(backups[-1], stem)) if backups else None
 
 
 def daily_backup(engine: sa.Engine, backup_dir: Path, now: datetime | None = None,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 from contextlib import closing
 from datetime import datetime, timezone
@@ -98,7 +99,29 @@ def backup_sqlite(engine: sa.Engine, backup_dir: Path, reason: str) -> Path | No
     return target
 
 
+def backup_time(path: Path, stem: str) -> datetime | None:
+    """The UTC time in ``<stem>-<stamp>-<reason>.sqlite``; None for other workspaces' files
+    (``demo-…`` is not ``demo-sandbox-…``)."""
+    if not path.name.startswith(f"{stem}-"):
+        return None
+    match = _BACKUP_STAMP.fullmatch(path.name[len(stem):])
+    if match is None:
+        return None
+    return datetime.strptime(match.group(1)[:15], "%Y%m%dT%H%M%S").replace(tzinfo=timezone.utc)
+
+
+def list_backups(backup_dir: Path, stem: str) -> list[Path]:
+    """This workspace's backups, oldest first."""
+    if not backup_dir.is_dir():
+        return []
+    found = [(stamp, path) for path in backup_dir.glob(f"{stem}-*.sqlite")
+             if (stamp := backup_time(path, stem)) is not None]
+    return [path for _stamp, path in sorted(found)]
+
+
+_BACKUP_STAMP = re.compile(r"-(\d{8}T\d{6}\d*Z)-[^/\\]*\.sqlite$")
+
+
 def _prune(backup_dir: Path, stem: str) -> None:
-    backups = sorted(backup_dir.glob(f"{stem}-*.sqlite"))
-    for old in backups[:-KEEP_BACKUPS]:
+    for old in list_backups(backup_dir, stem)[:-KEEP_BACKUPS]:
         old.unlink(missing_ok=True)

@@ -56,7 +56,7 @@ from typing import Any
 
 from ..domain.invoices import InvoiceDocument, InvoiceKind
 from ..domain.money import Money
-from .invoice_pdf import fsync_dir, render_invoice_pdf
+from .files import fsync_dir
 
 __all__ = [
     "CHUNK_SIZE", "ExportCancelled", "ExportError", "ExportResult", "HISTORY_CSV_HEADER",
@@ -254,6 +254,7 @@ def _peak_rss() -> int:
 def _render_chunk(docs: list[InvoiceDocument], page_size: str
                   ) -> tuple[int, int, list[tuple[str, bytes]]]:
     """Worker-process entry point (top level, so ``spawn`` can import it)."""
+    from .invoice_pdf import render_invoice_pdf
     pdfs = [(pdf_filename(doc.number), render_invoice_pdf(doc, page_size=page_size))
             for doc in docs]
     return os.getpid(), _peak_rss(), pdfs
@@ -285,6 +286,7 @@ class _Run:
 
 
 def _render_here(docs: Iterable[InvoiceDocument], sink, run: _Run, page_size: str) -> None:
+    from .invoice_pdf import render_invoice_pdf
     for doc in docs:
         run.check()
         sink.add(pdf_filename(doc.number), render_invoice_pdf(doc, page_size=page_size))

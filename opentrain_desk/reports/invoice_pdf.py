@@ -46,9 +46,10 @@ from reportlab.platypus import (
 
 from opentrain_desk.domain.invoices import InvoiceDocument, InvoiceKind
 from opentrain_desk.domain.money import Money
+from opentrain_desk.reports.files import fsync_dir
 from opentrain_desk.resources import resource_path
 
-__all__ = ["PAGE_SIZES", "fsync_dir", "render_invoice_pdf", "write_invoice_pdf"]
+__all__ = ["PAGE_SIZES", "render_invoice_pdf", "write_invoice_pdf"]
 
 log = logging.getLogger(__name__)
 
@@ -522,18 +523,3 @@ def write_invoice_pdf(doc: InvoiceDocument, path: Path, *, page_size: str = "let
     fsync_dir(folder)
     return path
 
-
-def fsync_dir(folder: Path) -> None:
-    """Make the rename durable (POSIX); a no-op where directories cannot be opened."""
-    if os.name != "posix":
-        return
-    try:
-        dir_fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)

@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Callable
 
-from ..payments.outbox import OutboxWorker
+from ..domain.milestones import Action
 from ..domain.subscriptions import AccountType
+from ..payments.outbox import OutboxWorker
 from ..services import billing, funding, payouts, subscriptions
 from ..services import jobs as services
 from ..services.ports import PaymentGateway
 from ..services.unit_of_work import UnitOfWorkFactory
-from ..domain.milestones import Action
 from .demo import DEMO_COMPANY, PAYOUT_OUTCOME, Schedule, seed_demo, travel
 
 NOT_ONBOARDED = {"jose.nunez@example.com"}

@@ -345,6 +345,7 @@ PROCESS_SCRIPT = textwrap.dedent("""
     sys.path.insert(0, {root!r})
     from tests.integration.test_exports import _issue_many
     go = Path({go!r})
+    go.with_name("ready-" + sys.argv[1]).touch()
     while not go.exists():
         time.sleep(0.005)
     _issue_many({url!r}, 50, tag=sys.argv[1])
@@ -356,7 +357,10 @@ def test_numbering_is_gapless_under_two_processes(factory, sqlite_url, tmp_path)
     script = PROCESS_SCRIPT.format(root=str(ROOT), go=str(go), url=sqlite_url)
     procs = [subprocess.Popen([sys.executable, "-c", script, tag], stderr=subprocess.PIPE,
                               text=True) for tag in ("A", "B")]
-    time.sleep(0.5)  # both import, then start together
+    deadline = time.monotonic() + 60  # both imported and waiting: start them together
+    while not all((tmp_path / f"ready-{tag}").exists() for tag in ("A", "B")):
+        assert time.monotonic() < deadline, "the issuing processes did not start"
+        time.sleep(0.01)
     go.touch()
     for proc in procs:
         _out, err = proc.communicate(timeout=120)

@@ -163,6 +163,21 @@ def test_backups_of_other_workspaces_are_not_listed(tmp_path):
         "demo-20260101T000000000001Z-daily.sqlite"]
 
 
+
+def test_pruning_keeps_other_workspaces_backups(tmp_path):
+    """``demo`` keeps its newest N; the ``demo-sandbox`` backups beside them are not its own."""
+    others = [tmp_path / f"demo-sandbox-2026010{d}T000000000001Z-daily.sqlite" for d in (1, 2)]
+    for other in others:
+        other.write_bytes(b"")
+    engine = database.create_engine(f"sqlite:///{(tmp_path / 'demo.sqlite').as_posix()}")
+    database.migrate(engine)
+    made = [database.backup_sqlite(engine, tmp_path, reason=f"r{i}")
+            for i in range(KEEP_BACKUPS + 2)]
+    engine.dispose()
+    assert all(other.exists() for other in others)
+    assert list_backups(tmp_path, "demo") == made[-KEEP_BACKUPS:]
+
+
 # -- single instance ---------------------------------------------------------------------
 def test_guard_is_per_workspace_and_wakes_the_first(qapp, qtbot, settings, tmp_path):
     first = SingleInstanceGuard(settings)

@@ -15,7 +15,7 @@ import threading
 from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from PySide6.QtCharts import (QBarCategoryAxis, QBarSeries, QBarSet, QCategoryAxis, QChart,
                               QChartView)
@@ -32,6 +32,7 @@ from ...domain.milestones import PayoutStatus
 from ...domain.money import format_cents
 from ...persistence import reports_queries as rq
 from ...persistence.reports_queries import InvoiceFilters, InvoiceRow, MonthlyTotal
+from ...reports import exports
 from ...services.invoicing import COMPANY_LOGO
 from ..context import AppContext
 from ..models.lazy_table import LazyTableModel
@@ -43,16 +44,6 @@ RELOAD_DELAY_MS = 300
 ANY_DATE = QDate(2000, 1, 1)  # a date edit at its minimum shows "Any": no bound
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 FUNDED_COLOUR, PAID_OUT_COLOUR = QColor("#1F4E79"), QColor("#2E9E5B")
-
-
-if TYPE_CHECKING:
-    from ...reports import exports
-
-
-def _exports():
-    """``reports.exports`` (reportlab) is imported on first use: not at start-up."""
-    from ...reports import exports
-    return exports
 
 
 def _short_date(day: date) -> str:
@@ -327,7 +318,7 @@ def _logo_path(uow_factory) -> Path | None:
 
 
 def _export_message(error: BaseException) -> str:
-    if isinstance(error, (_exports().ExportError, _exports().ExportCancelled)):
+    if isinstance(error, (exports.ExportError, exports.ExportCancelled)):
         return str(error)
     return user_message(error)
 
@@ -770,9 +761,9 @@ class ReportsPage(QWidget):
         engine, uow = self.engine, self.ctx.uow
 
         def work(_progress, _cancel) -> exports.ExportResult:
-            saved = _exports().save_invoice_pdf(engine, invoice_id, Path(path),
+            saved = exports.save_invoice_pdf(engine, invoice_id, Path(path),
                                              logo_path=_logo_path(uow))
-            return _exports().ExportResult(saved, 1, (saved.name,), 0)
+            return exports.ExportResult(saved, 1, (saved.name,), 0)
         self._start_job(work, None)
 
     def export_selected_pdfs(self, target: Path, as_zip: bool) -> None:
@@ -791,13 +782,12 @@ class ReportsPage(QWidget):
 
     def _start_pdf_export(self, ids: list[int], target: Path, as_zip: bool) -> None:
         if not ids:
-            self._report_export(None,
-                                _exports().ExportError("There are no invoices to export."))
+            self._report_export(None, exports.ExportError("There are no invoices to export."))
             return
         engine, uow = self.engine, self.ctx.uow
 
         def work(progress, cancel) -> exports.ExportResult:
-            return _exports().export_invoice_pdfs(engine, ids, target, as_zip=as_zip,
+            return exports.export_invoice_pdfs(engine, ids, target, as_zip=as_zip,
                                                logo_path=_logo_path(uow), progress=progress,
                                                cancel=cancel)
         noun = "invoice" if len(ids) == 1 else "invoices"
@@ -863,7 +853,7 @@ class ReportsPage(QWidget):
                 self._status(f"Saved {result.count:,} {noun} to {result.target}.")
             self.exportFinished.emit(result)
             return
-        cancelled = isinstance(error, _exports().ExportCancelled)
+        cancelled = isinstance(error, exports.ExportCancelled)
         inform(self.window(), "exportErrorBox",
                "Export cancelled" if cancelled else "Export failed", _export_message(error),
                QMessageBox.Icon.Information if cancelled else QMessageBox.Icon.Warning)
@@ -878,13 +868,13 @@ class ReportsPage(QWidget):
         """The invoices in the list (every filtered row, in view order) as CSV."""
         engine, filters = self.engine, self.model.filters
         key, desc = self.model.sort_key, self.model.descending
-        self.ctx.runner.run(partial(_exports().export_invoices_csv, engine, filters, Path(path),
+        self.ctx.runner.run(partial(exports.export_invoices_csv, engine, filters, Path(path),
                                     sort=key, descending=desc),
                             partial(self._csv_done, Path(path)), self._csv_failed)
 
     def export_history_csv(self, path: Path) -> None:
         """The payment history in the list (with its filters) as CSV."""
-        self.ctx.runner.run(partial(_exports().export_history_csv, self.engine, Path(path),
+        self.ctx.runner.run(partial(exports.export_history_csv, self.engine, Path(path),
                                     **self.history.filters),
                             partial(self._csv_done, Path(path)), self._csv_failed)
 

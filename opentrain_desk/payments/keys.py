@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from ..redaction import redact  # noqa: F401 - the one rule set, re-exported
+
 KEY_PATTERN = re.compile(r"\b(sk|rk)_(test|live)_[A-Za-z0-9_]+")
 
 
@@ -19,6 +21,3 @@ def mask_key(key: str) -> str:
     key = key.strip()
     return f"{key[:8]}…{key[-4:]}" if len(key) > 12 else "…"
 
-
-def redact(text: str) -> str:
-    return KEY_PATTERN.sub(lambda m: f"{m.group(1)}_{m.group(2)}_…", text or "")

@@ -115,3 +115,18 @@ def test_log_file_is_rotating_redacted_and_installed_once(tmp_path, file_handler
     assert "after rotation" in current
     assert "verifying sk_live_[REDACTED]" in rotated and "RuntimeError: HTTP 401" in rotated
     assert LIVE_KEY not in rotated + current and LIVE_KEY[8:] not in rotated + current
+
+
+def test_stripe_error_messages_use_the_same_rules():
+    """What the user reads from a failed Stripe call carries no key and no client secret."""
+    import stripe
+
+    from opentrain_desk.payments.stripe_gateway import to_gateway_error
+    secret = "pi_3Q0abc_secret_Zx9" + "y" * 12
+    key = "sk_test_" + "FAKEFAKEFAKEFAKEFAKE0000"
+    body = {"error": {"message": f"No such key {key}; intent {secret}",
+                      "type": "invalid_request_error"}}
+    error = to_gateway_error(stripe.InvalidRequestError(body["error"]["message"], None,
+                                                        json_body=body, http_status=400))
+    assert key not in error.message and secret not in error.message
+    assert "sk_test_[REDACTED]" in error.message and "[REDACTED client_secret]" in error.message

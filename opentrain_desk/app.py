@@ -145,10 +145,9 @@ def close_window(window) -> None:
 
 
 def apply_style(app) -> None:
-    from .resources import resource_path
-    style = resource_path("style.qss")
-    if style.exists():
-        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    """The stylesheet alone (tests and benchmarks); ``main`` applies the full theme."""
+    from .hygiene.palette import base_stylesheet
+    app.setStyleSheet(base_stylesheet())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

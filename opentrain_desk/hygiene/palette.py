@@ -20,7 +20,8 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
 from ..resources import resource_path
 
-__all__ = ["DARK_QSS", "ThemeController", "apply_theme", "build_palette", "detect_scheme"]
+__all__ = ["DARK_QSS", "ThemeController", "apply_theme", "base_stylesheet", "build_palette",
+           "detect_scheme"]
 
 log = logging.getLogger(__name__)
 Role, Group = QPalette.ColorRole, QPalette.ColorGroup
@@ -88,7 +89,8 @@ def detect_scheme(app: QGuiApplication, platform_palette: QPalette | None = None
     return "dark" if _is_dark(platform_palette or app.palette()) else "light"
 
 
-def _base_stylesheet() -> str:
+def base_stylesheet() -> str:
+    """``resources/style.qss`` (empty if missing)."""
     style = resource_path("style.qss")
     return style.read_text(encoding="utf-8") if style.exists() else ""
 
@@ -101,7 +103,7 @@ class ThemeController(QObject):
         self.app = app
         self.native = sys.platform == "darwin"
         self._platform_palette = QPalette(app.palette())
-        self._base_qss = _base_stylesheet()
+        self._base_qss = base_stylesheet()
         self.scheme = ""
         hints = app.styleHints()
         if hasattr(hints, "colorSchemeChanged"):

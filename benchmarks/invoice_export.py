@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import tempfile
 import time
@@ -85,10 +84,6 @@ def workspace(path: Path, n: int) -> sa.Engine:
     return engine
 
 
-def peak_rss_self() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
 def bare_loop(engine: sa.Engine, ids: list[int], folder: Path) -> float:
     started = time.perf_counter()
     for start in range(0, len(ids), 500):
@@ -135,14 +130,14 @@ def main() -> int:
             result = app_export(engine, ids, target, as_zip)
             assert result.count == len(ids)
             results[label] = result
-        parent_peak_app = peak_rss_self()
+        parent_peak_app = exports.peak_rss()
 
         bare_dir = tmp_path / "bare"
         bare_dir.mkdir()
         print("  bare reportlab loop (single process) …", flush=True)
         bare_seconds = bare_loop(engine, ids, bare_dir)
-        parent_peak_all = peak_rss_self()
-        children_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+        parent_peak_all = exports.peak_rss()
+        children_peak = exports.peak_rss(children=True)
 
         if True in modes:  # same content, same bytes: the export really rendered the invoices
             sample = sorted(p.name for p in bare_dir.iterdir())[len(ids) // 2]

@@ -62,7 +62,7 @@ __all__ = [
     "CHUNK_SIZE", "ExportCancelled", "ExportError", "ExportResult", "HISTORY_CSV_HEADER",
     "INVOICE_CSV_HEADER", "IN_PROCESS_LIMIT", "export_documents", "export_history_csv",
     "export_invoice_pdfs", "export_invoices_csv", "history_csv_row", "invoice_csv_row",
-    "neutralise", "pdf_filename", "save_invoice_pdf", "usable_cpus", "write_csv",
+    "neutralise", "pdf_filename", "peak_rss", "save_invoice_pdf", "usable_cpus", "write_csv",
     "write_history_csv", "write_invoices_csv",
 ]
 
@@ -241,13 +241,15 @@ def usable_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _peak_rss() -> int:
-    """This process's peak resident set size in bytes (0 where unknown)."""
+def peak_rss(children: bool = False) -> int:
+    """Peak resident set size in bytes of this process (or of its largest finished child
+    process), 0 where unknown."""
     try:
         import resource
     except ImportError:  # Windows
         return 0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    peak = resource.getrusage(who).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024
 
 
@@ -257,7 +259,7 @@ def _render_chunk(docs: list[InvoiceDocument], page_size: str
     from .invoice_pdf import render_invoice_pdf
     pdfs = [(pdf_filename(doc.number), render_invoice_pdf(doc, page_size=page_size))
             for doc in docs]
-    return os.getpid(), _peak_rss(), pdfs
+    return os.getpid(), peak_rss(), pdfs
 
 
 def _chunks(items: Iterable[InvoiceDocument], size: int) -> Iterator[list[InvoiceDocument]]:

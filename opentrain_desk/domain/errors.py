@@ -37,3 +37,12 @@ class ArchiveRefused(DomainError):
 
 class NotFound(DomainError, LookupError):
     """The record does not exist (deleted elsewhere?)."""
+
+
+class ConcurrentChange(DomainError):
+    """Another window, worker or team member changed the same record first."""
+
+    def __init__(self) -> None:
+        super().__init__("Someone else changed this at the same moment (another window, the "
+                         "payment worker or a team member). Nothing was saved: look at it "
+                         "again and retry.")

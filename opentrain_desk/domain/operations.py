@@ -26,16 +26,21 @@ class OperationStatus(enum.Enum):
     NEEDS_ACTION = "needs action"  # e.g. 3-D Secure authentication required
     CANCELLED = "cancelled"      # cancelled before it was sent
     WAITING = "waiting"          # payout: held until the trainer's account can receive it
+    #: Recording its outcome failed (a bug, or an outcome that no longer applies): kept
+    #: aside with the reason and Stripe's object id; never sent again by itself.
+    ATTENTION = "needs attention"
 
     @property
     def open(self) -> bool:
         return self in (OperationStatus.QUEUED, OperationStatus.SENDING,
-                        OperationStatus.NEEDS_ACTION, OperationStatus.WAITING)
+                        OperationStatus.NEEDS_ACTION, OperationStatus.WAITING,
+                        OperationStatus.ATTENTION)
 
 
 class ErrorKind(enum.Enum):
     NETWORK = "network"        # could not connect: the request never left (offline)
     TIMEOUT = "timeout"        # sent, no answer: Stripe may have acted on it
+    CONNECTION_LOST = "connection lost"  # sent, connection dropped: may have been acted on
     RATE_LIMITED = "rate limited"
     SERVER = "server"          # 5xx, lock_timeout
     DECLINED = "declined"      # card declined
@@ -48,7 +53,17 @@ class ErrorKind(enum.Enum):
     @property
     def retryable(self) -> bool:
         return self in (ErrorKind.NETWORK, ErrorKind.TIMEOUT, ErrorKind.RATE_LIMITED,
-                        ErrorKind.SERVER, ErrorKind.BALANCE)
+                        ErrorKind.SERVER, ErrorKind.BALANCE, ErrorKind.CONNECTION_LOST)
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """The request may have reached Stripe and been acted on: only a lookup at Stripe
+        (or a replay of the same idempotency key) can tell what happened."""
+        return self in (ErrorKind.TIMEOUT, ErrorKind.SERVER, ErrorKind.CONNECTION_LOST)
+
+    @property
+    def offline(self) -> bool:
+        return self in (ErrorKind.NETWORK, ErrorKind.TIMEOUT, ErrorKind.CONNECTION_LOST)
 
 
 MAX_BACKOFF = timedelta(minutes=5)
@@ -85,6 +100,14 @@ class StripeOperation:
     updated_at: datetime | None = None
     sent_at: datetime | None = None
     next_attempt_at: datetime | None = None
+    #: A request for it may have reached Stripe (an unknown outcome, or a crash while it
+    #: was sending). Such an operation is never cancelled: only Stripe's answer to its own
+    #: idempotency key settles it.
+    maybe_sent: bool = False
+    #: Set when its milestone was deleted: "#<id> <title>" (the history stays).
+    milestone_ref: str = ""
+    #: Optimistic version: every UPDATE is a compare-and-set on the version it was read in.
+    version: int = 1
 
     def __post_init__(self) -> None:
         if not self.idempotency_key:
@@ -112,9 +135,10 @@ class StripeOperation:
         self.updated_at = now
 
     def outcome_unknown(self, now: datetime, kind: ErrorKind, message: str) -> None:
-        """Sent, but no reliable answer (timeout, 5xx): stays ``sending`` until reconciled."""
+        """Sent, but no reliable answer (timeout, 5xx, dropped connection): stays
+        ``sending`` until a lookup at Stripe settles it."""
         self._require(OperationStatus.SENDING)
-        self.error_kind, self.last_error = kind, message
+        self.error_kind, self.last_error, self.maybe_sent = kind, message, True
         self.next_attempt_at = now + max(backoff(self.attempts), SETTLE_TIME)
         self.updated_at = now
 
@@ -157,19 +181,37 @@ class StripeOperation:
                                                                destination, now)
         self.updated_at = now
 
+    def requeue_unsent(self, now: datetime) -> None:
+        """A lookup at Stripe found nothing: send again with the SAME idempotency key
+        (Stripe replays the first request's result if it did arrive after all)."""
+        self._require(OperationStatus.SENDING)
+        self.status, self.maybe_sent, self.updated_at = OperationStatus.QUEUED, True, now
+        self.next_attempt_at = max(now, self.next_attempt_at or now)
+
+    def needs_attention(self, now: datetime, reason: str, object_id: str = "") -> None:
+        """Recording failed: keep the operation aside (never re-sent) with the reason."""
+        self.status, self.last_error, self.updated_at = OperationStatus.ATTENTION, reason, now
+        self.stripe_object_id = object_id or self.stripe_object_id
+
+    @property
+    def cancellable(self) -> bool:
+        return self.status is OperationStatus.QUEUED and not self.maybe_sent
+
     def cancel(self, now: datetime) -> None:
         if self.status is not OperationStatus.QUEUED:
             raise OperationStateError(
                 "Only a queued operation that has not been sent can be cancelled"
                 + (": this one may already have reached Stripe." if self.status is
                    OperationStatus.SENDING else f" (this one is {self.status.value})."))
-        if self.error_kind not in (ErrorKind.NETWORK, None):
-            raise OperationStateError("This payment reached Stripe before; it cannot be "
-                                      "cancelled here.")
+        if self.maybe_sent:
+            raise OperationStateError(
+                "This payment may already have reached Stripe: it is being checked with "
+                "Stripe and cannot be cancelled until Stripe answers.")
         self.status, self.updated_at = OperationStatus.CANCELLED, now
 
     def snapshot(self) -> dict:
         return {"operation": self.id, "kind": self.kind.value, "status": self.status.value,
                 "amount_cents": self.amount_cents, "attempts": self.attempts,
                 "stripe_object": self.stripe_object_id or None,
-                "error": self.last_error or None}
+                "error": self.last_error or None} | (
+                    {"maybe_sent": True} if self.maybe_sent else {})

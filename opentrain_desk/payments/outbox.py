@@ -4,9 +4,19 @@ Protocol per operation:
 1. claim: in one committed transaction the operation becomes ``sending`` (attempt+1);
 2. send: one HTTP request with the operation's stored idempotency key;
 3. record: the outcome and the state change it causes, in one transaction.
-A crash between 1 and 3 leaves ``sending`` rows; on start they are reconciled against
-Stripe (list by customer / transfer group, match ``metadata.operation_id``) before
-anything is sent again.
+
+An answer that never arrived (timeout, a connection dropped after sending, a 5xx, a
+crash between 1 and 3) is an UNKNOWN outcome, not a failure: the operation stays
+``sending`` and is flagged ``maybe_sent`` until a lookup at Stripe (list by customer /
+transfer group, match ``metadata.operation_id``) settles it. Found: recorded. Not found:
+re-queued and sent again with the SAME idempotency key, so Stripe replays the first
+request's result if it arrived after all. Such an operation is never cancelled.
+
+Every status change is a compare-and-set on the state it was read in (optimistic
+versions; ``record_error``/``requeue_unsent`` also check the attempt), and recording is
+idempotent: two workers on one workspace, or a replayed key, record an outcome once. An
+operation whose recording fails is set aside (``needs attention``) with the reason and
+the worker goes on with the others.
 """
 from __future__ import annotations
 
@@ -15,12 +25,15 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Callable, Protocol
 
+from ..domain.errors import ConcurrentChange, DomainError
 from ..domain.operations import ErrorKind, OperationKind, OperationStatus, StripeOperation
 from ..services import funding, payouts, subscriptions
 from ..services.ports import GatewayError, PaymentGateway
 from ..services.unit_of_work import UnitOfWorkFactory
+from ..redaction import redact
 
 log = logging.getLogger(__name__)
 RECONCILE_WINDOW = timedelta(minutes=15)
@@ -111,6 +124,12 @@ class SubscriptionHandler:
         return None
 
 
+def _object_id(result) -> str:
+    """Stripe's id in a handler's result (PaymentIntent, Transfer, subscription)."""
+    result = result[0] if isinstance(result, tuple) else result
+    return getattr(result, "payment_intent_id", "") or getattr(result, "id", "") or ""
+
+
 @dataclass(frozen=True)
 class WorkerState:
     online: bool | None = None  # None: not known yet
@@ -197,7 +216,7 @@ class OutboxWorker:
                     self._sync_requested.clear()
                     funding.retry_now(self.factory())
                     self._check_waiting_payouts(gateway)
-                    subscriptions.sync(self.factory, gateway)
+                    self._sync_subscriptions(gateway)
                 settled = self.reconcile(gateway, refresh_pending=reconcile)
                 sent = self._drain(gateway)
                 if reconcile and not (settled or sent):
@@ -249,18 +268,55 @@ class OutboxWorker:
         except GatewayError as error:
             if self.after_send:
                 self.after_send(op, error)
-            retried = funding.record_error(self.factory(), op.id, error)
+            retried = self._settle(op.id, partial(funding.record_error, self.factory(), op.id,
+                                                  error, op.attempts), error.object_id)
             self._note_error(error)
             return not retried  # stop the pass after a retryable error: back off
+        except Exception as exc:  # noqa: BLE001 - a bug in one handler never stops the others
+            self._set_aside(op.id, "Sending it failed inside the app", exc)
+            return True
         if self.after_send:
             self.after_send(op, result)
-        handler.record(self.factory, op.id, result)
+        self._settle(op.id, partial(handler.record, self.factory, op.id, result),
+                     _object_id(result))
         self._set(online=True, key_rejected=False, last_error="")
         return True
 
+    def _settle(self, op_id: str, record: Callable[[], object], object_id: str = ""):
+        """Record an outcome; a lost compare-and-set is re-read and re-applied (recording
+        is idempotent), any other failure sets the operation aside with the reason and
+        Stripe's object id (so Check against Stripe can adopt it)."""
+        for _try in range(3):
+            try:
+                return record()
+            except ConcurrentChange:
+                continue  # another worker moved it first: re-read and decide again
+            except Exception as exc:  # noqa: BLE001 - one bad operation never blocks others
+                self._set_aside(op_id, "Recording Stripe's answer failed", exc, object_id)
+                return False
+        self._set_aside(op_id, "Recording Stripe's answer kept colliding", None, object_id)
+        return False
+
+    def _set_aside(self, op_id: str, what: str, exc: BaseException | None,
+                   object_id: str = "") -> None:
+        detail = redact(f"{type(exc).__name__}: {exc}") if exc is not None else ""
+        log.error("operation %s needs attention: %s %s", op_id, what, detail,
+                  exc_info=exc is not None and not isinstance(exc, DomainError))
+        reason = f"{what}: {exc}" if isinstance(exc, DomainError) else (
+            f"{what} ({detail[:200]}). Details are in the log." if detail else what)
+        try:
+            funding.mark_attention(self.factory(), op_id, redact(reason), object_id)
+        except Exception:  # noqa: BLE001 - the database itself failed: the pass reports it
+            log.exception("could not set operation %s aside", op_id)
+        self._changed()
+
     def reconcile(self, gateway: PaymentGateway, refresh_pending: bool = True) -> int:
         """Settle operations whose outcome is unknown (``sending``) and, with
-        ``refresh_pending``, those waiting at Stripe (``needs action``)."""
+        ``refresh_pending``, those waiting at Stripe (``needs action``).
+
+        The list is only a hint: every change it leads to is a compare-and-set on the
+        state the operation was read in, so a list read before another worker acted
+        cannot put a settled operation back in the queue."""
         statuses = [OperationStatus.SENDING]
         if refresh_pending:
             statuses.append(OperationStatus.NEEDS_ACTION)
@@ -268,32 +324,56 @@ class OutboxWorker:
             pending = uow.operations.with_status(*statuses)
             now = uow.now
         # unknown outcomes only once their lease / settle time has passed
-        pending = [op for op in pending if op.status is not OperationStatus.SENDING
-                   or op.next_attempt_at is None or op.next_attempt_at <= now]
-        if not pending:
-            return 0
+        pending = [op for op in pending if op.kind in self.handlers and (
+            op.status is not OperationStatus.SENDING
+            or op.next_attempt_at is None or op.next_attempt_at <= now)]
         settled = 0
         for op in pending:
-            handler = self.handlers.get(op.kind)
-            if handler is None:
-                continue
-            if op.status is OperationStatus.SENDING:
-                since = int(((op.sent_at or op.created_at) - RECONCILE_WINDOW).timestamp())
-                found = handler.find(gateway, op, since)
-                if found is None:
-                    funding.requeue_unsent(self.factory(), op.id)
-                else:
-                    handler.record(self.factory, op.id, found)
-                settled += 1
-            elif op.stripe_object_id:
-                result = handler.refresh(gateway, op)
-                if result is not None and result.status != "requires_action":
-                    handler.record(self.factory, op.id, result)
-                    settled += 1
-        self._set(online=True)
+            try:
+                settled += self._reconcile_one(gateway, op)
+            except GatewayError as error:
+                if error.kind.offline or error.kind in (ErrorKind.KEY_REJECTED,
+                                                        ErrorKind.RATE_LIMITED,
+                                                        ErrorKind.SERVER):
+                    raise  # Stripe unreachable: the whole pass waits
+                self._set_aside(op.id, "Checking it at Stripe failed", DomainError(
+                    error.message))
+            except Exception as exc:  # noqa: BLE001 - one bad operation never blocks others
+                self._set_aside(op.id, "Checking it at Stripe failed", exc)
+        if pending:
+            self._set(online=True)
         if settled:
             self._changed()
         return settled
+
+    def _reconcile_one(self, gateway: PaymentGateway, op: StripeOperation) -> int:
+        handler = self.handlers[op.kind]
+        if op.status is OperationStatus.SENDING:
+            since = int(((op.sent_at or op.created_at) - RECONCILE_WINDOW).timestamp())
+            found = handler.find(gateway, op, since)
+            if found is None:
+                funding.requeue_unsent(self.factory(), op.id, op.attempts)
+            else:
+                self._settle(op.id, partial(handler.record, self.factory, op.id, found),
+                             _object_id(found))
+            return 1
+        if op.stripe_object_id:
+            result = handler.refresh(gateway, op)
+            if result is not None and result.status != "requires_action":
+                self._settle(op.id, partial(handler.record, self.factory, op.id, result),
+                             _object_id(result))
+                return 1
+        return 0
+
+    def _sync_subscriptions(self, gateway: PaymentGateway) -> None:
+        try:
+            subscriptions.sync(self.factory, gateway)
+        except GatewayError as error:
+            if error.kind.offline or error.kind is ErrorKind.KEY_REJECTED:
+                raise
+            log.warning("plan sync failed: %s", error.message)
+        except Exception:  # noqa: BLE001 - the plan mirror never stops payments
+            log.exception("plan sync failed")
 
     def _check_waiting_payouts(self, gateway: PaymentGateway) -> None:
         """Payouts held for a trainer's setup go out once the account is ready."""
@@ -314,7 +394,7 @@ class OutboxWorker:
         return max(0.05, min(seconds, self.idle_interval))
 
     def _note_error(self, error: GatewayError) -> None:
-        offline = error.kind in (ErrorKind.NETWORK, ErrorKind.TIMEOUT)
+        offline = error.kind.offline
         self._set(online=False if offline else True,
                   key_rejected=error.kind is ErrorKind.KEY_REJECTED, last_error=error.message)
 

@@ -283,8 +283,7 @@ def to_gateway_error(exc: stripe.StripeError) -> GatewayError:
 
 def _kind(exc: stripe.StripeError, code: str | None) -> ErrorKind:
     if isinstance(exc, stripe.APIConnectionError):
-        text = str(exc).lower()
-        return ErrorKind.TIMEOUT if "timed out" in text or "timeout" in text else ErrorKind.NETWORK
+        return _connection_kind(exc)
     if isinstance(exc, (stripe.AuthenticationError, stripe.PermissionError)):
         return ErrorKind.KEY_REJECTED
     if isinstance(exc, stripe.RateLimitError) or exc.http_status == 429:
@@ -303,11 +302,31 @@ def _kind(exc: stripe.StripeError, code: str | None) -> ErrorKind:
     return ErrorKind.INVALID
 
 
+def _connection_kind(exc: stripe.APIConnectionError) -> ErrorKind:
+    """NETWORK only when the request certainly never left (no connection could be made);
+    a timeout or a connection dropped after sending may have reached Stripe."""
+    import requests
+    from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+    cause = exc.__cause__
+    if isinstance(cause, requests.exceptions.ConnectTimeout):
+        return ErrorKind.NETWORK
+    if isinstance(cause, requests.exceptions.Timeout):
+        return ErrorKind.TIMEOUT
+    if isinstance(cause, requests.exceptions.ConnectionError):
+        reason = getattr(cause.args[0], "reason", None) if cause.args else None
+        if isinstance(reason, (NewConnectionError, NameResolutionError, ConnectTimeoutError)):
+            return ErrorKind.NETWORK
+    return ErrorKind.CONNECTION_LOST
+
+
 def _friendly(kind: ErrorKind, message: str) -> str:
     if kind is ErrorKind.NETWORK:
         return "Stripe could not be reached (offline?). The operation stays queued."
     if kind is ErrorKind.TIMEOUT:
         return "Stripe did not answer in time. The operation will be checked and retried."
+    if kind is ErrorKind.CONNECTION_LOST:
+        return ("The connection to Stripe broke before it answered. Stripe may have acted "
+                "on the request: it is checked with Stripe before anything else happens.")
     if kind is ErrorKind.KEY_REJECTED:
         return ("Stripe rejected the API key (invalid, revoked, or missing a permission). "
                 "Update it in Settings → Stripe.")

@@ -102,6 +102,7 @@ milestones = sa.Table(
     sa.Column("approved_by", sa.String(200)),
     sa.Column("payment_intent_id", sa.String(64)),
     sa.Column("charge_id", sa.String(64)),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     sa.CheckConstraint("amount_cents > 0", name="amount_positive"),
     sa.Index("ix_milestones_contract_position", "contract_id", "position"),
     sa.Index("ix_milestones_status", "status"),
@@ -146,6 +147,9 @@ stripe_operations = sa.Table(
     sa.Column("updated_at", Timestamp(), nullable=False),
     sa.Column("sent_at", Timestamp()),
     sa.Column("next_attempt_at", Timestamp()),
+    sa.Column("maybe_sent", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("milestone_ref", sa.String(240), nullable=False, server_default=""),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     sa.Index("ix_stripe_operations_status_due", "status", "next_attempt_at"),
     sa.Index("ix_stripe_operations_milestone", "milestone_id"),
 )
@@ -238,7 +242,12 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(Job, jobs)
     mapper_registry.map_imperatively(Trainer, trainers)
     mapper_registry.map_imperatively(Contract, contracts)
-    mapper_registry.map_imperatively(Milestone, milestones)
+    # Optimistic versions: every ORM UPDATE of a milestone or an operation is a
+    # compare-and-set on the version it was read in (StaleDataError when another
+    # transaction, thread or process moved it first). Core UPDATEs bump it themselves.
+    mapper_registry.map_imperatively(Milestone, milestones,
+                                     version_id_col=milestones.c.version)
     mapper_registry.map_imperatively(AuditEntry, audit_log)
-    mapper_registry.map_imperatively(StripeOperation, stripe_operations)
+    mapper_registry.map_imperatively(StripeOperation, stripe_operations,
+                                     version_id_col=stripe_operations.c.version)
     _mapped = True

@@ -49,6 +49,7 @@ class MilestoneRow:
     submission_note: str = ""
     deliverable_url: str = ""
     payout_error: str = ""  # why the latest payout attempt failed, if it did
+    operation_maybe_sent: bool = False  # the open funding may have reached Stripe
 
     @property
     def status_qualifier(self) -> str:
@@ -57,7 +58,12 @@ class MilestoneRow:
             return ""
         if self.operation_status is OperationStatus.NEEDS_ACTION:
             return "action needed"
-        if self.operation_error in (ErrorKind.NETWORK, ErrorKind.TIMEOUT):
+        if self.operation_status is OperationStatus.ATTENTION:
+            return "needs attention"
+        if self.operation_maybe_sent or (self.operation_error is not None
+                                         and self.operation_error.outcome_unknown):
+            return "checking with Stripe"
+        if self.operation_error is ErrorKind.NETWORK:
             return "queued offline"
         if self.operation_error is ErrorKind.KEY_REJECTED:
             return "waiting for a valid Stripe key"
@@ -68,7 +74,7 @@ class MilestoneRow:
     @property
     def can_cancel_funding(self) -> bool:
         return (self.operation_status is OperationStatus.QUEUED
-                and self.operation_error in (None, ErrorKind.NETWORK))
+                and not self.operation_maybe_sent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +182,8 @@ class Queries:
         return (sa.select(c.id, c.position, c.title, c.description, c.amount_cents,
                           c.due_date, c.status, c.payout_status, c.status_note, op.status,
                           op.error_kind, c.submission_note, c.deliverable_url,
-                          sa.func.coalesce(payout_error, ""))
+                          sa.func.coalesce(payout_error, ""),
+                          sa.func.coalesce(op.maybe_sent, sa.false()))
                 .select_from(milestones.outerjoin(stripe_operations, open_funding)))
 
     def milestone_page(self, contract_id: int, offset: int = 0,

@@ -111,6 +111,7 @@ def _claim_statement() -> sa.Update:
             .where(t.id == due, t.status == queued)
             .values(status=sa.bindparam("sending", type_=t.status.type),
                     attempts=t.attempts + 1, sent_at=now, updated_at=now,
+                    version=t.version + 1,
                     next_attempt_at=sa.bindparam("lease_end", type_=t.next_attempt_at.type))
             .returning(t.id))
 
@@ -160,6 +161,11 @@ class OperationRepository(Repository[StripeOperation]):
                                     S.status.in_([s for s in OperationStatus if s.open]))
                  .order_by(S.created_at.desc()))
         return self.session.scalars(query).first()
+
+    def for_milestone(self, milestone_id: int) -> list[StripeOperation]:
+        S = StripeOperation
+        return list(self.session.scalars(sa.select(S).where(S.milestone_id == milestone_id)
+                                         .order_by(S.created_at, S.id)))
 
     def earliest_due(self) -> datetime | None:
         S = StripeOperation

@@ -11,15 +11,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from ..domain.errors import DomainError
-from ..domain.milestones import Action, Milestone
+from ..domain.milestones import Action, Milestone, MilestoneStatus
+from ..domain.money import Money
 from ..domain.operations import (ErrorKind, OperationKind, OperationStatus,
                                  StripeOperation)
+from . import outcomes
 from .ports import GatewayError, PaymentResult
 from .unit_of_work import UnitOfWork
 
 WORKSPACE_ID = "workspace.id"
 #: The request may have been acted on: reconcile with Stripe before sending again.
-UNKNOWN_OUTCOME = (ErrorKind.TIMEOUT, ErrorKind.SERVER)
+UNKNOWN_OUTCOME = tuple(kind for kind in ErrorKind if kind.outcome_unknown)
 
 
 class NoPaymentMethod(DomainError):
@@ -150,10 +152,22 @@ def claim_next(uow: UnitOfWork, kinds: tuple[OperationKind, ...],
 
 
 def record_payment(uow: UnitOfWork, operation_id: str, result: PaymentResult) -> None:
-    """Apply what Stripe says about the PaymentIntent of a funding operation."""
+    """Apply what Stripe says about the PaymentIntent of a funding operation.
+
+    Idempotent: recording the same outcome twice (two workers, a replayed key) changes
+    nothing; an outcome that no longer applies is kept aside, never retried."""
     with uow:
         operation = uow.operations.get(operation_id, for_update=True)
-        milestone = uow.milestones.get(operation.milestone_id, for_update=True)
+        if outcomes.already_settled(uow, operation, result.payment_intent_id, result.succeeded):
+            uow.commit()
+            return
+        milestone = (uow.milestones.get(operation.milestone_id, for_update=True)
+                     if operation.milestone_id is not None else None)
+        if milestone is None or milestone.status is not MilestoneStatus.FUNDING:
+            state = milestone.status.label if milestone else "deleted"
+            outcomes.no_longer_applies(uow, operation, result, f"the milestone is {state}")
+            uow.commit()
+            return
         before = milestone.snapshot()
         if result.succeeded:
             operation.succeed(uow.now, result.payment_intent_id, result.charge_id)
@@ -201,17 +215,23 @@ def _issue_funding_invoice(uow: UnitOfWork, milestone: Milestone,
         operation_id=operation.id)
 
 
-def record_error(uow: UnitOfWork, operation_id: str, error: GatewayError) -> bool:
-    """Apply a failed call. Returns True when the operation will be retried."""
+def record_error(uow: UnitOfWork, operation_id: str, error: GatewayError,
+                 attempt: int | None = None) -> bool:
+    """Apply a failed call of attempt ``attempt``. Returns True when the operation will
+    be retried. An error for an attempt that is no longer the operation's current one
+    (another worker moved it on) changes nothing."""
     from .payouts import record_payout_error
     with uow:
         operation = uow.operations.get(operation_id, for_update=True)
+        if operation.status is not OperationStatus.SENDING or (
+                attempt is not None and operation.attempts != attempt):
+            return False
         milestone = (uow.milestones.get(operation.milestone_id, for_update=True)
                      if operation.milestone_id is not None else None)
         before = milestone.snapshot() if milestone else None
         payout = operation.kind is OperationKind.PAYOUT
         retry = error.kind.retryable or error.kind is ErrorKind.KEY_REJECTED
-        if error.kind in UNKNOWN_OUTCOME:
+        if error.kind.outcome_unknown:
             operation.outcome_unknown(uow.now, error.kind, error.message)
         elif retry:
             operation.retry_later(uow.now, error.kind, error.message)
@@ -221,7 +241,7 @@ def record_error(uow: UnitOfWork, operation_id: str, error: GatewayError) -> boo
                 milestone.status_note = "Action needed: authenticate the payment (3-D Secure)."
         elif not (payout and error.kind is ErrorKind.NOT_READY):
             operation.fail(uow.now, error.kind, error.message, error.object_id)
-            if milestone and not payout:
+            if milestone and not payout and milestone.status is MilestoneStatus.FUNDING:
                 milestone.apply(Action.FUNDING_FAILED, uow.now, error.message)
         if payout and milestone:
             record_payout_error(uow, operation, milestone, error)
@@ -233,15 +253,32 @@ def record_error(uow: UnitOfWork, operation_id: str, error: GatewayError) -> boo
         return retry
 
 
-def requeue_unsent(uow: UnitOfWork, operation_id: str) -> None:
-    """Reconcile found nothing at Stripe: the request never arrived; send again."""
+def requeue_unsent(uow: UnitOfWork, operation_id: str, attempt: int | None = None) -> bool:
+    """A lookup at Stripe found nothing for attempt ``attempt``: send again with the same
+    idempotency key. Compare-and-set: only while that attempt is still the operation's
+    current, unsettled one. Returns whether it was re-queued."""
     with uow:
         operation = uow.operations.get(operation_id, for_update=True)
-        operation.status, operation.error_kind = OperationStatus.QUEUED, None
-        operation.next_attempt_at = max(uow.now, operation.next_attempt_at or uow.now)
-        operation.updated_at = uow.now
+        if operation.status is not OperationStatus.SENDING or (
+                attempt is not None and operation.attempts != attempt):
+            return False
+        operation.requeue_unsent(uow.now)
         uow.audit("operation", None, "reconciled: not at Stripe, re-queued",
                   after=operation.snapshot())
+        uow.commit()
+        return True
+
+
+def mark_attention(uow: UnitOfWork, operation_id: str, reason: str,
+                   object_id: str = "") -> None:
+    """Recording an operation's outcome failed: keep it aside with the reason (shown in
+    the app and the log) so the worker goes on with the others."""
+    with uow:
+        operation = uow.operations.get(operation_id, for_update=True)
+        if operation.status in (OperationStatus.SUCCEEDED, OperationStatus.CANCELLED):
+            return
+        operation.needs_attention(uow.now, reason, object_id)
+        uow.audit("operation", None, "needs attention", after=operation.snapshot())
         uow.commit()
 
 

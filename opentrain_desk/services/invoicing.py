@@ -29,10 +29,22 @@ def next_number(uow: UnitOfWork, kind: InvoiceKind, year: int) -> tuple[str, int
     concurrent issuers queue up, and a rolled-back issue releases its number)."""
     series = invoice_series(kind, year)
     seq = uow.session.execute(_NEXT_SEQ, {"b_series": series}).scalar()
-    if seq is None:
-        seq = 1
-        uow.session.execute(invoice_counters.insert(), {"series": series, "last_seq": seq})
+    if seq is None:  # first invoice of the series: create the counter race-free
+        dialect = uow.session.get_bind().dialect.name
+        uow.session.execute(_create_counter(dialect), {"series": series, "last_seq": 0})
+        seq = uow.session.execute(_NEXT_SEQ, {"b_series": series}).scalar_one()
     return series, seq
+
+
+def _create_counter(dialect: str) -> sa.Insert:
+    """``INSERT … ON CONFLICT DO NOTHING``: of two transactions issuing a series' first
+    invoice at once, one creates the row and the other waits for it, then both take the
+    next number with ``UPDATE … RETURNING`` (no UniqueViolation)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(invoice_counters).on_conflict_do_nothing(index_elements=["series"])
 
 
 # Built once (issued on the payment worker's hot path): compiled once, reused.

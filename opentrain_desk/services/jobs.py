@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..domain.errors import ValidationError
+from ..domain.errors import DomainError, ValidationError
 from ..domain.jobs import Contract, Job, Trainer, clean_email, clean_required
 from ..domain.milestones import Action, Milestone, MilestoneDraft
 from . import funding
@@ -97,10 +97,20 @@ def edit_milestone(uow: UnitOfWork, milestone_id: int, draft: MilestoneDraft) ->
 
 
 def delete_milestone(uow: UnitOfWork, milestone_id: int) -> None:
+    """Only a Not Funded milestone with no payment operation still open. Its operations'
+    history (cancelled or declined fundings) is kept, detached and labelled."""
     with uow:
-        milestone = uow.milestones.get(milestone_id)
+        milestone = uow.milestones.get(milestone_id, for_update=True)
         milestone.ensure_deletable()
-        before = milestone.snapshot()
+        operations = uow.operations.for_milestone(milestone_id)
+        if any(operation.status.open for operation in operations):
+            raise DomainError("A payment for this milestone is still being settled with "
+                              "Stripe; it can be deleted once that is done.")
+        before = milestone.snapshot() | {"operations": [op.id for op in operations] or None}
+        for operation in operations:
+            operation.milestone_id = None
+            operation.milestone_ref = f"#{milestone_id} {milestone.title}"[:240]
+        uow.session.flush()  # detach the history before the row it pointed at goes
         uow.milestones.delete(milestone)
         uow.audit("milestone", milestone_id, "deleted", before=before)
         uow.commit()

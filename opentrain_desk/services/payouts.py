@@ -14,6 +14,7 @@ from ..domain.operations import ErrorKind, OperationKind, OperationStatus, Strip
 from ..domain.invoices import InvoiceKind, InvoiceParty
 from . import invoicing
 from .funding import transfer_group
+from .outcomes import already_settled
 from .notifications import message_trainer, notify
 from .ports import AccountInfo, GatewayError, PaymentGateway, TransferResult
 from .unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -176,8 +177,13 @@ def trainers_waiting(factory: UnitOfWorkFactory) -> list[int]:
 # -- outcomes (the outbox worker) -----------------------------------------------------------
 
 def record_transfer(uow: UnitOfWork, operation_id: str, result: TransferResult) -> None:
+    """Idempotent: a transfer recorded already (another worker, a replayed key) changes
+    nothing; one for an operation settled otherwise is kept aside for a person."""
     with uow:
         operation = uow.operations.get(operation_id, for_update=True)
+        if already_settled(uow, operation, result.id, True):
+            uow.commit()
+            return
         milestone = uow.milestones.get(operation.milestone_id, for_update=True)
         contract, job, trainer = _context(uow, milestone)
         operation.succeed(uow.now, result.id)

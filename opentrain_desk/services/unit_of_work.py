@@ -7,7 +7,9 @@ from typing import Callable
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
+from ..domain.errors import ConcurrentChange
 from ..domain.jobs import AuditEntry
 from ..persistence import repositories as repos
 from ..persistence.orm import start_mappers
@@ -38,9 +40,11 @@ class UnitOfWork:
         self.now = self.clock()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, _tb) -> None:
         # close() rolls back anything uncommitted; loaded objects stay readable.
         self.session.close()
+        if isinstance(exc, StaleDataError):  # a compare-and-set lost (optimistic version)
+            raise ConcurrentChange() from exc
 
     def commit(self) -> None:
         self.session.commit()

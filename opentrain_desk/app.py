@@ -31,6 +31,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="replace the workspace chosen by --db/--demo/--sandbox with a "
                              "backup file (the app must not be running on it), then exit")
     # hidden: used by the frozen-build test and benchmarks/cold_start.py
+    parser.add_argument("--check-stripe", action="store_true",
+                        help="print every difference between the books and Stripe "
+                             "(exit 1 when there are any) and quit")
     parser.add_argument("--screenshot", metavar="PATH", help=argparse.SUPPRESS)
     parser.add_argument("--benchmark-startup", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -165,6 +168,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(settings)
     if args.restore:
         return startup.restore_command(settings, Path(args.restore))
+    if args.check_stripe:
+        from .check_cli import run as check_stripe
+        return check_stripe(settings)
     if settings.sandbox and not startup.sandbox_available():
         print("--sandbox needs the developer install (python3 dev.py run): the Stripe "
               "emulator is not part of this build.", file=sys.stderr)

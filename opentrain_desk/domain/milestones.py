@@ -46,6 +46,7 @@ class Action(enum.Enum):
     SUBMIT = "record a submission for"
     REQUEST_CHANGES = "request changes on"
     APPROVE = "approve"
+    ADOPT_CHARGE = "adopt a Stripe charge for"
 
     @property
     def verb(self) -> str:
@@ -63,6 +64,9 @@ TRANSITIONS: dict[tuple[MilestoneStatus, Action], MilestoneStatus] = {
     (S.ACTIVE_FUNDED, A.SUBMIT): S.PENDING_APPROVAL,
     (S.PENDING_APPROVAL, A.REQUEST_CHANGES): S.ACTIVE_FUNDED,
     (S.PENDING_APPROVAL, A.APPROVE): S.PAID,
+    # Check against Stripe: a charge Stripe made that the books missed is taken in
+    (S.NOT_FUNDED, A.ADOPT_CHARGE): S.ACTIVE_FUNDED,
+    (S.FUNDING, A.ADOPT_CHARGE): S.ACTIVE_FUNDED,
 }
 
 
@@ -150,7 +154,7 @@ class Milestone:
         self.status = next_status(self.status, action)
         self.status_note = note.strip()
         self.updated_at = now
-        if action is Action.FUNDING_SUCCEEDED:
+        if action in (Action.FUNDING_SUCCEEDED, Action.ADOPT_CHARGE):
             self.funded_at = now
         elif action is Action.SUBMIT:
             self.submitted_at = now

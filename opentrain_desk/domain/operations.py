@@ -16,6 +16,7 @@ class OperationKind(enum.Enum):
     CHANGE_PLAN = "change plan"
     CANCEL_SUBSCRIPTION = "cancel plan at period end"
     RESUME_SUBSCRIPTION = "resume plan"
+    REFUND = "refund payment"  # destination: the PaymentIntent refunded
 
 
 class OperationStatus(enum.Enum):
@@ -148,14 +149,14 @@ class StripeOperation:
 
     def succeed(self, now: datetime, object_id: str, charge_id: str = "") -> None:
         self._require(OperationStatus.SENDING, OperationStatus.QUEUED,
-                      OperationStatus.NEEDS_ACTION)
+                      OperationStatus.NEEDS_ACTION, OperationStatus.ATTENTION)
         self.status, self.stripe_object_id, self.charge_id = (
             OperationStatus.SUCCEEDED, object_id, charge_id)
         self.error_kind, self.last_error, self.updated_at = None, "", now
 
     def fail(self, now: datetime, kind: ErrorKind, message: str, object_id: str = "") -> None:
         self._require(OperationStatus.SENDING, OperationStatus.QUEUED,
-                      OperationStatus.NEEDS_ACTION)
+                      OperationStatus.NEEDS_ACTION, OperationStatus.ATTENTION)
         self.status, self.error_kind, self.last_error = OperationStatus.FAILED, kind, message
         self.stripe_object_id = object_id or self.stripe_object_id
         self.updated_at = now

@@ -30,7 +30,7 @@ from typing import Callable, Protocol
 
 from ..domain.errors import ConcurrentChange, DomainError
 from ..domain.operations import ErrorKind, OperationKind, OperationStatus, StripeOperation
-from ..services import funding, payouts, subscriptions
+from ..services import funding, payouts, stripe_check, subscriptions
 from ..services.ports import GatewayError, PaymentGateway
 from ..services.unit_of_work import UnitOfWorkFactory
 from ..redaction import redact
@@ -92,6 +92,23 @@ class PayoutHandler:
         return None  # transfers never wait at Stripe
 
 
+class RefundHandler:
+    """Refunds of a charge (Check against Stripe; later: cancel & refund)."""
+
+    def send(self, gateway, op):
+        return gateway.refund(payment_intent_id=op.destination, amount_cents=op.amount_cents,
+                              metadata=op.metadata, idempotency_key=op.idempotency_key)
+
+    def record(self, factory, op_id, result) -> None:
+        stripe_check.record_refund(factory(), op_id, result)
+
+    def find(self, gateway, op, since):
+        return gateway.find_refund(op.destination, op.id)
+
+    def refresh(self, gateway, op):
+        return None
+
+
 class SubscriptionHandler:
     """Subscribe / change plan / cancel at period end / resume."""
 
@@ -127,7 +144,7 @@ class SubscriptionHandler:
 def _object_id(result) -> str:
     """Stripe's id in a handler's result (PaymentIntent, Transfer, subscription)."""
     result = result[0] if isinstance(result, tuple) else result
-    return getattr(result, "payment_intent_id", "") or getattr(result, "id", "") or ""
+    return getattr(result, "id", "") or getattr(result, "payment_intent_id", "") or ""
 
 
 @dataclass(frozen=True)
@@ -156,7 +173,8 @@ class OutboxWorker:
         self.after_send = after_send
         self.handlers: dict[OperationKind, Handler] = {
             OperationKind.FUND_MILESTONE: FundingHandler(),
-            OperationKind.PAYOUT: PayoutHandler(factory)}
+            OperationKind.PAYOUT: PayoutHandler(factory),
+            OperationKind.REFUND: RefundHandler()}
         for kind in subscriptions.SUBSCRIPTION_KINDS:
             self.handlers[kind] = SubscriptionHandler(factory)
         self.state = WorkerState()

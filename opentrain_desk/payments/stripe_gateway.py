@@ -14,7 +14,8 @@ from ..domain.operations import ErrorKind
 from .keys import KEY_PATTERN, key_mode, mask_key, redact  # noqa: F401 (re-exported)
 from ..domain.subscriptions import Plan
 from ..services.ports import (AccountInfo, CardInfo, GatewayError, KeyInfo, PaymentResult,
-                              StripeInvoiceInfo, SubscriptionInfo, TransferResult)
+                              RefundResult, StripeInvoiceInfo, StripePayment,
+                              SubscriptionInfo, TransferResult)
 
 log = logging.getLogger(__name__)
 STRIPE_API_VERSION = "2024-06-20"
@@ -160,6 +161,36 @@ class StripeGateway:
         return None
 
 
+    # -- reconciliation ("Check against Stripe") and refunds -------------------------------
+    def list_payments(self, customer_id: str) -> list[StripePayment]:
+        """Every PaymentIntent of the agency's customer (list endpoint, not search: search
+        lags writes)."""
+        with translated():
+            page = self.v1.payment_intents.list({"customer": customer_id, "limit": 100,
+                                                 "expand": ["data.latest_charge"]})
+            return [_stripe_payment(intent) for intent in page.auto_paging_iter()]
+
+    def list_transfers(self) -> list[TransferResult]:
+        with translated():
+            page = self.v1.transfers.list({"limit": 100})
+            return [_transfer(transfer) for transfer in page.auto_paging_iter()]
+
+    def refund(self, *, payment_intent_id: str, amount_cents: int, metadata: dict,
+               idempotency_key: str) -> RefundResult:
+        with translated():
+            return _refund(self.v1.refunds.create(
+                {"payment_intent": payment_intent_id, "amount": amount_cents,
+                 "metadata": metadata}, {"idempotency_key": idempotency_key}))
+
+    def find_refund(self, payment_intent_id: str, operation_id: str) -> RefundResult | None:
+        """Reconcile: our refunds carry the operation id in their metadata."""
+        with translated():
+            page = self.v1.refunds.list({"payment_intent": payment_intent_id, "limit": 100})
+            for refund in page.auto_paging_iter():
+                if _metadata(refund).get("operation_id") == operation_id:
+                    return _refund(refund)
+        return None
+
     # -- agency plans (Billing: products with recurring plans) --------------------------------
     def list_plans(self) -> list[Plan]:
         """Plans of products marked ``metadata.opentrain_plan = "1"`` (the app's plans)."""
@@ -225,6 +256,30 @@ class StripeGateway:
                     for inv in page.data]
 
 
+def _metadata(obj) -> dict:
+    return obj["metadata"].to_dict() if "metadata" in obj and obj["metadata"] else {}
+
+
+def _stripe_payment(intent) -> StripePayment:
+    charge = intent["latest_charge"] if "latest_charge" in intent else None
+    charge_id = charge if isinstance(charge, str) else (charge["id"] if charge else "")
+    refunded = 0
+    if charge and not isinstance(charge, str) and "amount_refunded" in charge:
+        refunded = int(charge["amount_refunded"] or 0)
+    invoice = intent["invoice"] if "invoice" in intent else None
+    invoice_id = invoice if isinstance(invoice, str) else (invoice["id"] if invoice else "")
+    return StripePayment(intent.id, intent["status"], int(intent["amount"]), refunded,
+                         int(intent["created"] or 0), charge_id or "", invoice_id or "",
+                         _metadata(intent))
+
+
+def _refund(refund) -> RefundResult:
+    intent = refund["payment_intent"] if "payment_intent" in refund else ""
+    intent_id = intent if isinstance(intent, str) else (intent["id"] if intent else "")
+    return RefundResult(refund.id, refund["status"] or "succeeded", int(refund["amount"]),
+                        intent_id or "", _metadata(refund))
+
+
 def _transfer(transfer) -> TransferResult:
     metadata = transfer["metadata"].to_dict() if transfer["metadata"] else {}
     return TransferResult(transfer.id, int(transfer["amount"]), transfer["destination"],
@@ -253,7 +308,8 @@ def _payment(intent) -> PaymentResult:
     message = (error["message"] if error and "message" in error else "") or ""
     metadata = intent["metadata"].to_dict() if intent["metadata"] else {}
     return PaymentResult(intent.id, intent["status"], charge_id or "",
-                         intent["client_secret"] or "", message, metadata)
+                         intent["client_secret"] or "", message, metadata,
+                         int(intent["amount"] or 0))
 
 
 class translated:

@@ -174,7 +174,7 @@ def record_payment(uow: UnitOfWork, operation_id: str, result: PaymentResult) ->
             milestone.apply(Action.FUNDING_SUCCEEDED, uow.now)
             milestone.payment_intent_id, milestone.charge_id = (result.payment_intent_id,
                                                                 result.charge_id)
-            _issue_funding_invoice(uow, milestone, operation, result)
+            issue_funding_invoice(uow, milestone, operation, result)
             action = "funded"
         elif result.needs_action:
             operation.needs_action(uow.now, result.payment_intent_id,
@@ -198,7 +198,7 @@ def record_payment(uow: UnitOfWork, operation_id: str, result: PaymentResult) ->
         uow.commit()
 
 
-def _issue_funding_invoice(uow: UnitOfWork, milestone: Milestone,
+def issue_funding_invoice(uow: UnitOfWork, milestone: Milestone,
                            operation: StripeOperation, result: PaymentResult) -> None:
     """Every successful funding produces an employer invoice, in the same transaction."""
     from ..domain.invoices import InvoiceKind

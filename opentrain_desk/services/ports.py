@@ -24,6 +24,7 @@ class PaymentResult:
     client_secret: str = ""
     failure_message: str = ""
     metadata: dict = field(default_factory=dict)
+    amount: int = 0
 
     @property
     def succeeded(self) -> bool:
@@ -32,6 +33,33 @@ class PaymentResult:
     @property
     def needs_action(self) -> bool:
         return self.status == "requires_action"
+
+
+@dataclass(frozen=True)
+class StripePayment:
+    """A PaymentIntent as "Check against Stripe" compares it with the books."""
+
+    id: str
+    status: str
+    amount: int
+    amount_refunded: int
+    created: int
+    charge_id: str = ""
+    invoice_id: str = ""  # set for subscription invoices' payments
+    metadata: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    id: str
+    status: str  # pending | succeeded | failed | canceled
+    amount: int
+    payment_intent_id: str
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status in ("succeeded", "pending")
 
 
 @dataclass(frozen=True)
@@ -130,6 +158,15 @@ class PaymentGateway(Protocol):
                  ) -> TransferResult: ...
 
     def find_transfer(self, transfer_group: str, operation_id: str) -> TransferResult | None: ...
+
+    def list_payments(self, customer_id: str) -> list[StripePayment]: ...
+
+    def list_transfers(self) -> list[TransferResult]: ...
+
+    def refund(self, *, payment_intent_id: str, amount_cents: int, metadata: dict,
+               idempotency_key: str) -> RefundResult: ...
+
+    def find_refund(self, payment_intent_id: str, operation_id: str) -> RefundResult | None: ...
 
 
 class SecretStore(Protocol):

@@ -12,7 +12,14 @@ localstripe lacks, shaped like Stripe's real API:
 * ``GET /v1/payment_intents?customer=...`` (localstripe rejects that filter),
   newest-first with Stripe list semantics.
 * ``GET /v1/balance`` computed from charges and transfers.
-* Fault injection (``/_sandbox/faults``) as aiohttp middleware.
+* Refunds with Stripe's limits (no refund beyond what is left of the charge)
+  and ``GET /v1/refunds|charges?payment_intent=...`` lists, newest first.
+* Stripe's ``Idempotency-Key`` semantics and fault injection before or after
+  execution (``/_sandbox/faults``), as aiohttp middleware: see
+  :mod:`opentrain_desk.sandbox.faults`.
+* Optional persistence (``state_path``): the state is written to disk after
+  each write request, *before* the answer is sent, so a killed emulator
+  restarts with every object it ever acknowledged.
 
 Process-wide changes made on import (localstripe keeps module-global state):
 
@@ -23,7 +30,7 @@ Process-wide changes made on import (localstripe keeps module-global state):
   returns the object.
 
 Because localstripe's store is process-global, only one :class:`SandboxStripe`
-may run at a time in a process.
+may run at a time in a process (the idempotency records are process-global too).
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ import time
 import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import TimeoutError as FutureTimeoutError
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, TypeVar
@@ -52,6 +59,7 @@ from localstripe.resources import (
     Event,
     PaymentIntent,
     PaymentMethod,
+    Refund,
     StripeObject,
     Subscription,
     Store,
@@ -65,15 +73,25 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Bare functions are deprecated", DeprecationWarning)
     from localstripe import server as ls_server
 
-__all__ = ["Account", "Fault", "FaultInjector", "SandboxStripe", "Transfer"]
+from .faults import (  # noqa: F401 - re-exported: the emulator's public API
+    AFTER,
+    API_KEY_STATE,
+    BEFORE,
+    CONFIG_PREFIX,
+    MAX_FAULT_DELAY_SECONDS,
+    SANDBOX_PREFIX,
+    Fault,
+    FaultInjector,
+    IdempotencyStore,
+    api_middleware,
+)
+
+__all__ = ["Account", "Fault", "FaultInjector", "IdempotencyStore", "SandboxStripe", "Transfer"]
 
 HOST = "127.0.0.1"
-SANDBOX_PREFIX = "/_sandbox/"
-CONFIG_PREFIX = "/_config/"
 DEFAULT_LIST_LIMIT = 10
 MAX_LIST_LIMIT = 100
 ACCOUNT_LINK_TTL_SECONDS = 300
-MAX_FAULT_DELAY_SECONDS = 120.0
 
 Handler = Callable[[web.Request], Any]
 _T = TypeVar("_T")
@@ -661,6 +679,100 @@ def _balance() -> dict[str, Any]:
     return {"object": "balance", "livemode": False, "available": available, "pending": pending}
 
 
+# --------------------------------------------------------------------------
+# Refunds
+# --------------------------------------------------------------------------
+
+_REFUND_PARAMS = frozenset({"charge", "payment_intent", "amount", "metadata", "reason", "expand"})
+_REFUND_REASONS = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
+
+
+def _money(amount: int, currency: str) -> str:
+    return f"{amount // 100}.{amount % 100:02d} {currency.upper()}"
+
+
+def _refund_target(data: Mapping[str, Any]) -> Charge:
+    """The charge a refund is for, given as ``charge`` or ``payment_intent``."""
+    charge_id = _optional_str(data, "charge")
+    intent_id = _optional_str(data, "payment_intent")
+    if charge_id is None and intent_id is None:
+        raise stripe_error(400, "parameter_missing",
+                           "One of the following params should be provided for this request: "
+                           "payment_intent or charge.", param="payment_intent")
+    if charge_id is not None and intent_id is not None:
+        raise stripe_error(400, "parameter_invalid",
+                           "You can only specify one of payment_intent or charge.", param="charge")
+    if intent_id is not None:
+        intent = store.get(f"{PaymentIntent.object}:{intent_id}")
+        if intent is None:
+            raise _missing("payment_intent", intent_id, param="payment_intent")
+        charge = intent.latest_charge
+        if charge is None or intent.status != "succeeded":
+            raise stripe_error(400, "charge_not_refundable",
+                               f"This PaymentIntent ({intent_id}) does not have a successful "
+                               "charge to refund.", param="payment_intent")
+        return charge
+    charge = store.get(f"{Charge.object}:{charge_id}")
+    if charge is None:
+        raise _missing("charge", str(charge_id), param="charge")
+    return charge
+
+
+def _refund_amount(data: Mapping[str, Any], charge: Charge) -> int:
+    """``amount`` (default: what is left), within what is left of the charge."""
+    if charge.status != "succeeded" or not charge.captured:
+        raise stripe_error(400, "charge_not_refundable",
+                           f"Charge {charge.id} has not succeeded and cannot be refunded.",
+                           param="charge")
+    left = int(charge.amount) - int(charge.amount_refunded)
+    if left <= 0:
+        raise stripe_error(400, "charge_already_refunded",
+                           f"Charge {charge.id} has already been refunded.")
+    if data.get("amount") in (None, ""):
+        return left
+    amount = _positive_int(data["amount"], "amount")
+    if amount > left:
+        raise stripe_error(400, "amount_too_large",
+                           f"Refund amount ({_money(amount, charge.currency)}) is greater than "
+                           f"unrefunded amount on charge ({_money(left, charge.currency)})",
+                           param="amount")
+    return amount
+
+
+def _create_refund_object(data: Mapping[str, Any]) -> Refund:
+    """``POST /v1/refunds`` (localstripe's has no limit and drops the intent
+    of charge refunds). Must run in a request handler (emits events)."""
+    _reject_unknown(data, _REFUND_PARAMS)
+    charge = _refund_target(data)
+    amount = _refund_amount(data, charge)
+    reason = _optional_str(data, "reason")
+    if reason is not None and reason not in _REFUND_REASONS:
+        raise stripe_error(400, "parameter_invalid", f"Invalid reason: {reason}", param="reason")
+    refund = Refund(charge=charge.id, amount=amount,
+                    metadata=_merge_metadata({}, data.get("metadata")))
+    refund.payment_intent = charge.payment_intent
+    refund.reason = reason
+    schedule_webhook(Event("refund.created", refund))
+    schedule_webhook(Event("charge.refunded", charge))
+    return refund
+
+
+def _refund_list_predicate(query: Mapping[str, Any]) -> Callable[[StripeObject], bool]:
+    _reject_unknown(query, frozenset({"charge", "payment_intent", "created"}))
+    charge, intent = query.get("charge"), query.get("payment_intent")
+    created = _created_predicate(query.get("created"))
+    return lambda r: ((charge is None or r.charge == charge)
+                      and (intent is None or r.payment_intent == intent) and created(r))
+
+
+def _charge_list_predicate(query: Mapping[str, Any]) -> Callable[[StripeObject], bool]:
+    _reject_unknown(query, frozenset({"customer", "payment_intent", "created"}))
+    customer, intent = query.get("customer"), query.get("payment_intent")
+    created = _created_predicate(query.get("created"))
+    return lambda c: ((customer is None or c.customer == customer)
+                      and (intent is None or c.payment_intent == intent) and created(c))
+
+
 def _assert_unique_id_prefixes() -> None:
     """localstripe's ``expand`` finds a class by id prefix: no prefix may be a
     prefix of another one."""
@@ -672,139 +784,6 @@ def _assert_unique_id_prefixes() -> None:
 
 
 _assert_unique_id_prefixes()
-
-
-# --------------------------------------------------------------------------
-# Fault injection
-# --------------------------------------------------------------------------
-
-
-@dataclass
-class Fault:
-    """Make the next ``count`` API requests under ``path_prefix`` fail with
-    ``status`` and/or wait ``delay`` seconds first.
-
-    With only ``delay`` the request is then processed normally (simulates a
-    slow Stripe: a client timeout leaves the write applied server-side)."""
-
-    path_prefix: str
-    count: int = 1
-    status: int | None = None
-    code: str | None = None
-    delay: float = 0.0
-    method: str | None = None
-    should_retry: bool | None = None
-
-    @classmethod
-    def from_params(cls, data: Mapping[str, Any]) -> Fault:
-        """Validate a JSON or form body of ``POST /_sandbox/faults``."""
-        _reject_unknown(data, frozenset(field.name for field in fields(cls)))
-        path_prefix = _require(data, "path_prefix")
-        if not isinstance(path_prefix, str) or not path_prefix.startswith("/"):
-            raise stripe_error(400, "parameter_invalid", "path_prefix must start with /", param="path_prefix")
-        fault = cls(
-            path_prefix=path_prefix,
-            count=_positive_int(data.get("count", 1), "count"),
-            status=None if data.get("status") in (None, "") else _as_int(data["status"], "status"),
-            code=_optional_str(data, "code"),
-            delay=_as_delay(data.get("delay")),
-            method=(_optional_str(data, "method") or "").upper() or None,
-            should_retry=_as_optional_bool(data.get("should_retry"), "should_retry"),
-        )
-        if fault.status is not None and not 400 <= fault.status <= 599:
-            raise stripe_error(400, "parameter_invalid", "status must be 400-599", param="status")
-        if fault.status is None and not fault.delay:
-            raise stripe_error(400, "parameter_missing", "Give a status, a delay or both.", param="status")
-        return fault
-
-    def matches(self, method: str, path: str) -> bool:
-        return path.startswith(self.path_prefix) and self.method in (None, method)
-
-    def error_response(self) -> web.Response:
-        """A Stripe-shaped error body for ``status``."""
-        assert self.status is not None
-        code = self.code or ("rate_limit" if self.status == 429 else None)
-        error_type = "api_error" if self.status >= 500 else "invalid_request_error"
-        body = {"error": {"type": error_type, "code": code,
-                          "message": f"Sandbox fault injection: simulated HTTP {self.status}."}}
-        response = ls_server.json_response(body, status=self.status)
-        response.headers["Request-Id"] = "req_" + random_id(14)
-        if self.should_retry is not None:
-            response.headers["Stripe-Should-Retry"] = "true" if self.should_retry else "false"
-        return response
-
-
-def _as_delay(value: Any) -> float:
-    if value in (None, ""):
-        return 0.0
-    try:
-        delay = float(value)
-    except (TypeError, ValueError):
-        raise stripe_error(400, "parameter_invalid", f"Invalid delay: {value}", param="delay") from None
-    if not 0 <= delay <= MAX_FAULT_DELAY_SECONDS:
-        raise stripe_error(400, "parameter_invalid", "delay out of range", param="delay")
-    return delay
-
-
-def _as_optional_bool(value: Any, name: str) -> bool | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return value
-    text = str(value).lower()
-    if text not in ("true", "false"):
-        raise stripe_error(400, "parameter_invalid", f"Invalid boolean: {value}", param=name)
-    return text == "true"
-
-
-class FaultInjector:
-    """Thread-safe queue of :class:`Fault` rules; the first matching rule with
-    a remaining count is consumed by each API request."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._faults: list[Fault] = []
-
-    def add(self, fault: Fault) -> None:
-        with self._lock:
-            self._faults.append(fault)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def pending(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [asdict(fault) for fault in self._faults]
-
-    def take(self, method: str, path: str) -> Fault | None:
-        """Consume one use of the first rule matching this request."""
-        with self._lock:
-            for fault in self._faults:
-                if fault.matches(method, path):
-                    fault.count -= 1
-                    if fault.count <= 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
-
-    def middleware(self) -> Callable[..., Any]:
-        """aiohttp middleware applying the rules to Stripe API routes only."""
-
-        @web.middleware
-        async def inject_faults(request: web.Request, handler: Handler) -> web.StreamResponse:
-            if request.path.startswith((SANDBOX_PREFIX, CONFIG_PREFIX)):
-                return await handler(request)
-            fault = self.take(request.method, request.path)
-            if fault is None:
-                return await handler(request)
-            if fault.delay:
-                await asyncio.sleep(fault.delay)
-            if fault.status is None:
-                return await handler(request)
-            return fault.error_response()
-
-        return inject_faults
 
 
 # --------------------------------------------------------------------------
@@ -879,12 +858,21 @@ def _payment_intent_list_predicate(query: Mapping[str, Any]) -> Callable[[Stripe
     return lambda pi: (customer is None or pi.customer == customer) and created(pi)
 
 
-async def _list_payment_intents(request: web.Request) -> web.Response:
-    """Replaces localstripe's list, which rejects ``customer`` and is oldest-first."""
-    query = _query(request)
-    page = _pop_page(query)
-    keep = _payment_intent_list_predicate(query)
-    return _json(_list_response(_newest_first(PaymentIntent), keep, "/v1/payment_intents", page))
+def _list_route(cls: type[StripeObject], url: str,
+                predicate: Callable[[dict[str, Any]], Callable[[StripeObject], bool]]) -> Handler:
+    """A Stripe list (newest first, cursors) replacing localstripe's."""
+    async def list_all(request: web.Request) -> web.Response:
+        query = _query(request)
+        page = _pop_page(query)
+        return _json(_list_response(_newest_first(cls), predicate(query), url, page))
+
+    return list_all
+
+
+async def _create_refund(request: web.Request) -> web.Response:
+    data = await _body(request)
+    expand = _pop_expand(data)
+    return _json(_create_refund_object(data)._export(expand=expand))
 
 
 async def _get_balance(_request: web.Request) -> web.Response:
@@ -964,13 +952,25 @@ def _fault_routes(faults: FaultInjector) -> list[tuple[str, str, Handler]]:
     return [("POST", path, add), ("GET", path, show), ("DELETE", path, clear)]
 
 
+#: Idempotency-Key records (process-global like localstripe's store); cleared by reset().
+IDEMPOTENCY = IdempotencyStore()
+
+
 def _clear_all_state(faults: FaultInjector) -> None:
-    """localstripe store (includes accounts and transfers), webhook
-    registrations (kept outside the store) and fault rules."""
+    """localstripe store (includes accounts and transfers), idempotency records,
+    webhook registrations (kept outside the store), fault rules and revocations."""
     store.clear()
+    IDEMPOTENCY.clear()
     ls_webhooks._webhooks.clear()
     faults.clear()
     REVOKED_KEYS.clear()
+
+
+async def _flush_data(_request: web.Request) -> web.Response:
+    """``DELETE /_config/data`` (localstripe's reset) also forgets idempotency keys."""
+    store.clear()
+    IDEMPOTENCY.clear()
+    return web.Response()
 
 
 def _extension_routes(faults: FaultInjector) -> list[tuple[str, str, Handler]]:
@@ -982,8 +982,13 @@ def _extension_routes(faults: FaultInjector) -> list[tuple[str, str, Handler]]:
         *_resource_routes(Account, "/v1/accounts", _account_list_predicate),
         *_resource_routes(Transfer, "/v1/transfers", Transfer._list_predicate),
         ("POST", "/v1/account_links", _create_account_link),
-        ("GET", "/v1/payment_intents", _list_payment_intents),
+        ("GET", "/v1/payment_intents",
+         _list_route(PaymentIntent, "/v1/payment_intents", _payment_intent_list_predicate)),
+        ("GET", "/v1/charges", _list_route(Charge, "/v1/charges", _charge_list_predicate)),
+        ("POST", "/v1/refunds", _create_refund),
+        ("GET", "/v1/refunds", _list_route(Refund, "/v1/refunds", _refund_list_predicate)),
         ("GET", "/v1/balance", _get_balance),
+        ("DELETE", CONFIG_PREFIX + "data", _flush_data),
         ("POST", SANDBOX_PREFIX + "accounts/{id}/complete_onboarding", _complete_onboarding),
         ("POST", SANDBOX_PREFIX + "subscriptions/{id}/renew", _renew_subscription),
         ("GET", SANDBOX_PREFIX + "onboarding/{id}", _show_onboarding),
@@ -1016,6 +1021,7 @@ async def _auth_middleware(request: web.Request, handler: Handler) -> web.Stream
     if request.path.startswith(SANDBOX_PREFIX):
         return await handler(request)
     key = _bearer(request)
+    request[API_KEY_STATE] = key  # scope of idempotency keys (kept by clone below)
     if key in REVOKED_KEYS or key.startswith(("sk_live_", "rk_live_")):
         return _invalid_key(key)
     if key.startswith("rk_test_"):  # restricted keys: localstripe only knows sk_
@@ -1024,13 +1030,16 @@ async def _auth_middleware(request: web.Request, handler: Handler) -> web.Stream
     return await ls_server.auth_middleware(request, handler)
 
 
-def build_app(faults: FaultInjector) -> web.Application:
+def build_app(faults: FaultInjector, idempotency: IdempotencyStore | None = None,
+              persist: Callable[[], None] | None = None) -> web.Application:
     """A fresh aiohttp app: our routes first, then localstripe's (minus the
     ones we replace). localstripe's global ``server.app`` is never started, so
-    it stays unfrozen and a new app can be built for every start."""
-    app = web.Application(
-        middlewares=[ls_server.error_middleware, faults.middleware(), _auth_middleware]
-    )
+    it stays unfrozen and a new app can be built for every start.
+
+    Authentication runs before idempotency and faults (401s are never saved);
+    ``persist`` is called after each write, before its answer is sent."""
+    api = api_middleware(faults, IDEMPOTENCY if idempotency is None else idempotency, persist)
+    app = web.Application(middlewares=[ls_server.error_middleware, _auth_middleware, api])
     app.on_response_prepare.append(ls_server.add_cors_headers)
     ours = _extension_routes(faults)
     for method, path, handler in ours:
@@ -1057,6 +1066,43 @@ def _async_handler(handler: Handler) -> Handler:
 # --------------------------------------------------------------------------
 # The embedded server
 # --------------------------------------------------------------------------
+
+
+_STATE_FORMAT_KEY = "__format__"  # no store key: those are "object:id"
+_STATE_FORMAT = "opentrain-desk-sandbox/2"
+
+
+def _dump_state() -> bytes:
+    """localstripe's store and the completed idempotency records, pickled
+    (on the server loop: a consistent snapshot)."""
+    state = {_STATE_FORMAT_KEY: _STATE_FORMAT, "store": dict(store),
+             "idempotency": IDEMPOTENCY.snapshot()}
+    return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _write_state(path: Path) -> None:
+    """Atomically replace ``path`` (tmp file, fsync, rename, fsync the folder)."""
+    data = _dump_state()
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # e.g. Windows cannot open folders
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _bind(port: int) -> socket.socket:
@@ -1089,7 +1135,9 @@ class SandboxStripe:
                                          base_addresses={"api": sandbox.base_url})
 
     State lives in localstripe's process-global store: it survives
-    ``stop()``/``start()`` and is cleared only by :meth:`reset`.
+    ``stop()``/``start()`` and is cleared only by :meth:`reset`. With
+    ``state_path`` it is also written to that file after every write request,
+    before the answer is sent, and loaded from it by :meth:`start`.
     """
 
     #: Fixed, obviously non-secret key; localstripe accepts any ``sk_...``.
@@ -1098,12 +1146,15 @@ class SandboxStripe:
     _active: ClassVar[SandboxStripe | None] = None
     _active_lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, port: int = 0, *, shutdown_timeout: float = 2.0) -> None:
+    def __init__(self, port: int = 0, *, state_path: Path | None = None,
+                 shutdown_timeout: float = 2.0) -> None:
         """``port=0`` picks a free port on the first start; later starts
-        re-bind the same port."""
+        re-bind the same port. ``state_path``: see the class docstring."""
         self._port = port
+        self._state_path = Path(state_path) if state_path is not None else None
         self._shutdown_timeout = shutdown_timeout
         self.faults = FaultInjector()
+        self.idempotency = IDEMPOTENCY
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -1131,6 +1182,9 @@ class SandboxStripe:
             raise RuntimeError("SandboxStripe is already running")
         self._claim()
         try:
+            if self._state_path is not None and self._state_path.exists():
+                if not self.load_state(self._state_path):
+                    raise RuntimeError(f"unreadable sandbox state file: {self._state_path}")
             self._start_server(timeout)
         except BaseException:
             self._teardown(timeout)
@@ -1155,49 +1209,61 @@ class SandboxStripe:
     def reset(self) -> None:
         """Clear ALL state: localstripe objects (customers, payment intents,
         charges, ... and our accounts/transfers, all in its store), webhook
-        registrations and fault rules."""
-        self._call(_clear_all_state, self.faults)
+        registrations, fault rules and idempotency records."""
+        self._call(self._changed_by, _clear_all_state, self.faults)
 
     def complete_onboarding(self, account_id: str) -> dict[str, Any]:
         """Python shortcut for ``POST /_sandbox/accounts/{id}/complete_onboarding``."""
         if not self.running:
             raise RuntimeError("complete_onboarding needs the server running (it emits events)")
-        return self._call(lambda: Account._api_complete_onboarding(account_id)._export())
+        return self._call(self._changed_by,
+                          lambda: Account._api_complete_onboarding(account_id)._export())
 
     def inject_fault(self, path_prefix: str, *, status: int | None = None, count: int = 1,
                      delay: float = 0.0, code: str | None = None, method: str | None = None,
-                     should_retry: bool | None = None) -> None:
-        """Python shortcut for ``POST /_sandbox/faults``."""
+                     should_retry: bool | None = None, when: str = BEFORE, drop: bool = False,
+                     sticky: bool = False) -> None:
+        """Python shortcut for ``POST /_sandbox/faults`` (see :class:`Fault`)."""
         params = {"path_prefix": path_prefix, "status": status, "count": count, "delay": delay,
-                  "code": code, "method": method, "should_retry": should_retry}
+                  "code": code, "method": method, "should_retry": should_retry, "when": when,
+                  "drop": drop, "sticky": sticky}
         self.faults.add(Fault.from_params({k: v for k, v in params.items() if v is not None}))
 
     def clear_faults(self) -> None:
         self.faults.clear()
 
-    def save_state(self, path: Path) -> None:
-        """Write every emulated object to ``path`` (atomically) so a later start can
-        continue where this one stopped (the app's sandbox workspaces use this)."""
-        def dump() -> bytes:
-            return pickle.dumps(dict(store), protocol=pickle.HIGHEST_PROTOCOL)
+    def wait_faults_consumed(self, timeout: float = 5.0) -> bool:
+        """Block until every injected fault rule has been used up (a request
+        held by a ``delay`` fault is then in progress, holding its key)."""
+        return self.faults.wait_until_consumed(timeout)
 
-        data = self._call(dump) if self.running else dump()
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+    def expire_idempotency_keys(self, older_than: float = 0.0) -> int:
+        """Forget completed idempotency keys at least ``older_than`` seconds old
+        (Stripe prunes them after 24 h); returns how many were forgotten."""
+        return self._call(self._changed_by, self.idempotency.expire, older_than)
+
+    def save_state(self, path: Path) -> None:
+        """Write every emulated object and idempotency record to ``path``
+        (atomically) so a later start can continue where this one stopped (the
+        app's sandbox workspaces use this)."""
+        self._call(_write_state, Path(path))
 
     @staticmethod
     def load_state(path: Path) -> bool:
-        """Replace the emulator's objects with those saved in ``path`` (before start)."""
+        """Replace the emulator's objects and idempotency records with those
+        saved in ``path`` (before start). Also reads files that hold only
+        localstripe's store (written before idempotency records were saved)."""
         try:
-            saved = pickle.loads(path.read_bytes())
+            saved = pickle.loads(Path(path).read_bytes())
         except (FileNotFoundError, pickle.UnpicklingError, EOFError, AttributeError):
             return False
+        if not isinstance(saved, dict):
+            return False
+        objects, records = (saved["store"], saved["idempotency"]) \
+            if saved.get(_STATE_FORMAT_KEY) == _STATE_FORMAT else (saved, {})
         dict.clear(store)
-        dict.update(store, saved)
+        dict.update(store, objects)
+        IDEMPOTENCY.restore(records)
         return True
 
     def renew_subscription(self, subscription_id: str) -> dict[str, Any]:
@@ -1242,7 +1308,8 @@ class SandboxStripe:
         self._check_accepting(timeout)
 
     async def _serve(self, sock: socket.socket) -> web.AppRunner:
-        runner = web.AppRunner(build_app(self.faults), shutdown_timeout=self._shutdown_timeout)
+        app = build_app(self.faults, self.idempotency, self._persist)
+        runner = web.AppRunner(app, shutdown_timeout=self._shutdown_timeout)
         await runner.setup()
         try:
             await web.SockSite(runner, sock).start()
@@ -1286,6 +1353,18 @@ class SandboxStripe:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    def _changed_by(self, func: Callable[..., _T], *args: Any) -> _T:
+        """Run ``func`` (a change made outside a request) and persist."""
+        result = func(*args)
+        self._persist()
+        return result
+
+    def _persist(self) -> None:
+        """With ``state_path``: write the state (called on the server loop
+        after each write request, before its answer is sent)."""
+        if self._state_path is not None:
+            _write_state(self._state_path)
+
     def _call(self, func: Callable[..., _T], *args: Any) -> _T:
         """Run ``func`` on the server loop (the store's owner) when running,
         else directly."""
@@ -1303,17 +1382,22 @@ class SandboxStripe:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m opentrain_desk.sandbox.emulator [--port N]``: serve until killed.
+    """``python -m opentrain_desk.sandbox.emulator [--port N] [--state FILE]``:
+    serve until stdin closes (or the process is killed).
 
     Prints ``ready <base_url>`` once it accepts connections (benchmarks run the
-    emulator in its own process, as Stripe is a remote service)."""
+    emulator in its own process, as Stripe is a remote service). With
+    ``--state`` every write is on disk before it is answered, and a restart on
+    the same file continues with the same objects and idempotency keys."""
     import argparse
     import sys
 
     parser = argparse.ArgumentParser(description="Embedded Stripe emulator (sandbox)")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--state", type=Path, default=None, metavar="FILE",
+                        help="load the state from FILE and write it there after every write")
     args = parser.parse_args(argv)
-    server = SandboxStripe(port=args.port).start()
+    server = SandboxStripe(port=args.port, state_path=args.state).start()
     print(f"ready {server.base_url}", flush=True)
     try:
         sys.stdin.read()  # until the parent closes our stdin

@@ -114,8 +114,10 @@ class Agency:
             return self._hire()
         if roll < 0.2:
             return self._add(self.rng.choice(rows).contract_id)
-        m = self.rng.choice(rows)
-        status = MilestoneStatus[m.status] if isinstance(m.status, str) else m.status
+        later = [r for r in rows if r.status in (MilestoneStatus.ACTIVE_FUNDED,
+                                                 MilestoneStatus.PENDING_APPROVAL)]
+        m = self.rng.choice(later if later and self.rng.random() < 0.4 else rows)
+        status = m.status
         action = {
             MilestoneStatus.NOT_FUNDED: self.rng.choice(
                 [self._fund, self._fund, self._fund, self._edit, self._delete]),

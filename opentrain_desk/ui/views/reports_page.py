@@ -39,6 +39,7 @@ from ..models.lazy_table import LazyTableModel
 from ..tasks import user_message
 from ..widgets.messages import inform
 from .history_views import PaymentHistoryView
+from .stripe_check_view import StripeCheckView
 
 RELOAD_DELAY_MS = 300
 ANY_DATE = QDate(2000, 1, 1)  # a date edit at its minimum shows "Any": no bound
@@ -364,6 +365,8 @@ class ReportsPage(QWidget):
         self.tabs = QTabWidget(objectName="reportsTabs")
         self.tabs.addTab(self._invoices_tab(), "Invoices")
         self.tabs.addTab(self._history_tab(), "Payment history")
+        self.stripe_check = StripeCheckView(ctx)
+        self.tabs.addTab(self.stripe_check, "Check against Stripe")
         layout = QVBoxLayout(self)
         title = QLabel("Reports")
         title.setProperty("role", "title")

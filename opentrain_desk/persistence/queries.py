@@ -50,6 +50,7 @@ class MilestoneRow:
     deliverable_url: str = ""
     payout_error: str = ""  # why the latest payout attempt failed, if it did
     operation_maybe_sent: bool = False  # the open funding may have reached Stripe
+    operation_message: str = ""  # the open funding's last error or why it was set aside
 
     @property
     def status_qualifier(self) -> str:
@@ -183,7 +184,8 @@ class Queries:
                           c.due_date, c.status, c.payout_status, c.status_note, op.status,
                           op.error_kind, c.submission_note, c.deliverable_url,
                           sa.func.coalesce(payout_error, ""),
-                          sa.func.coalesce(op.maybe_sent, sa.false()))
+                          sa.func.coalesce(op.maybe_sent, sa.false()),
+                          sa.func.coalesce(op.last_error, ""))
                 .select_from(milestones.outerjoin(stripe_operations, open_funding)))
 
     def milestone_page(self, contract_id: int, offset: int = 0,

@@ -178,6 +178,12 @@ class OperationRepository(Repository[StripeOperation]):
             S.status.in_([OperationStatus.QUEUED, OperationStatus.SENDING]))) or 0
 
 
+    def count_attention(self) -> int:
+        S = StripeOperation
+        return self.session.scalar(sa.select(sa.func.count()).select_from(S).where(
+            S.status == OperationStatus.ATTENTION)) or 0
+
+
 class SettingsRepository:
     """Non-secret workspace settings (ids, mode, company details)."""
 

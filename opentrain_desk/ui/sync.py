@@ -11,7 +11,17 @@ from .tasks import TaskRunner
 SYNC_INTERVAL_MS = 60_000
 
 
-def status_text(state: WorkerState, pending: int, mode: str | None, sandbox: bool) -> str:
+def status_text(state: WorkerState, pending: int, mode: str | None, sandbox: bool,
+                attention: int = 0) -> str:
+    text = _connection_text(state, pending, mode, sandbox)
+    if attention:
+        text += (f" - {attention} payment{'s' if attention != 1 else ''} need"
+                 f"{'' if attention != 1 else 's'} attention (Reports → Check against Stripe)")
+    return text
+
+
+def _connection_text(state: WorkerState, pending: int, mode: str | None,
+                     sandbox: bool) -> str:
     where = "Stripe sandbox" if sandbox else f"Stripe {mode} mode" if mode else "Stripe"
     if not state.connected or mode is None:
         return "Stripe not connected" + (f" - {pending} queued" if pending else "")
@@ -40,6 +50,7 @@ class SyncController(QObject):
                                              on_change=self._worker_changed.emit)
         self.state = WorkerState()
         self.pending = 0
+        self.attention = 0
         self.text = ""
         self._worker_changed.connect(self._on_worker, Qt.ConnectionType.QueuedConnection)
         self._timer = QTimer(self, interval=SYNC_INTERVAL_MS)
@@ -77,19 +88,19 @@ class SyncController(QObject):
     def _refresh_pending(self) -> None:
         factory = self.factory
 
-        def count() -> int:
+        def count() -> tuple[int, int]:
             with factory() as uow:
-                return uow.operations.count_pending()
+                return uow.operations.count_pending(), uow.operations.count_attention()
 
         self.runner.run(count, self._set_pending)
 
-    def _set_pending(self, pending: int) -> None:
-        self.pending = pending
+    def _set_pending(self, counts: tuple[int, int]) -> None:
+        self.pending, self.attention = counts
         self._update_text()
 
     def _update_text(self) -> None:
         text = status_text(self.state, self.pending, self.connection.mode,
-                           self.connection.is_sandbox)
+                           self.connection.is_sandbox, self.attention)
         if text != self.text:
             self.text = text
             self.statusChanged.emit(text)

@@ -171,3 +171,41 @@ def test_double_click_on_fund_queues_one_payment(qtbot, sandbox_window, gateway)
     with window.ctx.uow() as uow:
         from opentrain_desk.domain.operations import OperationStatus
         assert len(uow.operations.with_status(*OperationStatus)) == 1
+
+
+def test_a_lost_answer_shows_checking_with_stripe_and_offers_no_cancel(qtbot, sandbox_window,
+                                                                       gateway, sandbox):
+    window = sandbox_window
+    billing.add_test_card(window.ctx.uow, gateway, "pm_card_visa")
+    job = services.create_job(window.ctx.uow(), "Lost answer job")
+    hired = services.hire_trainer(window.ctx.uow(), job, "Cy", "cy@example.com",
+                                  MilestoneDraft("First", Money(10_000)))
+    window.jobs_page.reload()
+    window.jobs_page.open_job(job, hired.contract_id)
+    table = milestone_table(qtbot, window)
+    qtbot.waitUntil(lambda: table.model().rowCount() == 1)
+    # Stripe charges, then the connection drops before its answer; every lookup fails
+    sandbox.inject_fault("/v1/payment_intents", method="POST", when="after", drop=True)
+    sandbox.inject_fault("/v1/payment_intents", method="GET", status=500, count=1000)
+    contract = contract_of(table)
+    select_row(qtbot, table, 0)
+    click(qtbot, contract.findChild(QPushButton, "fundMilestoneButton"))
+    fund = wait_dialog(qtbot, window, "fundDialog")
+    submit(qtbot, fund)
+    wait_closed(qtbot, fund)
+    qtbot.waitUntil(lambda: statuses(table) == ["Funding (checking with Stripe)"],
+                    timeout=10000)
+    select_row(qtbot, table, 0)
+    assert not contract.findChild(QPushButton, "cancelFundingButton").isVisible()
+    details = contract.findChild(QLabel, "milestoneDetailLabel")
+    qtbot.waitUntil(lambda: "checking with Stripe" in details.text())
+    assert "cannot be cancelled" in details.text()
+    sandbox.clear_faults()  # Stripe reachable again: the lookup finds the charge
+    with window.ctx.uow() as uow:
+        for op in uow.operations.with_status(funding.OperationStatus.SENDING):
+            op.next_attempt_at = None
+        uow.commit()
+    window.ctx.sync.sync_now()
+    qtbot.waitUntil(lambda: statuses(table) == ["Active & Funded"], timeout=10000)
+    customer = window.ctx.uow().__enter__().settings.get(funding.customer_key("test"))
+    assert len(gateway.v1.payment_intents.list({"customer": customer}).data) == 1

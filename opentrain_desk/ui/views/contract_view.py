@@ -266,9 +266,23 @@ def _describe(m: MilestoneRow) -> str:
         parts.append(m.description)
     if m.status_note:
         parts.append(f"Note: {m.status_note}")
+    if funding := _funding_line(m):
+        parts.append(funding)
     if payout := _payout_line(m):
         parts.append(payout)
     return "\n".join(parts)
+
+
+def _funding_line(m: MilestoneRow) -> str:
+    """Why a funding is taking long, and what the employer can (not) do about it."""
+    if m.status_qualifier == "needs attention":
+        return (f"Payment needs attention: {m.operation_message} Open Reports → Check "
+                "against Stripe to adopt or refund the charge.")
+    if m.status_qualifier == "checking with Stripe":
+        return ("Payment: Stripe may already have charged it (its answer was lost). The app "
+                "is checking with Stripe; until then the funding cannot be cancelled or "
+                "changed, so it is never charged twice.")
+    return ""
 
 
 def _payout_line(m: MilestoneRow) -> str:

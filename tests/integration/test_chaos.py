@@ -204,8 +204,12 @@ def _wait_settled(factory, workers: Workers, timeout: float = 90.0) -> None:
                 f"{workers.log_tail()}")
 
 
-def run_chaos(db_url: str, sandbox, log_dir: Path, seconds: float, seed: int) -> dict:
+def run_chaos(db_url: str, sandbox, log_dir: Path, seconds: float, seed: int,
+              chaos: bool = True) -> dict:
+    """``chaos=False``: the same random user and two workers, no faults and no kills (the
+    baseline ``benchmarks/chaos.py`` compares with)."""
     rng = random.Random(seed)
+    sandbox.reset()
     engine = database.create_engine(db_url)
     database.migrate(engine)
     factory = UnitOfWorkFactory(engine, actor="chaos")
@@ -221,15 +225,16 @@ def run_chaos(db_url: str, sandbox, log_dir: Path, seconds: float, seed: int) ->
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             agency.act()
-            if rng.random() < 0.25:
+            if chaos and rng.random() < 0.25:
                 path, method, fault = rng.choice(FAULTS)
                 sandbox.inject_fault(path, method=method, **fault)
                 injected += 1
-            if rng.random() < 0.03:
+            if chaos and rng.random() < 0.03:
                 workers.kill_one(rng)
             time.sleep(rng.uniform(0, 0.03))  # pacing the random user
         sandbox.clear_faults()
         _wait_settled(factory, workers)
+        elapsed = time.monotonic() - deadline + seconds
     finally:
         workers.stop()
     try:
@@ -238,7 +243,11 @@ def run_chaos(db_url: str, sandbox, log_dir: Path, seconds: float, seed: int) ->
         raise AssertionError(f"seed {seed}: {failure}\n{workers.log_tail()}") from None
     finally:
         engine.dispose()
-    return {"actions": dict(agency.done), "faults": injected, "kills": workers.kills}
+    with factory.engine.connect() as conn:
+        moved = conn.scalar(sa.select(sa.func.count()).select_from(stripe_operations).where(
+            stripe_operations.c.status == OperationStatus.SUCCEEDED.name))
+    return {"actions": dict(agency.done), "faults": injected, "kills": workers.kills,
+            "money_movements": moved, "seconds": round(elapsed, 1)}
 
 
 def _books(factory) -> list:

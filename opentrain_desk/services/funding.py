@@ -12,7 +12,6 @@ from datetime import timedelta
 
 from ..domain.errors import DomainError
 from ..domain.milestones import Action, Milestone, MilestoneStatus
-from ..domain.money import Money
 from ..domain.operations import (ErrorKind, OperationKind, OperationStatus,
                                  StripeOperation)
 from . import outcomes

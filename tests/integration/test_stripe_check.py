@@ -10,9 +10,7 @@ from opentrain_desk import check_cli
 from opentrain_desk.config import Settings
 from opentrain_desk.domain.errors import DomainError
 from opentrain_desk.domain.milestones import MilestoneStatus
-from opentrain_desk.domain.operations import OperationStatus
 from opentrain_desk.services import funding, payouts, stripe_check
-from opentrain_desk.services import jobs as services
 from opentrain_desk.services.stripe_check import Problem, Remedy
 from tests.integration.test_exactly_once import funding_invoices
 from tests.integration.test_funding import hire, intents, milestone, operations, with_card

@@ -126,8 +126,9 @@ class Fault:
                                "parameter_missing")
         if self.drop and self.status is not None:
             raise _param_error("drop", "drop sends no answer: it cannot have a status")
-        if self.sticky and (self.when != AFTER or self.status is None):
-            raise _param_error("sticky", "sticky needs when=after and a status")
+        if self.sticky and (self.when != AFTER or self.status is None or self.status < 500):
+            raise _param_error("sticky", "sticky needs when=after and a 5xx status "
+                                         "(Stripe never saves 401 or 429 answers)")
 
     def matches(self, method: str, path: str) -> bool:
         return path.startswith(self.path_prefix) and self.method in (None, method)
@@ -414,9 +415,25 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
+def _failed_validation(status: int, body: bytes) -> bool:
+    """A 400 for invalid parameters (``parameter_*`` codes, or localstripe's
+    code-less "Bad request"): Stripe saves no result, as no endpoint began
+    executing."""
+    if status != 400:
+        return False
+    try:
+        code = json.loads(body)["error"].get("code")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return False
+    return code is None or str(code).startswith("parameter_")
+
+
 def _saved_result(response: web.StreamResponse) -> SavedResult | None:
+    """What the key saves, or None when Stripe would save nothing (401, 429,
+    parameter validation errors)."""
     body = getattr(response, "body", None)
-    if response.status in _NOT_SAVED or not isinstance(body, bytes):
+    if (response.status in _NOT_SAVED or not isinstance(body, bytes)
+            or _failed_validation(response.status, body)):
         return None
     return SavedResult(
         status=response.status,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -20,7 +21,7 @@ import requests
 import stripe
 
 import opentrain_desk
-from opentrain_desk.sandbox.emulator import SandboxStripe
+from opentrain_desk.sandbox.emulator import SandboxStripe, store
 
 ROOT = Path(opentrain_desk.__file__).resolve().parents[1]
 
@@ -148,6 +149,24 @@ def test_a_decline_is_saved_and_replayed(client: stripe.StripeClient, customer: 
     assert again.value.headers["Idempotent-Replayed"] == "true"
     assert again.value.json_body == first.value.json_body
     assert _intents(client, customer) == created  # not executed a second time
+
+
+def test_invalid_parameters_are_not_saved_but_execution_errors_are(
+        client: stripe.StripeClient, customer: str) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as invalid:
+        client.v1.accounts.create({"type": "express", "colour": "red"}, {"idempotency_key": "a"})
+    account = client.v1.accounts.create({"type": "express"}, {"idempotency_key": "a"})
+    paid = _pay(client, _pi_params(client, customer, amount=1_000), "fund-e")
+    over = {"payment_intent": paid.id, "amount": 1_001}
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.refunds.create(over, {"idempotency_key": "refund-e"})
+    with pytest.raises(stripe.InvalidRequestError) as replayed:
+        client.v1.refunds.create(over, {"idempotency_key": "refund-e"})
+
+    assert invalid.value.code == "parameter_unknown"
+    assert account.id.startswith("acct_") and not _replayed(account)  # the key was free
+    assert refused.value.code == replayed.value.code == "amount_too_large"
+    assert replayed.value.headers["Idempotent-Replayed"] == "true"
 
 
 def test_expired_keys_execute_again(client: stripe.StripeClient, customer: str,
@@ -341,6 +360,29 @@ def test_a_killed_emulator_restarts_with_what_it_answered(
     assert _intents(client, customer.id) == [made.id]
     second.close()
     assert second.proc.returncode == 0
+
+
+def test_saved_state_restores_objects_and_keys(
+        client: stripe.StripeClient, customer: str, sandbox: SandboxStripe,
+        tmp_path: Path) -> None:
+    params = _pi_params(client, customer)
+    made = _pay(client, params, "fund-s")
+    saved, old_format = tmp_path / "stripe.state", tmp_path / "old.state"
+    sandbox.save_state(saved)
+    old_format.write_bytes(pickle.dumps(sandbox._call(lambda: dict(store))))  # objects only
+
+    sandbox.stop()
+    sandbox.reset()
+    assert SandboxStripe.load_state(saved)
+    sandbox.start()
+    assert _replayed(again := _pay(client, params, "fund-s")) and again.id == made.id
+
+    sandbox.stop()
+    sandbox.reset()
+    assert SandboxStripe.load_state(old_format)
+    sandbox.start()
+    assert client.v1.payment_intents.retrieve(made.id).status == "succeeded"
+    assert not _replayed(_pay(client, params, "fund-s"))  # no keys in the old format
 
 
 # --------------------------------------------------------------------------

@@ -179,11 +179,14 @@ def test_expired_keys_execute_again(client: stripe.StripeClient, customer: str,
     monkeypatch.setattr(sandbox.idempotency, "clock", lambda: now + 24 * 3600 + 1)
     after_a_day = _pay(client, params, "fund-old")
     monkeypatch.undo()
-    assert sandbox.expire_idempotency_keys() >= 1
+    assert sandbox.expire_idempotency_keys() == 1
     after_expiry = _pay(client, params, "fund-old")
+    expired = requests.post(sandbox.base_url + "/_sandbox/idempotency_keys/expire", timeout=5)
+    over_http = _pay(client, params, "fund-old")
 
-    assert len({first.id, after_a_day.id, after_expiry.id}) == 3
-    assert len(_intents(client, customer)) == 3
+    assert expired.json() == {"expired": 1}
+    assert len({first.id, after_a_day.id, after_expiry.id, over_http.id}) == 4
+    assert len(_intents(client, customer)) == 4
 
 
 # --------------------------------------------------------------------------

@@ -154,15 +154,16 @@ class Fault:
             return _drop_connection(request)
         return self.error_response() if self.status is not None else None
 
-    async def fail_after(self, request: web.Request,
-                         response: web.StreamResponse) -> web.StreamResponse:
-        """Apply an ``after`` rule to the real (already saved) ``response``."""
+    async def fail_after(self, request: web.Request, response: web.StreamResponse,
+                         error: web.Response | None = None) -> web.StreamResponse:
+        """Apply an ``after`` rule to the real ``response`` (already saved;
+        ``error``: the error saved instead, for a sticky rule)."""
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.drop:
             return _drop_connection(request)
-        if self.status is not None and not self.sticky:  # sticky: response is the error
-            return self.error_response()
+        if self.status is not None:
+            return error or self.error_response()
         return response
 
 
@@ -531,18 +532,19 @@ async def _answer(request: web.Request, handler: Handler, claim: Claim,
         failed = await fault.fail_before(request)
         if failed is not None:
             return failed
+    error = None
     if claim.answer is not None:
         response = claim.answer
     else:
         response = await _execute(handler, request)
         response.headers.setdefault("Request-Id", _new_request_id())  # saved with the result
         if fault is not None and fault.when == AFTER and fault.sticky:
-            response = fault.error_response()  # what the key saves and replays
-        claim.complete(response)
+            error = fault.error_response()  # what the key saves and replays
+        claim.complete(error or response)
         if request.method != "GET":
             persist()
     if fault is not None and fault.when == AFTER:
-        return await fault.fail_after(request, response)
+        return await fault.fail_after(request, response, error)
     return response
 
 

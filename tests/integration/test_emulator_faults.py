@@ -239,6 +239,9 @@ def test_a_dropped_answer_after_execution_leaves_the_payment_made(
 
     [made] = client.v1.payment_intents.list({"customer": customer}).data
     assert made.status == "succeeded" and made.metadata["operation_id"] == "op-1"
+    sandbox.inject_fault("/v1/payment_intents", method="POST", when="after", drop=True)
+    with pytest.raises(stripe.APIConnectionError):
+        _pay(client, params, "fund-6")  # a replay can be lost too
     retried = _pay(client, params, "fund-6")
     assert retried.id == made.id and _replayed(retried)
     assert _intents(client, customer) == [made.id]

@@ -175,7 +175,7 @@ def _drop_connection(request: web.Request) -> web.StreamResponse:
     transport = request.transport
     if transport is not None:
         transport.close()
-    return web.Response(status=204)
+    return web.Response(status=444, reason="No Response")  # nginx's code, for access logs
 
 
 def _path_prefix(value: Any) -> str:

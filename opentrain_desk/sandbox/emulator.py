@@ -966,6 +966,15 @@ def _clear_all_state(faults: FaultInjector) -> None:
     REVOKED_KEYS.clear()
 
 
+async def _expire_idempotency_keys(request: web.Request) -> web.Response:
+    """``POST /_sandbox/idempotency_keys/expire`` [``older_than`` seconds]: forget
+    completed keys, as Stripe does after 24 h (for a separate-process emulator)."""
+    data = await _body(request)
+    _reject_unknown(data, frozenset({"older_than"}))
+    older_than = float(_as_int(data.get("older_than", 0), "older_than"))
+    return _json({"expired": IDEMPOTENCY.expire(older_than)})
+
+
 async def _flush_data(_request: web.Request) -> web.Response:
     """``DELETE /_config/data`` (localstripe's reset) also forgets idempotency keys."""
     store.clear()
@@ -994,6 +1003,7 @@ def _extension_routes(faults: FaultInjector) -> list[tuple[str, str, Handler]]:
         ("GET", SANDBOX_PREFIX + "onboarding/{id}", _show_onboarding),
         ("POST", SANDBOX_PREFIX + "onboarding/{id}", _submit_onboarding),
         ("POST", SANDBOX_PREFIX + "reset", reset),
+        ("POST", SANDBOX_PREFIX + "idempotency_keys/expire", _expire_idempotency_keys),
         *_fault_routes(faults),
     ]
 
@@ -1255,7 +1265,8 @@ class SandboxStripe:
         localstripe's store (written before idempotency records were saved)."""
         try:
             saved = pickle.loads(Path(path).read_bytes())
-        except (FileNotFoundError, pickle.UnpicklingError, EOFError, AttributeError):
+        except (FileNotFoundError, pickle.UnpicklingError, EOFError, AttributeError,
+                ImportError, ValueError, TypeError):
             return False
         if not isinstance(saved, dict):
             return False

@@ -126,8 +126,9 @@ class Fault:
                                "parameter_missing")
         if self.drop and self.status is not None:
             raise _param_error("drop", "drop sends no answer: it cannot have a status")
-        if self.sticky and (self.when != AFTER or self.status is None):
-            raise _param_error("sticky", "sticky needs when=after and a status")
+        if self.sticky and (self.when != AFTER or self.status is None or self.status < 500):
+            raise _param_error("sticky", "sticky needs when=after and a 5xx status "
+                                         "(Stripe never saves 401 or 429 answers)")
 
     def matches(self, method: str, path: str) -> bool:
         return path.startswith(self.path_prefix) and self.method in (None, method)
@@ -153,15 +154,16 @@ class Fault:
             return _drop_connection(request)
         return self.error_response() if self.status is not None else None
 
-    async def fail_after(self, request: web.Request,
-                         response: web.StreamResponse) -> web.StreamResponse:
-        """Apply an ``after`` rule to the real (already saved) ``response``."""
+    async def fail_after(self, request: web.Request, response: web.StreamResponse,
+                         error: web.Response | None = None) -> web.StreamResponse:
+        """Apply an ``after`` rule to the real ``response`` (already saved;
+        ``error``: the error saved instead, for a sticky rule)."""
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.drop:
             return _drop_connection(request)
-        if self.status is not None and not self.sticky:  # sticky: response is the error
-            return self.error_response()
+        if self.status is not None:
+            return error or self.error_response()
         return response
 
 
@@ -173,7 +175,7 @@ def _drop_connection(request: web.Request) -> web.StreamResponse:
     transport = request.transport
     if transport is not None:
         transport.close()
-    return web.Response(status=204)
+    return web.Response(status=444, reason="No Response")  # nginx's code, for access logs
 
 
 def _path_prefix(value: Any) -> str:
@@ -414,9 +416,25 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
+def _failed_validation(status: int, body: bytes) -> bool:
+    """A 400 for invalid parameters (``parameter_*`` codes, or localstripe's
+    code-less "Bad request"): Stripe saves no result, as no endpoint began
+    executing."""
+    if status != 400:
+        return False
+    try:
+        code = json.loads(body)["error"].get("code")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return False
+    return code is None or str(code).startswith("parameter_")
+
+
 def _saved_result(response: web.StreamResponse) -> SavedResult | None:
+    """What the key saves, or None when Stripe would save nothing (401, 429,
+    parameter validation errors)."""
     body = getattr(response, "body", None)
-    if response.status in _NOT_SAVED or not isinstance(body, bytes):
+    if (response.status in _NOT_SAVED or not isinstance(body, bytes)
+            or _failed_validation(response.status, body)):
         return None
     return SavedResult(
         status=response.status,
@@ -514,18 +532,19 @@ async def _answer(request: web.Request, handler: Handler, claim: Claim,
         failed = await fault.fail_before(request)
         if failed is not None:
             return failed
+    error = None
     if claim.answer is not None:
         response = claim.answer
     else:
         response = await _execute(handler, request)
         response.headers.setdefault("Request-Id", _new_request_id())  # saved with the result
         if fault is not None and fault.when == AFTER and fault.sticky:
-            response = fault.error_response()  # what the key saves and replays
-        claim.complete(response)
+            error = fault.error_response()  # what the key saves and replays
+        claim.complete(error or response)
         if request.method != "GET":
             persist()
     if fault is not None and fault.when == AFTER:
-        return await fault.fail_after(request, response)
+        return await fault.fail_after(request, response, error)
     return response
 
 

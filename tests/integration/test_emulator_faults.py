@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -20,7 +21,7 @@ import requests
 import stripe
 
 import opentrain_desk
-from opentrain_desk.sandbox.emulator import SandboxStripe
+from opentrain_desk.sandbox.emulator import SandboxStripe, store
 
 ROOT = Path(opentrain_desk.__file__).resolve().parents[1]
 
@@ -150,6 +151,24 @@ def test_a_decline_is_saved_and_replayed(client: stripe.StripeClient, customer: 
     assert _intents(client, customer) == created  # not executed a second time
 
 
+def test_invalid_parameters_are_not_saved_but_execution_errors_are(
+        client: stripe.StripeClient, customer: str) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as invalid:
+        client.v1.accounts.create({"type": "express", "colour": "red"}, {"idempotency_key": "a"})
+    account = client.v1.accounts.create({"type": "express"}, {"idempotency_key": "a"})
+    paid = _pay(client, _pi_params(client, customer, amount=1_000), "fund-e")
+    over = {"payment_intent": paid.id, "amount": 1_001}
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.refunds.create(over, {"idempotency_key": "refund-e"})
+    with pytest.raises(stripe.InvalidRequestError) as replayed:
+        client.v1.refunds.create(over, {"idempotency_key": "refund-e"})
+
+    assert invalid.value.code == "parameter_unknown"
+    assert account.id.startswith("acct_") and not _replayed(account)  # the key was free
+    assert refused.value.code == replayed.value.code == "amount_too_large"
+    assert replayed.value.headers["Idempotent-Replayed"] == "true"
+
+
 def test_expired_keys_execute_again(client: stripe.StripeClient, customer: str,
                                     sandbox: SandboxStripe,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
@@ -160,11 +179,14 @@ def test_expired_keys_execute_again(client: stripe.StripeClient, customer: str,
     monkeypatch.setattr(sandbox.idempotency, "clock", lambda: now + 24 * 3600 + 1)
     after_a_day = _pay(client, params, "fund-old")
     monkeypatch.undo()
-    assert sandbox.expire_idempotency_keys() >= 1
+    assert sandbox.expire_idempotency_keys() == 1
     after_expiry = _pay(client, params, "fund-old")
+    expired = requests.post(sandbox.base_url + "/_sandbox/idempotency_keys/expire", timeout=5)
+    over_http = _pay(client, params, "fund-old")
 
-    assert len({first.id, after_a_day.id, after_expiry.id}) == 3
-    assert len(_intents(client, customer)) == 3
+    assert expired.json() == {"expired": 1}
+    assert len({first.id, after_a_day.id, after_expiry.id, over_http.id}) == 4
+    assert len(_intents(client, customer)) == 4
 
 
 # --------------------------------------------------------------------------
@@ -217,6 +239,9 @@ def test_a_dropped_answer_after_execution_leaves_the_payment_made(
 
     [made] = client.v1.payment_intents.list({"customer": customer}).data
     assert made.status == "succeeded" and made.metadata["operation_id"] == "op-1"
+    sandbox.inject_fault("/v1/payment_intents", method="POST", when="after", drop=True)
+    with pytest.raises(stripe.APIConnectionError):
+        _pay(client, params, "fund-6")  # a replay can be lost too
     retried = _pay(client, params, "fund-6")
     assert retried.id == made.id and _replayed(retried)
     assert _intents(client, customer) == [made.id]
@@ -341,6 +366,29 @@ def test_a_killed_emulator_restarts_with_what_it_answered(
     assert _intents(client, customer.id) == [made.id]
     second.close()
     assert second.proc.returncode == 0
+
+
+def test_saved_state_restores_objects_and_keys(
+        client: stripe.StripeClient, customer: str, sandbox: SandboxStripe,
+        tmp_path: Path) -> None:
+    params = _pi_params(client, customer)
+    made = _pay(client, params, "fund-s")
+    saved, old_format = tmp_path / "stripe.state", tmp_path / "old.state"
+    sandbox.save_state(saved)
+    old_format.write_bytes(pickle.dumps(sandbox._call(lambda: dict(store))))  # objects only
+
+    sandbox.stop()
+    sandbox.reset()
+    assert SandboxStripe.load_state(saved)
+    sandbox.start()
+    assert _replayed(again := _pay(client, params, "fund-s")) and again.id == made.id
+
+    sandbox.stop()
+    sandbox.reset()
+    assert SandboxStripe.load_state(old_format)
+    sandbox.start()
+    assert client.v1.payment_intents.retrieve(made.id).status == "succeeded"
+    assert not _replayed(_pay(client, params, "fund-s"))  # no keys in the old format
 
 
 # --------------------------------------------------------------------------

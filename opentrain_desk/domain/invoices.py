@@ -44,6 +44,7 @@ class InvoiceKind(Enum):
     EMPLOYER_FUNDING = "EMP"
     TRAINER_PAYOUT = "PAY"
     SUBSCRIPTION = "SUB"
+    CREDIT_NOTE = "CN"   # a refund: corrects an earlier invoice (amounts shown negative)
 
     @property
     def prefix(self) -> str:
@@ -59,13 +60,15 @@ class InvoiceKind(Enum):
         for kind in cls:
             if kind.value == prefix:
                 return kind
-        raise ValidationError(f"“{prefix}” is not an invoice series prefix (EMP, PAY or SUB).")
+        raise ValidationError(f"“{prefix}” is not an invoice series prefix "
+                              "(EMP, PAY, SUB or CN).")
 
 
 _KIND_LABELS = {
     InvoiceKind.EMPLOYER_FUNDING: "Employer funding",
     InvoiceKind.TRAINER_PAYOUT: "Trainer payout",
     InvoiceKind.SUBSCRIPTION: "Subscription",
+    InvoiceKind.CREDIT_NOTE: "Credit note",
 }
 
 
@@ -125,7 +128,7 @@ def format_invoice_number(kind: InvoiceKind, year: int, seq: int) -> str:
     return f"{series}-{seq:06d}"
 
 
-_NUMBER = re.compile(r"(?P<prefix>[A-Z]{3})-(?P<year>[0-9]{4})-(?P<seq>[0-9]{6})")
+_NUMBER = re.compile(r"(?P<prefix>[A-Z]{2,3})-(?P<year>[0-9]{4})-(?P<seq>[0-9]{6})")
 
 
 def parse_invoice_number(text: str) -> InvoiceNumber:
@@ -205,6 +208,12 @@ class InvoiceDocument:
     stripe_references: tuple[tuple[str, str], ...] = ()
     logo_path: Path | None = None
     series: str = field(default="")
+    corrects: str = ""  # credit notes: the number of the invoice they correct
+
+    @property
+    def signed_amount_cents(self) -> int:
+        """Credit notes count negative (money back to the employer)."""
+        return -self.amount_cents if self.kind is InvoiceKind.CREDIT_NOTE else self.amount_cents
 
     def __post_init__(self) -> None:
         parsed = parse_invoice_number(_text("number", self.number))

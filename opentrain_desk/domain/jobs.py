@@ -42,8 +42,8 @@ class Job:
 
     def archive(self, milestones: Iterable[Milestone], now: datetime) -> None:
         """Refuse while any milestone is unresolved; the refusal lists them."""
-        unresolved = [f"{m.title} — {m.status.label}" for m in milestones
-                      if not m.status.resolved]
+        unresolved = [f"{m.title} — {m.unresolved_label}" for m in milestones
+                      if not m.resolved]
         if unresolved:
             raise ArchiveRefused(self.title, unresolved)
         self.archived, self.archived_at = True, now

@@ -15,15 +15,12 @@ class MilestoneStatus(enum.Enum):
     ACTIVE_FUNDED = "Active & Funded"
     PENDING_APPROVAL = "Pending approval"
     PAID = "Paid"
+    REFUNDING = "Refunding"   # cancel & refund: the refund is on its way to Stripe
+    REFUNDED = "Refunded"     # the unreleased money went back to the employer
 
     @property
     def label(self) -> str:
         return self.value
-
-    @property
-    def resolved(self) -> bool:
-        """Resolved milestones do not block archiving the job."""
-        return self is MilestoneStatus.PAID
 
 
 class PayoutStatus(enum.Enum):
@@ -32,10 +29,23 @@ class PayoutStatus(enum.Enum):
     PENDING_RETRY = "Pending – retrying"
     PAID_OUT = "Paid out"
     FAILED = "Failed"
+    REFUNDED = "Refunded"   # a failed payout's money went back to the employer instead
 
     @property
     def label(self) -> str:
         return self.value
+
+    @property
+    def settled(self) -> bool:
+        """No money of this payout is pending, failed or disputed any more."""
+        return self in (PayoutStatus.PAID_OUT, PayoutStatus.REFUNDED)
+
+
+def is_resolved(status: MilestoneStatus, payout: PayoutStatus) -> bool:
+    """Resolved milestones do not block archiving the job: Paid with its payout settled,
+    or Refunded. A pending, failed or disputed payout keeps the job open."""
+    return (status is MilestoneStatus.REFUNDED
+            or (status is MilestoneStatus.PAID and payout.settled))
 
 
 class Action(enum.Enum):
@@ -47,6 +57,9 @@ class Action(enum.Enum):
     REQUEST_CHANGES = "request changes on"
     APPROVE = "approve"
     ADOPT_CHARGE = "adopt a Stripe charge for"
+    REFUND = "cancel and refund"
+    REFUND_SUCCEEDED = "confirm the refund of"
+    REFUND_FAILED = "record a failed refund of"
 
     @property
     def verb(self) -> str:
@@ -67,6 +80,11 @@ TRANSITIONS: dict[tuple[MilestoneStatus, Action], MilestoneStatus] = {
     # Check against Stripe: a charge Stripe made that the books missed is taken in
     (S.NOT_FUNDED, A.ADOPT_CHARGE): S.ACTIVE_FUNDED,
     (S.FUNDING, A.ADOPT_CHARGE): S.ACTIVE_FUNDED,
+    # cancel & refund (from Pending approval only once the trainer agreed: the service)
+    (S.ACTIVE_FUNDED, A.REFUND): S.REFUNDING,
+    (S.PENDING_APPROVAL, A.REFUND): S.REFUNDING,
+    (S.REFUNDING, A.REFUND_SUCCEEDED): S.REFUNDED,
+    (S.REFUNDING, A.REFUND_FAILED): S.ACTIVE_FUNDED,
 }
 
 
@@ -180,6 +198,19 @@ class Milestone:
         self.title, self.amount_cents = draft.title, draft.amount.cents
         self.description, self.due_date = draft.description, draft.due_date
         self.updated_at = now
+
+    @property
+    def resolved(self) -> bool:
+        return is_resolved(self.status, self.payout_status)
+
+    @property
+    def unresolved_label(self) -> str:
+        """Why it blocks archiving, e.g. ``Paid, payout Failed``."""
+        if self.status is MilestoneStatus.PAID:
+            payout = ("not sent yet" if self.payout_status is PayoutStatus.NOT_STARTED
+                      else self.payout_status.label)
+            return f"{self.status.label}, payout {payout}"
+        return self.status.label
 
     def ensure_deletable(self) -> None:
         self._require_editable("delete")

@@ -19,6 +19,15 @@ class OperationKind(enum.Enum):
     REFUND = "refund payment"  # destination: the PaymentIntent refunded
 
 
+class RefundPurpose(enum.Enum):
+    """What a refund operation is for (stored in ``StripeOperation.purpose``)."""
+
+    CANCEL = "cancel"            # cancel & refund a funded milestone
+    REMAINDER = "remainder"      # partial release: the part not released
+    PAYOUT_FAILED = "payout failed"  # a failed payout refunded to the employer instead
+    STRAY = "stray"              # Check against Stripe: a charge no milestone can take
+
+
 class OperationStatus(enum.Enum):
     QUEUED = "queued"            # waiting to be sent (or re-sent with the same key)
     SENDING = "sending"          # a request may have left: outcome unknown until recorded
@@ -109,6 +118,9 @@ class StripeOperation:
     milestone_ref: str = ""
     #: Optimistic version: every UPDATE is a compare-and-set on the version it was read in.
     version: int = 1
+    #: Refunds: why the money goes back (see ``RefundPurpose``) and the person's reason.
+    purpose: str = ""
+    note: str = ""
 
     def __post_init__(self) -> None:
         if not self.idempotency_key:

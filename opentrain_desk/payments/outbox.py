@@ -30,7 +30,7 @@ from typing import Callable, Protocol
 
 from ..domain.errors import ConcurrentChange, DomainError
 from ..domain.operations import ErrorKind, OperationKind, OperationStatus, StripeOperation
-from ..services import funding, payouts, stripe_check, subscriptions
+from ..services import funding, payouts, refunds, subscriptions
 from ..services.ports import GatewayError, PaymentGateway
 from ..services.unit_of_work import UnitOfWorkFactory
 from ..redaction import redact
@@ -74,6 +74,10 @@ class PayoutHandler:
         self.factory = factory
 
     def send(self, gateway, op):
+        if op.purpose == payouts.RETRY:  # a failed payout retried: never pay twice
+            existing = gateway.find_transfer(op.transfer_group, None)
+            if existing is not None:
+                return existing
         return gateway.transfer(amount_cents=op.amount_cents, destination=op.destination,
                                 source_transaction=op.charge_id,
                                 transfer_group=op.transfer_group, metadata=op.metadata,
@@ -100,7 +104,7 @@ class RefundHandler:
                               metadata=op.metadata, idempotency_key=op.idempotency_key)
 
     def record(self, factory, op_id, result) -> None:
-        stripe_check.record_refund(factory(), op_id, result)
+        refunds.record_refund(factory(), op_id, result)
 
     def find(self, gateway, op, since):
         return gateway.find_refund(op.destination, op.id)

@@ -150,12 +150,14 @@ class StripeGateway:
             return _transfer(self.v1.transfers.create(
                 params, {"idempotency_key": idempotency_key}))
 
-    def find_transfer(self, transfer_group: str, operation_id: str) -> TransferResult | None:
-        """Reconcile: our transfers carry the operation id in their metadata."""
+    def find_transfer(self, transfer_group: str,
+                      operation_id: str | None) -> TransferResult | None:
+        """Reconcile: our transfers carry the operation id in their metadata
+        (``operation_id=None``: any transfer of the group)."""
         with translated():
             page = self.v1.transfers.list({"transfer_group": transfer_group, "limit": 100})
             for transfer in page.auto_paging_iter():
-                if transfer["metadata"] and transfer["metadata"].to_dict().get(
+                if operation_id is None or _metadata(transfer).get(
                         "operation_id") == operation_id:
                     return _transfer(transfer)
         return None

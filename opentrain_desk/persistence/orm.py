@@ -149,6 +149,8 @@ stripe_operations = sa.Table(
     sa.Column("next_attempt_at", Timestamp()),
     sa.Column("maybe_sent", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("milestone_ref", sa.String(240), nullable=False, server_default=""),
+    sa.Column("purpose", sa.String(24), nullable=False, server_default=""),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     sa.Index("ix_stripe_operations_status_due", "status", "next_attempt_at"),
     sa.Index("ix_stripe_operations_milestone", "milestone_id"),
@@ -203,6 +205,7 @@ invoices = sa.Table(
     sa.Column("milestone_id", sa.ForeignKey("milestones.id")),
     sa.Column("operation_id", sa.String(32)),
     sa.Column("external_ref", sa.String(64)),  # e.g. the Stripe invoice a SUB mirrors
+    sa.Column("corrects", sa.String(32)),      # a credit note: the invoice it corrects
     sa.Column("created_at", Timestamp(), nullable=False),
     sa.UniqueConstraint("series", "seq"),
     sa.UniqueConstraint("external_ref"),

@@ -10,7 +10,14 @@ from ..domain.milestones import MilestoneStatus, PayoutStatus
 from ..domain.operations import ErrorKind, OperationKind, OperationStatus
 from .orm import contracts, jobs, milestones, stripe_operations, trainers
 
-UNRESOLVED = [s.name for s in MilestoneStatus if not s.resolved]
+SETTLED_PAYOUTS = [p.name for p in PayoutStatus if p.settled]
+
+
+def unresolved(c=milestones.c):
+    """SQL for ``not is_resolved(status, payout_status)`` (domain/milestones.py)."""
+    return sa.not_(sa.or_(c.status == MilestoneStatus.REFUNDED.name,
+                          sa.and_(c.status == MilestoneStatus.PAID.name,
+                                  c.payout_status.in_(SETTLED_PAYOUTS))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +142,7 @@ class Queries:
     def _job_counts(conn: sa.Connection, job_ids: list[int]) -> dict[int, tuple[int, int]]:
         if not job_ids:
             return {}
-        open_count = sa.func.count(milestones.c.id).filter(
-            milestones.c.status.in_(UNRESOLVED))
+        open_count = sa.func.count(milestones.c.id).filter(unresolved())
         query = (sa.select(contracts.c.job_id, sa.func.count(sa.distinct(contracts.c.id)),
                            open_count)
                  .select_from(contracts.outerjoin(milestones,

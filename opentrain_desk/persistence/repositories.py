@@ -122,7 +122,8 @@ _CLAIM = _claim_statement()
 def _claim_details_statement() -> sa.Select:
     t, m, c = stripe_operations.c, milestones.c, contracts.c
     return (sa.select(t.id, t.kind, t.idempotency_key, t.amount_cents, t.customer_id,
-                      t.payment_method_id, t.destination, t.attempts, m.id.label("mid"),
+                      t.payment_method_id, t.destination, t.attempts, t.purpose,
+                      m.id.label("mid"),
                       m.charge_id, c.id.label("cid"), c.job_id)
             .select_from(stripe_operations.outerjoin(milestones, m.id == t.milestone_id)
                          .outerjoin(contracts, c.id == m.contract_id))

@@ -24,6 +24,7 @@ DEMO_JOBS = [
         ("José Núñez", "jose.nunez@example.com", [
             ("Pilot — 100 ranked pairs", "350.00", -10, "PAID_SETUP"),
             ("Batch 1 — 500 ranked pairs", "1,500.00", 9, "FUNDING"),
+            ("Batch 0 — rushed sample (cancelled)", "420.00", -1, "REFUNDING"),
         ]),
     ]),
     ("Medical Q&A safety red-teaming", "Adversarial prompts for clinical safety.", [
@@ -31,15 +32,18 @@ DEMO_JOBS = [
             ("Threat model and prompt taxonomy", "2,400.00", -30, "PAID"),
             ("Round 1 — 300 adversarial prompts", "3,750.00", 5, "ACTIVE_FUNDED"),
             ("Round 2 — follow-up probes", "3,750.00", 26, "NOT_FUNDED"),
+            ("Round 0 — scoping call notes", "640.00", -40, "REFUNDED"),
         ]),
     ]),
     ("Multilingual summarisation (ES/PT)", "Write and grade summaries in Spanish and Portuguese.", [
         ("Lucía Fernández", "lucia.fernandez@example.com", [
             ("Style guide alignment", "480.00", -14, "PAID"),
             ("Batch A — 250 summaries", "1,875.50", 4, "PENDING_APPROVAL"),
+            ("Pilot — 40 summaries (half accepted)", "500.00", -24, "PAID_PARTIAL"),
         ]),
         ("Thiago Costa", "thiago.costa@example.com", [
             ("Glossary — 60 key terms", "300.00", -6, "PAID_RETRY"),
+            ("Term list v0 (payout refunded)", "200.00", -27, "PAID_REFUNDED"),
             ("Batch B — 250 summaries", "1,875.50", 18, "NOT_FUNDED"),
         ]),
     ]),
@@ -67,11 +71,26 @@ PATH = {
     "ACTIVE_FUNDED": [Action.START_FUNDING, Action.FUNDING_SUCCEEDED],
     "PENDING_APPROVAL": [Action.START_FUNDING, Action.FUNDING_SUCCEEDED, Action.SUBMIT],
     "PAID": [Action.START_FUNDING, Action.FUNDING_SUCCEEDED, Action.SUBMIT, Action.APPROVE],
+    "REFUNDING": [Action.START_FUNDING, Action.FUNDING_SUCCEEDED, Action.REFUND],
+    "REFUNDED": [Action.START_FUNDING, Action.FUNDING_SUCCEEDED, Action.REFUND,
+                 Action.REFUND_SUCCEEDED],
 }
 #: Paid (approved, funds released) with each payout outcome the timeline can show.
 PAYOUT_OUTCOME = {"PAID": PayoutStatus.PAID_OUT, "PAID_SETUP": PayoutStatus.PENDING_SETUP,
-                  "PAID_RETRY": PayoutStatus.PENDING_RETRY, "PAID_FAILED": PayoutStatus.FAILED}
+                  "PAID_RETRY": PayoutStatus.PENDING_RETRY, "PAID_FAILED": PayoutStatus.FAILED,
+                  "PAID_PARTIAL": PayoutStatus.PAID_OUT,
+                  "PAID_REFUNDED": PayoutStatus.REFUNDED}
 PATH.update({target: PATH["PAID"] for target in PAYOUT_OUTCOME})
+#: A partial release pays this share of the milestone; the rest goes back to the employer.
+PARTIAL_SHARE = (3, 5)
+CANCEL_REASON = "The trainer became unavailable; the work was not started."
+
+
+def released(target: str, amount_cents: int) -> int:
+    """The amount a demo approval releases (partial for ``PAID_PARTIAL``)."""
+    if target != "PAID_PARTIAL":
+        return amount_cents
+    return amount_cents * PARTIAL_SHARE[0] // PARTIAL_SHARE[1]
 
 FUNDED_BEFORE_DUE = timedelta(days=21)   # demo history: funded three weeks before due,
 SUBMITTED_BEFORE_DUE = timedelta(days=2)  # delivered two days before, approved on the day
@@ -131,7 +150,21 @@ def advance_locally(factory: UnitOfWorkFactory, milestone_id: int, target: str,
             if action is Action.APPROVE:
                 milestone.approve(uow.now, "demo")
                 milestone.payout_status = PAYOUT_OUTCOME[target]
-                _demo_invoice(uow, milestone, InvoiceKind.TRAINER_PAYOUT)
+                release = released(target, milestone.amount_cents)
+                _demo_invoice(uow, milestone, InvoiceKind.TRAINER_PAYOUT, release)
+                if release < milestone.amount_cents:
+                    _demo_credit_note(uow, milestone, InvoiceKind.EMPLOYER_FUNDING,
+                                      milestone.amount_cents - release,
+                                      "Partial release: the part not accepted")
+                if milestone.payout_status is PayoutStatus.REFUNDED:
+                    _demo_credit_note(uow, milestone, InvoiceKind.TRAINER_PAYOUT, release,
+                                      "The payout failed; refunded to the employer")
+            elif action is Action.REFUND_SUCCEEDED:
+                milestone.apply(action, uow.now, milestone.status_note)
+                _demo_credit_note(uow, milestone, InvoiceKind.EMPLOYER_FUNDING,
+                                  milestone.amount_cents, CANCEL_REASON)
+            elif action is Action.REFUND:
+                milestone.apply(action, uow.now, f"Cancelled: {CANCEL_REASON}")
             elif action is Action.SUBMIT:
                 milestone.submit(uow.now, "Delivered — see the shared folder.")
             else:
@@ -142,7 +175,18 @@ def advance_locally(factory: UnitOfWorkFactory, milestone_id: int, target: str,
             uow.commit()
 
 
-def _demo_invoice(uow, milestone, kind: InvoiceKind) -> None:
+PAYOUT_INVOICE_STATUS = {PayoutStatus.PAID_OUT: "Paid out", PayoutStatus.FAILED:
+                         "Payout failed", PayoutStatus.REFUNDED: "Refunded to employer"}
+
+
+def _demo_credit_note(uow, milestone, corrects: InvoiceKind, amount_cents: int,
+                      reason: str) -> None:
+    invoicing.issue_credit_note(uow, milestone.id, corrects, amount_cents, reason,
+                                "demo data (no Stripe object)", None)
+
+
+def _demo_invoice(uow, milestone, kind: InvoiceKind, amount_cents: int | None = None
+                  ) -> None:
     """The invoices the real flow would have issued (this demo has no Stripe objects)."""
     contract = uow.contracts.get(milestone.contract_id)
     job, trainer = uow.jobs.get(contract.job_id), uow.trainers.get(contract.trainer_id)
@@ -153,7 +197,9 @@ def _demo_invoice(uow, milestone, kind: InvoiceKind) -> None:
         project=job.title, description=(f"Milestone payout: {milestone.title}" if payout else
                                         f"Milestone funding: {milestone.title} — trainer "
                                         f"{trainer.name}"),
-        amount_cents=milestone.amount_cents, payment_status="Released" if payout else "Paid",
+        amount_cents=amount_cents or milestone.amount_cents,
+        payment_status=(PAYOUT_INVOICE_STATUS.get(milestone.payout_status, "Payout pending")
+                        if payout else "Paid"),
         refs=(("Reference", "demo data (no Stripe object)"),), job_id=job.id,
         contract_id=contract.id, milestone_id=milestone.id)
 

@@ -12,20 +12,25 @@ from datetime import timedelta
 from typing import Callable
 
 from ..domain.milestones import Action
+from ..domain.operations import OperationKind
 from ..domain.subscriptions import AccountType
 from ..payments.outbox import OutboxWorker
-from ..services import billing, funding, payouts, subscriptions
+from ..services import billing, funding, payouts, refunds, subscriptions
 from ..services import jobs as services
 from ..services.ports import PaymentGateway
 from ..services.unit_of_work import UnitOfWorkFactory
-from .demo import DEMO_COMPANY, PAYOUT_OUTCOME, Schedule, seed_demo, travel
+from .demo import (CANCEL_REASON, DEMO_COMPANY, PAYOUT_OUTCOME, Schedule, released,
+                   seed_demo, travel)
 
 NOT_ONBOARDED = {"jose.nunez@example.com"}
 #: Emulated Stripe answers to the transfer of a demo payout (``SandboxStripe.inject_fault``).
 TRANSFER_FAULTS = {
     "PAID_RETRY": dict(status=503, should_retry=True),            # Stripe: try again later
     "PAID_FAILED": dict(status=400, code="transfer_rejected"),     # refused: not retryable
+    "PAID_REFUNDED": dict(status=400, code="transfer_rejected"),   # refused, then refunded
 }
+#: The refund of "REFUNDING" meets a 503: the app's payment worker sends it after start.
+REFUND_FAULT = dict(status=503, should_retry=True)
 
 
 def seed_sandbox_demo(factory: UnitOfWorkFactory, gateway: PaymentGateway,
@@ -73,14 +78,40 @@ def seed_sandbox_demo(factory: UnitOfWorkFactory, gateway: PaymentGateway,
             services.record_submission(f(), milestone_id, "Delivered — annotation log and "
                                        "summary report attached.",
                                        "https://files.example.com/deliveries/batch.zip")
+        if target == "REFUNDING":
+            refunding.append(milestone_id)  # cancelled last: its refund is still in flight
+        elif target == "REFUNDED":
+            at(Action.REFUND)
+            cancel(f, milestone_id)
+            demo_worker.run_once(reconcile=False)
         if target in PAYOUT_OUTCOME:
             at(Action.APPROVE)
-            payouts.approve_milestone(f(), milestone_id)
+            with f() as uow:
+                amount = uow.milestones.get(milestone_id).amount_cents
+            payouts.approve_milestone(f(), milestone_id, released(target, amount),
+                                      "Half of the summaries were accepted.")
             if target in TRANSFER_FAULTS:
                 inject_fault("/v1/transfers", method="POST", **TRANSFER_FAULTS[target])
             demo_worker.run_once(reconcile=False)
+            if target == "PAID_REFUNDED":
+                payouts.refund_failed_payout(f(), milestone_id, "The trainer closed their "
+                                             "payout account; refunded to the agency.")
+                demo_worker.run_once(reconcile=False)
 
+    refunding: list[int] = []
     seed_demo(factory, advance, subscription_invoice=False)
+    refunds_only = OutboxWorker(factory, lambda: gateway, lease=timedelta(0), senders=1)
+    refunds_only.handlers = {OperationKind.REFUND: refunds_only.handlers[OperationKind.REFUND]}
+    for milestone_id in refunding:  # meets a 503: the app's worker sends it after start
+        cancel(factory, milestone_id)
+        inject_fault("/v1/refunds", method="POST", **REFUND_FAULT)
+        refunds_only.run_once(reconcile=False)
+
+
+def cancel(factory: UnitOfWorkFactory, milestone_id: int) -> None:
+    with factory() as uow:
+        amount = uow.milestones.get(milestone_id).amount_cents
+    refunds.cancel_and_refund(factory(), milestone_id, amount, CANCEL_REASON)
 
 
 def _subscribe_agency(factory: UnitOfWorkFactory, gateway: PaymentGateway,

@@ -122,6 +122,7 @@ class Claimed:
     attempts: int
     charge_id: str = ""
     transfer_group: str = ""
+    purpose: str = ""
 
 
 def transfer_group(contract_id: int, milestone_id: int) -> str:
@@ -147,7 +148,7 @@ def claim_next(uow: UnitOfWork, kinds: tuple[OperationKind, ...],
         uow.commit()
         return Claimed(row.id, row.kind, row.idempotency_key, row.amount_cents,
                        row.customer_id, row.payment_method_id, row.destination, metadata,
-                       row.attempts, row.charge_id or "", group)
+                       row.attempts, row.charge_id or "", group, row.purpose or "")
 
 
 def record_payment(uow: UnitOfWork, operation_id: str, result: PaymentResult) -> None:
@@ -220,6 +221,7 @@ def record_error(uow: UnitOfWork, operation_id: str, error: GatewayError,
     be retried. An error for an attempt that is no longer the operation's current one
     (another worker moved it on) changes nothing."""
     from .payouts import record_payout_error
+    from .refunds import refund_failed
     with uow:
         operation = uow.operations.get(operation_id, for_update=True)
         if operation.status is not OperationStatus.SENDING or (
@@ -240,7 +242,9 @@ def record_error(uow: UnitOfWork, operation_id: str, error: GatewayError,
                 milestone.status_note = "Action needed: authenticate the payment (3-D Secure)."
         elif not (payout and error.kind is ErrorKind.NOT_READY):
             operation.fail(uow.now, error.kind, error.message, error.object_id)
-            if milestone and not payout and milestone.status is MilestoneStatus.FUNDING:
+            if operation.kind is OperationKind.REFUND:
+                refund_failed(uow, operation, error.message)
+            elif milestone and not payout and milestone.status is MilestoneStatus.FUNDING:
                 milestone.apply(Action.FUNDING_FAILED, uow.now, error.message)
         if payout and milestone:
             record_payout_error(uow, operation, milestone, error)

@@ -60,7 +60,7 @@ def issue(uow: UnitOfWork, kind: InvoiceKind, *, bill_to: InvoiceParty, project:
           refs: tuple[tuple[str, str], ...] = (), billing_type: BillingType =
           BillingType.MILESTONE, job_id=None, contract_id=None, milestone_id=None,
           operation_id=None, external_ref: str | None = None,
-          issuer: InvoiceParty | None = None) -> str:
+          issuer: InvoiceParty | None = None, corrects: str | None = None) -> str:
     """Issue one invoice inside the caller's unit of work; returns its number.
     ``issuer`` defaults to the agency (Settings → Company), read in this transaction."""
     issue_date = uow.now.date()
@@ -70,7 +70,7 @@ def issue(uow: UnitOfWork, kind: InvoiceKind, *, bill_to: InvoiceParty, project:
         number=number, issue_date=issue_date, billing_type=billing_type, kind=kind,
         issuer=issuer or company_party(uow), bill_to=bill_to, project_name=project,
         description=description, amount_cents=amount_cents, payment_status=payment_status,
-        stripe_references=refs)
+        stripe_references=refs, corrects=corrects or "")
     uow.session.execute(_INSERT_INVOICE, dict(
         number=number, series=series, seq=seq, kind=kind.prefix,
         billing_type=billing_type.value, issue_date=issue_date,
@@ -79,7 +79,7 @@ def issue(uow: UnitOfWork, kind: InvoiceKind, *, bill_to: InvoiceParty, project:
         currency=document.currency, payment_status=payment_status,
         stripe_refs=json.dumps([list(r) for r in refs]), job_id=job_id,
         contract_id=contract_id, milestone_id=milestone_id, operation_id=operation_id,
-        external_ref=external_ref, created_at=uow.now))
+        external_ref=external_ref, corrects=corrects, created_at=uow.now))
     uow.audit("invoice", None, "issued", after={"number": number, "amount_cents": amount_cents,
                                                 "kind": kind.prefix})
     return number
@@ -110,3 +110,38 @@ def document_from_row(row, logo_path=None) -> InvoiceDocument:
         payment_status=row.payment_status, currency=row.currency,
         stripe_references=tuple(tuple(r) for r in json.loads(row.stripe_refs)),
         logo_path=logo_path)
+
+
+def latest_for_milestone(uow: UnitOfWork, milestone_id: int, kind: InvoiceKind):
+    """``(number, amount, bill_to JSON)`` of the milestone's newest invoice of ``kind``."""
+    t = invoices.c
+    return uow.session.execute(
+        sa.select(t.number, t.amount_cents, t.bill_to, t.project_name)
+        .where(t.milestone_id == milestone_id, t.kind == kind.prefix)
+        .order_by(t.id.desc()).limit(1)).first()
+
+
+def set_payment_status(uow: UnitOfWork, milestone_id: int, kind: InvoiceKind,
+                       status: str) -> None:
+    """An invoice's content is an immutable snapshot; its payment status follows the money
+    (a payout invoice never says "paid out" for a payout that failed)."""
+    t = invoices.c
+    newest = (sa.select(sa.func.max(t.id))
+              .where(t.milestone_id == milestone_id, t.kind == kind.prefix).scalar_subquery())
+    uow.session.execute(invoices.update().where(t.id == newest).values(payment_status=status))
+
+
+def issue_credit_note(uow: UnitOfWork, milestone_id: int, corrected: InvoiceKind,
+                      amount_cents: int, reason: str, refund_id: str,
+                      operation_id: str) -> str | None:
+    """Every refund issues a credit note naming the invoice it corrects."""
+    original = latest_for_milestone(uow, milestone_id, corrected)
+    if original is None:
+        return None
+    bill_to = _party(original.bill_to)
+    return issue(uow, InvoiceKind.CREDIT_NOTE, bill_to=bill_to, project=original.project_name,
+                 description=f"Credit note for {original.number}: {reason}"[:2000],
+                 amount_cents=amount_cents, payment_status="Refunded",
+                 refs=(("Refund", refund_id), ("Corrects", original.number)),
+                 milestone_id=milestone_id, operation_id=operation_id,
+                 corrects=original.number)

@@ -10,9 +10,10 @@ from __future__ import annotations
 from ..domain.errors import DomainError
 from ..domain.milestones import Milestone, PayoutStatus
 from ..domain.money import Money
-from ..domain.operations import ErrorKind, OperationKind, OperationStatus, StripeOperation
+from ..domain.operations import (ErrorKind, OperationKind, OperationStatus, RefundPurpose,
+                                 StripeOperation)
 from ..domain.invoices import InvoiceKind, InvoiceParty
-from . import invoicing
+from . import invoicing, refunds
 from .funding import transfer_group
 from .outcomes import already_settled
 from .notifications import message_trainer, notify
@@ -32,26 +33,31 @@ def _context(uow: UnitOfWork, milestone: Milestone):
     return contract, uow.jobs.get(contract.job_id), uow.trainers.get(contract.trainer_id)
 
 
-def approve_milestone(uow: UnitOfWork, milestone_id: int) -> str:
+def approve_milestone(uow: UnitOfWork, milestone_id: int,
+                      release_cents: int | None = None, reason: str = "") -> str:
     """Approve & release: Paid now, payout queued (or waiting for the trainer's setup).
 
-    Raises IllegalTransition unless the milestone is Pending approval, so a second
-    click or a second window cannot approve (and pay) twice."""
+    ``release_cents`` below the milestone amount is a partial release: the transfer is for
+    the released part and the remainder is refunded to the employer (both through the
+    outbox, each exactly once). Raises IllegalTransition unless the milestone is Pending
+    approval, so a second click or a second window cannot approve (and pay) twice."""
     with uow:
         milestone = uow.milestones.get(milestone_id, for_update=True)
+        release = _release_amount(milestone, release_cents)
         contract, job, trainer = _context(uow, milestone)
         before = milestone.snapshot()
         milestone.approve(uow.now, uow.actor)
         operation = uow.operations.add(StripeOperation(
-            kind=OperationKind.PAYOUT, amount_cents=milestone.amount_cents,
-            milestone_id=milestone.id, destination=trainer.stripe_account_id or "",
-            created_at=uow.now, updated_at=uow.now))
-        amount = Money(milestone.amount_cents).format()
+            kind=OperationKind.PAYOUT, amount_cents=release, milestone_id=milestone.id,
+            destination=trainer.stripe_account_id or "", created_at=uow.now,
+            updated_at=uow.now))
+        amount = Money(release).format()
         if trainer.payout_ready:
             milestone.payout_status = PayoutStatus.NOT_STARTED
-            message_trainer(uow, trainer.id, "payout started", f"Payment of {amount} released",
+            message_trainer(uow, trainer.id, "payout started", f"{amount} approved for you",
                             f"Hi {trainer.name},\n\n“{milestone.title}” ({job.title}) was "
-                            f"approved and {amount} is on its way to your Stripe account.")
+                            f"approved. {amount} is being sent to your Stripe account; we "
+                            "will write again once it has been sent.")
         else:
             operation.wait_for_setup(uow.now, trainer.payout_readiness())
             milestone.payout_status = PayoutStatus.PENDING_SETUP
@@ -59,17 +65,108 @@ def approve_milestone(uow: UnitOfWork, milestone_id: int) -> str:
         invoicing.issue(
             uow, InvoiceKind.TRAINER_PAYOUT,
             bill_to=InvoiceParty(trainer.name, (), trainer.email),
-            project=job.title, description=f"Milestone payout: {milestone.title}",
-            amount_cents=milestone.amount_cents, payment_status="Released",
+            project=job.title, description=f"Milestone payout: {milestone.title}"
+            + (f" (partial release of {Money(milestone.amount_cents).format()})"
+               if release < milestone.amount_cents else ""),
+            amount_cents=release, payment_status=PAYOUT_PENDING,
             refs=(("Source charge", milestone.charge_id or "—"),
                   ("Transfer group", transfer_group(contract.id, milestone.id))),
             job_id=job.id, contract_id=contract.id, milestone_id=milestone.id,
             operation_id=operation.id)
+        extra = {}
+        if release < milestone.amount_cents:
+            remainder = refunds.queue(
+                uow, payment_intent_id=milestone.payment_intent_id or "",
+                amount_cents=milestone.amount_cents - release,
+                charged_cents=milestone.amount_cents, purpose=RefundPurpose.REMAINDER,
+                reason=reason or "Partial release: the part not released",
+                milestone_id=milestone.id)
+            extra = {"released_cents": release, "refund_operation": remainder.id}
         uow.audit("milestone", milestone.id, "approved", before,
-                  milestone.snapshot() | {"operation": operation.id})
+                  milestone.snapshot() | {"operation": operation.id} | extra)
         uow.audit("operation", None, "payout queued", after=operation.snapshot())
         uow.commit()
         return operation.id
+
+
+PAYOUT_PENDING = "Payout pending"
+
+
+def _release_amount(milestone: Milestone, release_cents: int | None) -> int:
+    if release_cents is None:
+        return milestone.amount_cents
+    if isinstance(release_cents, bool) or not isinstance(release_cents, int) or \
+            release_cents <= 0:
+        raise DomainError("Release a positive amount (to release nothing, cancel & refund "
+                          "the milestone instead).")
+    if release_cents > milestone.amount_cents:
+        raise DomainError(f"At most the milestone amount "
+                          f"({Money(milestone.amount_cents).format()}) can be released.")
+    return release_cents
+
+
+def retry_payout(uow: UnitOfWork, milestone_id: int) -> str:
+    """A failed payout, once the trainer's account is fixed: a new transfer operation.
+    Before sending, the worker looks for a transfer of this milestone already at Stripe,
+    so a retry never pays twice."""
+    with uow:
+        milestone = uow.milestones.get(milestone_id, for_update=True)
+        failed = _failed_payout(uow, milestone)
+        contract, job, trainer = _context(uow, milestone)
+        operation = uow.operations.add(StripeOperation(
+            kind=OperationKind.PAYOUT, amount_cents=failed.amount_cents,
+            milestone_id=milestone.id, destination=trainer.stripe_account_id or "",
+            purpose=RETRY, created_at=uow.now, updated_at=uow.now))
+        before = milestone.snapshot()
+        if trainer.payout_ready:
+            milestone.payout_status = PayoutStatus.PENDING_RETRY
+        else:
+            operation.wait_for_setup(uow.now, trainer.payout_readiness())
+            milestone.payout_status = PayoutStatus.PENDING_SETUP
+            _ask_for_setup(uow, trainer, milestone, job.title,
+                           Money(failed.amount_cents).format())
+        invoicing.set_payment_status(uow, milestone.id, InvoiceKind.TRAINER_PAYOUT,
+                                     PAYOUT_PENDING)
+        uow.audit("milestone", milestone.id, "payout retried", before,
+                  milestone.snapshot() | {"operation": operation.id, "failed": failed.id})
+        uow.commit()
+        return operation.id
+
+
+RETRY = "retry"
+
+
+def refund_failed_payout(uow: UnitOfWork, milestone_id: int, reason: str) -> str:
+    """A failed payout's money goes back to the employer instead (with a credit note
+    against the payout invoice once Stripe refunds it)."""
+    with uow:
+        milestone = uow.milestones.get(milestone_id, for_update=True)
+        failed = _failed_payout(uow, milestone)
+        operation = refunds.queue(uow, payment_intent_id=milestone.payment_intent_id or "",
+                                  amount_cents=failed.amount_cents,
+                                  charged_cents=milestone.amount_cents,
+                                  purpose=RefundPurpose.PAYOUT_FAILED, reason=reason,
+                                  milestone_id=milestone.id)
+        before = milestone.snapshot()
+        milestone.status_note = f"Refund to the employer queued: {reason.strip()}"
+        uow.audit("milestone", milestone.id, "payout refunded to employer", before,
+                  milestone.snapshot() | {"operation": operation.id})
+        uow.commit()
+        return operation.id
+
+
+def _failed_payout(uow: UnitOfWork, milestone: Milestone) -> StripeOperation:
+    if milestone.payout_status is not PayoutStatus.FAILED:
+        raise DomainError(f"“{milestone.title}”'s payout is {milestone.payout_status.label}, "
+                          "not Failed: there is nothing to retry or refund.")
+    payouts_ = [op for op in uow.operations.for_milestone(milestone.id)
+                if op.kind is OperationKind.PAYOUT]
+    if any(op.status.open for op in payouts_):
+        raise DomainError("A payout for this milestone is already on its way.")
+    if any(op.kind is OperationKind.REFUND and op.status.open
+           for op in uow.operations.for_milestone(milestone.id)):
+        raise DomainError("A refund for this milestone is already on its way.")
+    return payouts_[-1]
 
 
 def _ask_for_setup(uow: UnitOfWork, trainer, milestone: Milestone, job_title: str,
@@ -196,6 +293,12 @@ def record_transfer(uow: UnitOfWork, operation_id: str, result: TransferResult) 
         notify(uow, "paid out", f"{amount} paid out to {trainer.name}",
                f"“{milestone.title}” ({job.title}) — transfer {result.id}.",
                job_id=job.id, contract_id=contract.id, milestone_id=milestone.id)
+        invoicing.set_payment_status(uow, milestone.id, InvoiceKind.TRAINER_PAYOUT,
+                                     "Paid out")
+        message_trainer(uow, trainer.id, "payout sent", f"Payment of {amount} sent",
+                        f"Hi {trainer.name},\n\n{amount} for “{milestone.title}” "
+                        f"({job.title}) has been sent to your Stripe account (transfer "
+                        f"{result.id}).")
         uow.commit()
 
 
@@ -212,8 +315,15 @@ def record_payout_error(uow: UnitOfWork, operation: StripeOperation, milestone: 
     elif operation.status is OperationStatus.FAILED:
         milestone.payout_status = PayoutStatus.FAILED
         notify(uow, "payout failed", f"Payout of {amount} to {trainer.name} failed",
-               f"{error.message}\nCheck the trainer's payout account and your Stripe "
-               "balance, then contact support if it persists.",
+               f"{error.message}\nRetry it once the trainer's payout account is fixed, or "
+               "refund the money to the employer instead (milestone actions).",
                job_id=job.id, contract_id=contract.id, milestone_id=milestone.id)
+        invoicing.set_payment_status(uow, milestone.id, InvoiceKind.TRAINER_PAYOUT,
+                                     "Payout failed")
+        message_trainer(uow, trainer.id, "payout failed", f"Your payment of {amount} could "
+                        "not be sent", f"Hi {trainer.name},\n\nStripe could not send {amount} "
+                        f"for “{milestone.title}” ({job.title}) to your account: "
+                        f"{error.message}\nWe will retry once your payout account is in "
+                        "order, or get back to you.")
     else:
         milestone.payout_status = PayoutStatus.PENDING_RETRY

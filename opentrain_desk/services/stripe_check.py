@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from ..domain.errors import DomainError
 from ..domain.milestones import Action, MilestoneStatus, PayoutStatus
 from ..domain.money import Money
-from ..domain.operations import ErrorKind, OperationKind, OperationStatus, StripeOperation
-from . import outcomes
+from ..domain.operations import (OperationKind, OperationStatus, RefundPurpose,
+                                 StripeOperation)
+from . import refunds
 from .funding import customer_key, issue_funding_invoice, workspace_id
-from .ports import PaymentGateway, PaymentResult, RefundResult, StripePayment, TransferResult
+from .ports import PaymentGateway, PaymentResult, StripePayment, TransferResult
 from .unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 FUNDED = (MilestoneStatus.ACTIVE_FUNDED, MilestoneStatus.PENDING_APPROVAL, MilestoneStatus.PAID)
@@ -255,43 +256,19 @@ def _operation_for(uow: UnitOfWork, result: PaymentResult, milestone) -> StripeO
 
 def queue_refund(uow: UnitOfWork, payment_intent_id: str, amount_cents: int,
                  reason: str) -> str:
-    """Refund a charge through the outbox (idempotency key + lookup by metadata)."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError("Say why this charge is refunded (kept in the audit log).")
-    Money(amount_cents)  # validates: positive integer cents
+    """Refund a charge no milestone can take, through the outbox (idempotency key + lookup
+    by metadata). Refusing a second refund of the same charge is part of the amount check."""
     with uow:
+        milestone_id = None
         for operation in uow.operations.with_status(*OperationStatus):
             if (operation.kind is OperationKind.REFUND and operation.destination ==
                     payment_intent_id and operation.status not in (OperationStatus.FAILED,
                                                                    OperationStatus.CANCELLED)):
                 raise DomainError(f"A refund of {payment_intent_id} is already "
                                   f"{operation.status.value}.")
-        operation = uow.operations.add(StripeOperation(
-            kind=OperationKind.REFUND, amount_cents=amount_cents,
-            destination=payment_intent_id, created_at=uow.now, updated_at=uow.now))
-        uow.audit("operation", None, "refund queued",
-                  after=operation.snapshot() | {"payment_intent": payment_intent_id,
-                                                "reason": reason})
+        operation = refunds.queue(uow, payment_intent_id=payment_intent_id,
+                                  amount_cents=amount_cents, charged_cents=amount_cents,
+                                  purpose=RefundPurpose.STRAY, reason=reason,
+                                  milestone_id=milestone_id)
         uow.commit()
         return operation.id
-
-
-def record_refund(uow: UnitOfWork, operation_id: str, result: RefundResult) -> None:
-    with uow:
-        operation = uow.operations.get(operation_id, for_update=True)
-        if outcomes.already_settled(uow, operation, result.id, result.succeeded):
-            uow.commit()
-            return
-        if not result.succeeded:
-            operation.fail(uow.now, ErrorKind.DECLINED,
-                           f"Stripe did not refund it ({result.status}).", result.id)
-        else:
-            operation.succeed(uow.now, result.id)
-            for stray in uow.operations.with_status(OperationStatus.ATTENTION):
-                if stray.stripe_object_id == result.payment_intent_id:
-                    stray.fail(uow.now, ErrorKind.DECLINED, f"Charged after the books had settled "
-                               f"it; refunded ({result.id}).", stray.stripe_object_id)
-        uow.audit("operation", None, f"refund {result.status}",
-                  after=operation.snapshot() | {"payment_intent": result.payment_intent_id})
-        uow.commit()

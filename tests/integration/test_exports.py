@@ -117,7 +117,7 @@ def test_funding_and_approval_invoices_export_as_real_pdfs(factory, gateway, san
             assert row.number in text and "$1,250.00" in text, text
             assert row.description in text
     pay = out / rows[2].filename
-    assert "PAYEE" in pdf_text(pay) and "Released" in pdf_text(pay)
+    assert "PAYEE" in pdf_text(pay) and "Paid out" in pdf_text(pay)
 
     # one page rendered to PNG proves the PDF draws (not just parses)
     _run("pdftoppm", "-png", "-r", "40", "-singlefile", pay, out / "page")

@@ -175,7 +175,7 @@ def test_final_error_marks_the_payout_failed_with_advice(factory, gateway, sandb
     with factory.engine.connect() as conn:
         note = conn.execute(sa.select(notifications).where(
             notifications.c.kind == "payout failed")).one()
-    assert "Check the trainer's payout account" in note.body
+    assert "Retry it once the trainer's payout account is fixed" in note.body
 
 
 def test_killed_during_payout_reconciles_to_one_transfer_per_milestone(
@@ -207,6 +207,10 @@ def test_archive_succeeds_once_every_milestone_is_paid(factory, gateway, sandbox
     with pytest.raises(ArchiveRefused, match="Batch 2 — Pending approval"):
         services.archive_job(factory(), job_id)
     payouts.approve_milestone(factory(), ids[1])
+    with pytest.raises(ArchiveRefused, match="Batch 2 — Paid, payout not sent yet"):
+        services.archive_job(factory(), job_id)  # a pending payout keeps the job open
+    worker(factory, gateway).run_once()
+    assert [milestone(factory, i).payout_status for i in ids] == [PayoutStatus.PAID_OUT] * 2
     services.archive_job(factory(), job_id)
 
 
@@ -226,7 +230,7 @@ def test_money_events_issue_numbered_invoices_in_their_transaction(factory, gate
     assert [r.amount_cents for r in rows] == [125000, 125000, 125000]
     assert doc.billing_type.value == "Milestone" and doc.payment_status == "Paid"
     assert dict(doc.stripe_references)["Charge"] == milestone(factory, ids[0]).charge_id
-    assert rows[2].payment_status == "Released" and "Ana Lima" in rows[2].bill_to
+    assert rows[2].payment_status == "Payout pending" and "Ana Lima" in rows[2].bill_to
 
 
 def test_failed_funding_issues_no_invoice(factory, gateway):

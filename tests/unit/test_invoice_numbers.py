@@ -42,7 +42,8 @@ def test_format_examples(kind, year, seq, expected):
 
 
 def test_kind_prefixes_and_labels():
-    assert {k.prefix for k in InvoiceKind} == {"EMP", "PAY", "SUB"}
+    assert {k.prefix for k in InvoiceKind} == {"EMP", "PAY", "SUB", "CN"}
+    assert InvoiceKind.from_prefix("CN").label == "Credit note"
     assert InvoiceKind.from_prefix("PAY") is InvoiceKind.TRAINER_PAYOUT
     assert InvoiceKind.TRAINER_PAYOUT.label == "Trainer payout"
     assert BillingType.MILESTONE.value == "Milestone"
@@ -60,7 +61,7 @@ def test_series():
 @given(kinds, years, seqs)
 def test_format_parse_round_trip(kind, year, seq):
     text = format_invoice_number(kind, year, seq)
-    assert re.fullmatch(r"(EMP|PAY|SUB)-\d{4}-\d{6}", text)
+    assert re.fullmatch(r"(EMP|PAY|SUB|CN)-\d{4}-\d{6}", text)
     assert parse_invoice_number(text) == (kind, year, seq)
     assert parse_invoice_number(f"  {text}\n") == (kind, year, seq)
 

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 from opentrain_desk.domain.errors import ArchiveRefused, IllegalTransition, ValidationError
 from opentrain_desk.domain.jobs import Job, clean_email
 from opentrain_desk.domain.milestones import (TRANSITIONS, Action, Milestone, MilestoneDraft,
-                                              MilestoneStatus, allowed_actions, next_status)
+                                              MilestoneStatus, PayoutStatus, allowed_actions,
+                                              next_status)
 from opentrain_desk.domain.money import Money
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
@@ -73,16 +74,24 @@ def test_draft_needs_a_title(title):
 
 def test_archive_refusal_lists_unresolved_milestones():
     job = Job(title="RLHF")
-    milestones = [make(S.PAID, "Done"), make(S.NOT_FUNDED, "Todo"),
-                  make(S.FUNDING, "In flight"), make(S.ACTIVE_FUNDED, "Working"),
-                  make(S.PENDING_APPROVAL, "Review me")]
+    done = make(S.PAID, "Done")
+    done.payout_status = PayoutStatus.PAID_OUT
+    failed, waiting = make(S.PAID, "Payout failed"), make(S.PAID, "Waiting")
+    failed.payout_status, waiting.payout_status = PayoutStatus.FAILED, PayoutStatus.PENDING_SETUP
+    milestones = [done, make(S.NOT_FUNDED, "Todo"), make(S.FUNDING, "In flight"),
+                  make(S.ACTIVE_FUNDED, "Working"), make(S.PENDING_APPROVAL, "Review me"),
+                  failed, waiting, make(S.REFUNDING, "Refund in flight"),
+                  make(S.REFUNDED, "Refunded")]
     with pytest.raises(ArchiveRefused) as refused:
         job.archive(milestones, NOW)
     assert refused.value.unresolved == ["Todo — Not Funded", "In flight — Funding",
                                         "Working — Active & Funded",
-                                        "Review me — Pending approval"]
+                                        "Review me — Pending approval",
+                                        "Payout failed — Paid, payout Failed",
+                                        "Waiting — Paid, payout Pending – trainer setup",
+                                        "Refund in flight — Refunding"]
     assert "Done" not in str(refused.value) and not job.archived
-    job.archive([make(S.PAID)], NOW)
+    job.archive([done, make(S.REFUNDED)], NOW)
     assert job.archived and job.archived_at == NOW
 
 

@@ -72,8 +72,12 @@ _STATUS_COLOURS = {
     "pending": colors.HexColor("#A15C00"),
     "processing": colors.HexColor("#A15C00"),
     "failed": colors.HexColor("#B42318"),
-    "refunded": colors.HexColor("#B42318"),
+    "refunded": colors.HexColor("#1B7F3B"),  # a credit note's money went back: done
     "void": MUTED,
+    "paid out": colors.HexColor("#1B7F3B"),
+    "payout pending": colors.HexColor("#A15C00"),
+    "payout failed": colors.HexColor("#B42318"),
+    "refunded to employer": colors.HexColor("#A15C00"),
 }
 
 _MONTHS = (
@@ -284,7 +288,8 @@ def _story(doc: InvoiceDocument, width: float) -> list:
     if logo is not None:
         left += [_Logo(logo), Spacer(1, 3 * mm)]
     left += _party_flowables(doc.issuer, s, name_style=s.issuer_name)
-    right = [Paragraph("INVOICE", s.title), Spacer(1, 1 * mm),
+    title = "CREDIT NOTE" if doc.kind is InvoiceKind.CREDIT_NOTE else "INVOICE"
+    right = [Paragraph(title, s.title), Spacer(1, 1 * mm),
              Paragraph(escape(doc.kind.label), s.subtitle)]
     header = Table([[left, right]], colWidths=[width * 0.58, width * 0.42])
     header.setStyle(_table_style([
@@ -301,7 +306,9 @@ def _story(doc: InvoiceDocument, width: float) -> list:
     bill_to = [Paragraph(to_label, s.label), Spacer(1, 1.5 * mm)]
     bill_to += _party_flowables(doc.bill_to, s, name_style=s.body_bold)
     facts = [
-        ("Invoice number", escape(doc.number), s.meta_value),
+        ("Credit note" if doc.corrects else "Invoice number", escape(doc.number),
+         s.meta_value),
+        *([("Corrects", escape(doc.corrects), s.meta_value)] if doc.corrects else []),
         ("Issue date", _format_date(doc.issue_date), s.meta_value),
         ("Status", _markup(doc.payment_status), _status_style(doc.payment_status, s)),
         ("Billing type", escape(doc.billing_type.value), s.meta_value),
@@ -330,7 +337,7 @@ def _story(doc: InvoiceDocument, width: float) -> list:
     story += [info, Spacer(1, 10 * mm)]
 
     # Line items.
-    amount = _format_usd(doc.amount_cents)
+    amount = _format_usd(doc.signed_amount_cents)  # credit notes: negative
     # (The billing type is in the block above; a column repeating it squeezed the description.)
     rows = [
         [Paragraph("DESCRIPTION", s.th), Paragraph("PROJECT", s.th),

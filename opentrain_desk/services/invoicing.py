@@ -109,7 +109,7 @@ def document_from_row(row, logo_path=None) -> InvoiceDocument:
         description=row.description, amount_cents=row.amount_cents,
         payment_status=row.payment_status, currency=row.currency,
         stripe_references=tuple(tuple(r) for r in json.loads(row.stripe_refs)),
-        logo_path=logo_path)
+        logo_path=logo_path, corrects=getattr(row, "corrects", None) or "")
 
 
 def latest_for_milestone(uow: UnitOfWork, milestone_id: int, kind: InvoiceKind):

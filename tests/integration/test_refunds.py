@@ -14,10 +14,12 @@ from opentrain_desk.domain.errors import ArchiveRefused, DomainError, IllegalTra
 from opentrain_desk.domain.milestones import MilestoneStatus, PayoutStatus
 from opentrain_desk.domain.operations import OperationKind, OperationStatus
 from opentrain_desk.persistence.orm import invoices, notifications, outgoing_messages
+from opentrain_desk.reports import exports
 from opentrain_desk.services import payouts, refunds
 from opentrain_desk.services import jobs as services
 from tests.integration.test_exactly_once import settle_time_passes
 from tests.integration.test_funding import milestone, operations
+from tests.integration.test_invoice_pdf import pdf_text
 from tests.integration.test_payouts import (funded_and_submitted, ready_trainer, transfers,
                                             worker)
 
@@ -43,7 +45,8 @@ def funded(factory, gateway, n=1) -> list[int]:
     return ids
 
 
-def test_cancel_and_refund_returns_the_money_once_with_a_credit_note(factory, gateway):
+def test_cancel_and_refund_returns_the_money_once_with_a_credit_note(factory, gateway,
+                                                                    tmp_path):
     [m_id] = funded(factory, gateway)
     amount = milestone(factory, m_id).amount_cents
     refunds.cancel_and_refund(factory(), m_id, amount, REASON)
@@ -58,6 +61,10 @@ def test_cancel_and_refund_returns_the_money_once_with_a_credit_note(factory, ga
     emp, cn = invoice_rows(factory, m_id)
     assert cn.kind == "CN" and cn.number.startswith("CN-") and cn.corrects == emp.number
     assert cn.amount_cents == amount and REASON in cn.description
+    pdf = exports.save_invoice_pdf(factory.engine, cn.id, tmp_path / "cn.pdf")
+    text = pdf_text(pdf)
+    assert "CREDIT NOTE" in text and f"Corrects {emp.number}" in text
+    assert "-$1,250.00" in text and cn.number in text
     with factory.engine.connect() as conn:
         message = conn.execute(sa.select(outgoing_messages).where(
             outgoing_messages.c.kind == "milestone cancelled")).one()

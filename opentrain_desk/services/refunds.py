@@ -93,7 +93,8 @@ def cancel_and_refund(uow: UnitOfWork, milestone_id: int, amount_cents: int, rea
 
 def trainer_notice(trainer: str, milestone: str, job: str, reason: str) -> str:
     """What the trainer is told when a milestone is cancelled (shown in the dialog too)."""
-    return (f"Hi {trainer},\n\n“{milestone}” ({job}) was cancelled and its funds returned "
+    where = f" ({job})" if job else ""
+    return (f"Hi {trainer},\n\n“{milestone}”{where} was cancelled and its funds returned "
             f"to the agency.\nReason: {reason.strip()}\n\nNo payment will be made for it.")
 
 

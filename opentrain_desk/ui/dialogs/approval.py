@@ -6,11 +6,12 @@ from functools import partial
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QLabel
 
-from ...domain.money import format_cents
+from ...domain.errors import InvalidAmount
+from ...domain.money import Money, format_cents
 from ...persistence.queries import MilestoneRow
 from ...services import payouts
 from ..context import AppContext
-from .form_dialog import FormDialog
+from .form_dialog import FieldError, FormDialog
 
 
 def _plain(text: str) -> QLabel:
@@ -32,6 +33,15 @@ class ApproveDialog(FormDialog):
         amount_label = QLabel(amount, objectName="approveAmountLabel")
         amount_label.setProperty("role", "title")
         self.form.addRow("Amount:", amount_label)
+        self.release = self.line_edit("Release ($):", "releaseAmountEdit")
+        self.release.setText(Money(milestone.amount_cents).plain())
+        self.release.setToolTip("Release less for a partial release: the rest is refunded "
+                                "to your payment method")
+        self.remainder = _plain("")
+        self.remainder.setObjectName("releaseRemainderLabel")
+        self.remainder.setProperty("role", "hint")
+        self.form.addRow(self.remainder)
+        self.release.textChanged.connect(self._show_remainder)
         if milestone.submission_note:
             self.form.addRow("Trainer's note:", _plain(milestone.submission_note))
         if milestone.deliverable_url:
@@ -52,6 +62,21 @@ class ApproveDialog(FormDialog):
         self.submit_button.setEnabled(False)
         self.verified.toggled.connect(self._toggle)
 
+    def _release_cents(self) -> int | None:
+        try:
+            return Money.parse(self.release.text()).cents
+        except InvalidAmount:
+            return None
+
+    def _show_remainder(self, _text: str = "") -> None:
+        cents = self._release_cents()
+        rest = self.milestone.amount_cents - cents if cents is not None else 0
+        self.remainder.setText(f"Partial release: {format_cents(rest)} is refunded to you "
+                               "(with a credit note)." if 0 < rest < self.milestone.amount_cents
+                               else "")
+        if cents is not None and not self._busy:
+            self.submit_button.setText(f"Approve && release {format_cents(cents)}")
+
     def _toggle(self, checked: bool) -> None:
         if not self._busy:
             self.submit_button.setEnabled(checked)
@@ -63,7 +88,14 @@ class ApproveDialog(FormDialog):
 
     def build(self):
         if not self.verified.isChecked():
-            from .form_dialog import FieldError
             raise FieldError(self.verified, "Confirm that you have verified the delivered "
                                             "work before releasing payment.")
-        return partial(payouts.approve_milestone, self.ctx.uow(), self.milestone.id)
+        try:
+            release = Money.parse(self.release.text()).cents
+        except InvalidAmount as error:
+            raise FieldError(self.release, str(error)) from None
+        if release > self.milestone.amount_cents:
+            raise FieldError(self.release, "At most the milestone amount "
+                             f"({format_cents(self.milestone.amount_cents)}) can be released.")
+        return partial(payouts.approve_milestone, self.ctx.uow(), self.milestone.id, release,
+                       "Partial release: the part not released")

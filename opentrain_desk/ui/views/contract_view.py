@@ -17,6 +17,7 @@ from ..models.tables import MilestoneColumn, MilestonesModel, status_text
 from ..widgets.badges import BadgeDelegate
 from ..widgets.messages import confirm
 from .funding_actions import FundingActions
+from .money_actions import MoneyActions
 from .payout_actions import PayoutActions, TrainerPayoutBar
 
 
@@ -57,6 +58,7 @@ class ContractView(QWidget):
         self._connect()
         self.funding = FundingActions(self) if ctx.stripe is not None else None
         self.payouts = PayoutActions(self)
+        self.money = MoneyActions(self) if ctx.stripe is not None else None
         self.payout_bar = TrainerPayoutBar(ctx, contract.trainer_id, self)
         self.layout().insertWidget(1, self.payout_bar)
         self._add_sections()
@@ -213,7 +215,8 @@ class ContractView(QWidget):
         self.selection_changed(milestone)
 
     def selection_changed(self, milestone: MilestoneRow | None) -> None:
-        for actions in (getattr(self, "funding", None), getattr(self, "payouts", None)):
+        for actions in (getattr(self, "funding", None), getattr(self, "payouts", None),
+                        getattr(self, "money", None)):
             if actions is not None:
                 actions.update(milestone)
 

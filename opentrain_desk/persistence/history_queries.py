@@ -38,6 +38,7 @@ class PaymentHistoryRow:
     payment_intent_id: str | None
     charge_id: str | None
     transfer_id: str | None  # the succeeded payout's Stripe transfer
+    refund_id: str | None = None  # the latest succeeded refund (cancel, remainder, payout)
 
     @property
     def last_event_at(self) -> datetime | None:
@@ -46,8 +47,8 @@ class PaymentHistoryRow:
 
     @property
     def stripe_refs(self) -> tuple[str, ...]:
-        return tuple(ref for ref in (self.payment_intent_id, self.charge_id, self.transfer_id)
-                     if ref)
+        return tuple(ref for ref in (self.payment_intent_id, self.charge_id, self.transfer_id,
+                                     self.refund_id) if ref)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +57,11 @@ class HistoryTotals:
     amount_cents: int
 
 
-def _transfer_id() -> sa.ScalarSelect:
+def _transfer_id(kind: OperationKind = OperationKind.PAYOUT) -> sa.ScalarSelect:
+    """The latest succeeded operation's Stripe object of ``kind`` (transfer, refund)."""
     op = stripe_operations.c
     return (sa.select(op.stripe_object_id)
-            .where(op.milestone_id == milestones.c.id, op.kind == OperationKind.PAYOUT,
+            .where(op.milestone_id == milestones.c.id, op.kind == kind,
                    op.status == OperationStatus.SUCCEEDED, op.stripe_object_id != "")
             .order_by(op.updated_at.desc()).limit(1).scalar_subquery())
 
@@ -129,7 +131,8 @@ def payment_history(engine: sa.Engine, *, contract_id: int | None = None, offset
     query = (sa.select(m.id, m.contract_id, contracts.c.job_id, contracts.c.trainer_id,
                        m.title, jobs.c.title, trainers.c.name, m.amount_cents, m.funded_at,
                        m.approved_at, m.approved_by, m.status, m.payout_status,
-                       m.payment_intent_id, m.charge_id, _transfer_id())
+                       m.payment_intent_id, m.charge_id, _transfer_id(),
+                       _transfer_id(OperationKind.REFUND))
              .select_from(_HISTORY_FROM)
              .where(*_history_where(contract_id, date_from, date_to, trainer_text, job_text,
                                     payout_status))

@@ -14,6 +14,7 @@ from opentrain_desk.domain.errors import ArchiveRefused, DomainError, IllegalTra
 from opentrain_desk.domain.milestones import MilestoneStatus, PayoutStatus
 from opentrain_desk.domain.operations import OperationKind, OperationStatus
 from opentrain_desk.persistence.orm import invoices, notifications, outgoing_messages
+from opentrain_desk.persistence.history_queries import payment_history
 from opentrain_desk.reports import exports
 from opentrain_desk.services import payouts, refunds
 from opentrain_desk.services import jobs as services
@@ -61,6 +62,8 @@ def test_cancel_and_refund_returns_the_money_once_with_a_credit_note(factory, ga
     emp, cn = invoice_rows(factory, m_id)
     assert cn.kind == "CN" and cn.number.startswith("CN-") and cn.corrects == emp.number
     assert cn.amount_cents == amount and REASON in cn.description
+    [history] = payment_history(factory.engine, contract_id=m.contract_id)
+    assert history.status is MilestoneStatus.REFUNDED and refund.id in history.stripe_refs
     pdf = exports.save_invoice_pdf(factory.engine, cn.id, tmp_path / "cn.pdf")
     text = pdf_text(pdf)
     assert "CREDIT NOTE" in text and f"Corrects {emp.number}" in text

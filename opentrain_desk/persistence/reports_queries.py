@@ -95,12 +95,17 @@ class MonthlyTotal:
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
+CREDIT_NOTE = "CN"
+#: An invoice's amount as it counts in totals: credit notes negative.
+SIGNED_AMOUNT = sa.case((invoices.c.kind == CREDIT_NOTE, -invoices.c.amount_cents),
+                        else_=invoices.c.amount_cents)
+
 #: Sort keys the UI may ask for (anything else is refused, never interpolated).
 SORT_KEYS: dict[str, sa.ColumnElement] = {
     "number": invoices.c.number,
     "project": invoices.c.project_name,
     "billing_type": invoices.c.billing_type,
-    "amount": invoices.c.amount_cents,
+    "amount": SIGNED_AMOUNT,
     "status": invoices.c.payment_status,
     "date": invoices.c.issue_date,
 }
@@ -167,9 +172,13 @@ def _row(record) -> InvoiceRow:
         refs = tuple((str(label), str(ref)) for label, ref in json.loads(record.stripe_refs))
     except (ValueError, TypeError):
         refs = ()
+    amount = record.amount_cents
+    if record.kind == CREDIT_NOTE and amount is not None:
+        amount = -amount  # credit notes are money back: shown and totalled negative
     return InvoiceRow(record.id, record.number, record.kind, record.billing_type,
                       record.issue_date, record.project_name, record.description, name,
-                      record.amount_cents, record.currency, record.payment_status, refs)
+                      amount, record.currency, record.payment_status, refs)
+
 
 
 # -- the invoice list ----------------------------------------------------------------------------
@@ -205,9 +214,8 @@ def count_invoices(engine: sa.Engine, filters: InvoiceFilters = InvoiceFilters()
 
 def invoice_totals(engine: sa.Engine,
                    filters: InvoiceFilters = InvoiceFilters()) -> InvoiceTotals:
-    """How many invoices match, and the sum of their amounts."""
-    query = (sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(invoices.c.amount_cents),
-                                                         0))
+    """How many invoices match, and the sum of their amounts (credit notes negative)."""
+    query = (sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(SIGNED_AMOUNT), 0))
              .select_from(invoices).where(*_where(filters, engine.dialect.name)))
     with engine.connect() as conn:
         count, total = conn.execute(query).one()
@@ -286,13 +294,18 @@ def monthly_totals(engine: sa.Engine, date_from: date | None = None,
 
     inv = invoices.c
     month = _month_key(inv.issue_date, dialect)
-    funded_q = (sa.select(month, sa.func.sum(inv.amount_cents))
-                .where(inv.kind == "EMP", inv.issue_date >= lo, inv.issue_date < hi)
+    # Funded: employer funding net of the credit notes that correct it (refunds).
+    funded_q = (sa.select(month, sa.func.sum(SIGNED_AMOUNT))
+                .where(sa.or_(inv.kind == "EMP", sa.and_(inv.kind == CREDIT_NOTE,
+                                                         inv.corrects.like("EMP-%"))),
+                       inv.issue_date >= lo, inv.issue_date < hi)
                 .group_by(month))
-    # Paid out: see the module docstring.
+    # Paid out: see the module docstring (the released amount: a partial release pays less).
     ms = milestones.c
     paid_month = _month_key(ms.approved_at, dialect)
-    paid_q = (sa.select(paid_month, sa.func.sum(ms.amount_cents))
+    paid_q = (sa.select(paid_month, sa.func.sum(inv.amount_cents))
+              .select_from(milestones.join(invoices, sa.and_(inv.milestone_id == ms.id,
+                                                             inv.kind == "PAY")))
               .where(ms.payout_status == PayoutStatus.PAID_OUT,
                      ms.approved_at >= _utc_midnight(lo), ms.approved_at < _utc_midnight(hi))
               .group_by(paid_month))

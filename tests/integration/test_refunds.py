@@ -227,3 +227,23 @@ def test_a_failed_payout_refunded_to_the_employer_instead(factory, gateway, sand
     with factory() as uow:
         ops = uow.operations.with_status(*OperationStatus)
         assert all(not op.status.open for op in ops)
+
+
+def test_reports_list_credit_notes_negative_and_net_them(factory, gateway, tmp_path):
+    from opentrain_desk.persistence import reports_queries as rq
+    _kept, refunded = funded(factory, gateway, n=2)
+    refunds.cancel_and_refund(factory(), refunded, 125_000, REASON)
+    worker(factory, gateway).run_once()
+    rows = rq.list_invoices(factory.engine, sort="number", descending=False)
+    assert [(r.number[:3], r.amount_cents) for r in rows] == [
+        ("CN-", -125_000), ("EMP", 125_000), ("EMP", 125_000)]
+    credit = rq.list_invoices(factory.engine, rq.InvoiceFilters(kind="CN"))
+    assert [r.payment_status for r in credit] == ["Refunded"]
+    assert rq.invoice_totals(factory.engine).amount_cents == 125_000  # 2 funded - 1 back
+    [month] = rq.monthly_totals(factory.engine, date_from=rows[0].issue_date,
+                                date_to=rows[0].issue_date)
+    assert month.funded_cents == 125_000
+    path = tmp_path / "invoices.csv"
+    exports.export_invoices_csv(factory.engine, rq.InvoiceFilters(), path)
+    text = path.read_text(encoding="utf-8")
+    assert "-1250.00" in text and "CN-" in text

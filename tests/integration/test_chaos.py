@@ -28,9 +28,10 @@ from opentrain_desk.payments.stripe_gateway import StripeGateway
 from opentrain_desk.persistence import database
 from opentrain_desk.persistence.orm import (audit_log, contracts, invoices, jobs, milestones,
                                             stripe_operations, trainers)
-from opentrain_desk.services import billing, funding, payouts, stripe_check
+from opentrain_desk.services import billing, funding, payouts, refunds, stripe_check
 from opentrain_desk.services import jobs as services
 from opentrain_desk.services.unit_of_work import UnitOfWorkFactory
+from tests.integration.money_checks import assert_money_equals_stripe
 
 ROOT = Path(__file__).parents[2]
 WORKER = Path(__file__).with_name("chaos_worker.py")
@@ -52,6 +53,12 @@ FAULTS = [  # (path, method, fault) — the worker's client timeout is 1 s
     ("/v1/transfers", "POST", dict(when="after", delay=1.4)),
     ("/v1/transfers", "POST", dict(drop=True)),
     ("/v1/transfers", "GET", dict(drop=True)),
+    ("/v1/transfers", "POST", dict(status=400, code="transfer_rejected")),  # payout fails
+    ("/v1/refunds", "POST", dict(when="after", drop=True)),
+    ("/v1/refunds", "POST", dict(when="after", status=500, sticky=True)),
+    ("/v1/refunds", "POST", dict(when="after", delay=1.4)),
+    ("/v1/refunds", "POST", dict(status=503)),
+    ("/v1/refunds", "GET", dict(status=500)),
 ]
 
 
@@ -105,6 +112,8 @@ class Agency:
     def milestones(self) -> list:
         with self.factory.engine.connect() as conn:
             return conn.execute(sa.select(milestones.c.id, milestones.c.status,
+                                          milestones.c.payout_status,
+                                          milestones.c.amount_cents,
                                           milestones.c.contract_id)).all()
 
     def act(self) -> None:
@@ -115,17 +124,20 @@ class Agency:
         if roll < 0.2:
             return self._add(self.rng.choice(rows).contract_id)
         later = [r for r in rows if r.status in (MilestoneStatus.ACTIVE_FUNDED,
-                                                 MilestoneStatus.PENDING_APPROVAL)]
-        m = self.rng.choice(later if later and self.rng.random() < 0.4 else rows)
-        status = m.status
+                                                 MilestoneStatus.PENDING_APPROVAL)
+                 or r.payout_status is PayoutStatus.FAILED]
+        m = self.rng.choice(later if later and self.rng.random() < 0.55 else rows)
+        if m.payout_status is PayoutStatus.FAILED:
+            return self.rng.choice([self._retry, self._refund_payout])(m.id)
         action = {
             MilestoneStatus.NOT_FUNDED: self.rng.choice(
                 [self._fund, self._fund, self._fund, self._edit, self._delete]),
             MilestoneStatus.FUNDING: self._cancel,
-            MilestoneStatus.ACTIVE_FUNDED: self._submit,
+            MilestoneStatus.ACTIVE_FUNDED: self.rng.choice(
+                [self._submit, self._submit, self._submit, self._refund]),
             MilestoneStatus.PENDING_APPROVAL: self.rng.choice(
-                [self._approve, self._approve, self._approve, self._changes]),
-        }.get(status)
+                [self._approve, self._approve, self._partial, self._changes, self._refund]),
+        }.get(m.status)
         if action is not None:
             action(m.id)
 
@@ -170,6 +182,24 @@ class Agency:
 
     def _changes(self, m_id: int) -> None:
         self._attempt("changes", services.request_changes, m_id, "please redo")
+
+    def _amount_of(self, m_id: int) -> int:
+        return next(r.amount_cents for r in self.milestones() if r.id == m_id)
+
+    def _refund(self, m_id: int) -> None:
+        amount = self._amount_of(m_id)
+        part = amount if self.rng.random() < 0.6 else self.rng.randint(1, amount)
+        self._attempt("refund", refunds.cancel_and_refund, m_id, part, "chaos", True)
+
+    def _partial(self, m_id: int) -> None:
+        release = self.rng.randint(1, self._amount_of(m_id))
+        self._attempt("partial release", payouts.approve_milestone, m_id, release, "part")
+
+    def _retry(self, m_id: int) -> None:
+        self._attempt("retry payout", payouts.retry_payout, m_id)
+
+    def _refund_payout(self, m_id: int) -> None:
+        self._attempt("refund payout", payouts.refund_failed_payout, m_id, "chaos")
 
 
 def _setup(factory, gateway, sandbox) -> None:
@@ -260,7 +290,10 @@ def _books(factory) -> list:
 
 
 def _reconcile(factory, gateway) -> None:
-    """The emulator's objects against the books, money by money."""
+    """The emulator's objects against the books, money by money: one charge per funded
+    milestone for its amount, one transfer per paid-out milestone to the trainer's account,
+    a credit note and an audit entry per refund, and for every contract charges - refunds
+    - transfers equal to what the milestones' states say the agency holds."""
     assert [op for op in _unsettled(factory)] == [], "operations set aside or stuck"
     with factory() as uow:
         customer = uow.settings.get(funding.customer_key("test"))
@@ -270,7 +303,7 @@ def _reconcile(factory, gateway) -> None:
     amounts = {pi.id: pi.amount for pi in charges}
     transfers = list(gateway.v1.transfers.list({"limit": 100}).auto_paging_iter())
     paid = Counter(tr.metadata["milestone_id"] for tr in transfers)
-    funded_states = {"ACTIVE_FUNDED", "PENDING_APPROVAL", "PAID"}
+    funded_states = {"ACTIVE_FUNDED", "PENDING_APPROVAL", "PAID", "REFUNDING", "REFUNDED"}
     books = _books(factory)
     for row in books:
         key = str(row.id)
@@ -283,17 +316,18 @@ def _reconcile(factory, gateway) -> None:
             assert charged[key] == 0, f"milestone {row.id} ({status}) was charged {charged[key]}x"
         if payout == PayoutStatus.PAID_OUT.name:
             [tr] = [tr for tr in transfers if tr.metadata["milestone_id"] == key]
-            assert paid[key] == 1 and tr.amount == row.amount_cents
+            assert paid[key] == 1 and tr.amount <= row.amount_cents
             assert tr.destination == row.stripe_account_id
         else:
             assert paid[key] == 0, f"milestone {row.id} ({payout}) has a transfer"
     in_books = {str(row.id) for row in books}
     assert set(charged) <= in_books, "a deleted milestone was charged"
-    _check_invoices_and_audit(factory, books)
+    _check_invoices_and_audit(factory, books, gateway)
+    assert_money_equals_stripe(factory.engine, gateway)
     assert stripe_check.check(factory, gateway) == []
 
 
-def _check_invoices_and_audit(factory, books) -> None:
+def _check_invoices_and_audit(factory, books, gateway) -> None:
     with factory.engine.connect() as conn:
         emp = Counter(conn.execute(sa.select(invoices.c.milestone_id).where(
             invoices.c.kind == "EMP")).scalars())
@@ -303,13 +337,22 @@ def _check_invoices_and_audit(factory, books) -> None:
             audit_log.c.entity == "milestone", audit_log.c.action == "funded")).scalars())
         paid_audit = Counter(conn.execute(sa.select(audit_log.c.entity_id).where(
             audit_log.c.entity == "milestone", audit_log.c.action == "paid out")).scalars())
+        credit = Counter(conn.execute(sa.select(invoices.c.milestone_id).where(
+            invoices.c.kind == "CN")).scalars())
+        refunded_audit = Counter(conn.execute(sa.select(audit_log.c.entity_id).where(
+            audit_log.c.entity == "milestone", audit_log.c.action == "refunded")).scalars())
     for row in books:
         status = getattr(row.status, "name", row.status)
         payout = getattr(row.payout_status, "name", row.payout_status)
-        funded = status in ("ACTIVE_FUNDED", "PENDING_APPROVAL", "PAID")
+        funded = status in ("ACTIVE_FUNDED", "PENDING_APPROVAL", "PAID", "REFUNDED")
         assert emp[row.id] == funded and funded_audit[row.id] == funded, f"EMP of {row.id}"
         assert pay[row.id] == (status == "PAID"), f"PAY invoice of {row.id}"
         assert paid_audit[row.id] == (payout == "PAID_OUT"), f"payout audit of {row.id}"
+        refunds_made = [r for r in gateway.v1.refunds.list(
+            {"payment_intent": row.payment_intent_id, "limit": 100}).data] \
+            if row.payment_intent_id else []
+        assert credit[row.id] == len(refunds_made) == refunded_audit[row.id], \
+            f"credit notes of {row.id}"
 
 
 @pytest.mark.parametrize("database_kind", ["sqlite", "postgres"])

@@ -353,6 +353,8 @@ class OutboxWorker:
         for op in pending:
             try:
                 settled += self._reconcile_one(gateway, op)
+            except ConcurrentChange:
+                continue  # another worker settled or re-sent it meanwhile: its move stands
             except GatewayError as error:
                 if error.kind.offline or error.kind in (ErrorKind.KEY_REJECTED,
                                                         ErrorKind.RATE_LIMITED,

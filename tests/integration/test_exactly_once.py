@@ -315,3 +315,30 @@ def test_a_milestone_with_money_set_aside_cannot_be_deleted(factory, gateway):
     with pytest.raises(DomainError, match="still being settled"):
         services.delete_milestone(factory(), m_id)
     assert milestone(factory, m_id).status is MilestoneStatus.NOT_FUNDED
+
+
+def test_a_lost_compare_and_set_during_reconcile_is_not_set_aside(factory, gateway,
+                                                                  monkeypatch):
+    """Found in a chaos run: another worker moved the operation between this worker's
+    read and its write; that is the other worker's move, not a problem to set aside."""
+    from opentrain_desk.domain.operations import StripeOperation
+    [m_id] = hire(factory)
+    with_card(factory, gateway)
+    funding.queue_funding(factory(), m_id, "test")
+    funding.claim_next(factory(), tuple(worker(factory, gateway).handlers), timedelta(0))
+    original = StripeOperation.requeue_unsent
+
+    def racing(self, now):
+        with factory.engine.begin() as conn:  # the other worker, first
+            conn.execute(stripe_operations.update().where(stripe_operations.c.id == self.id)
+                         .values(version=stripe_operations.c.version + 1))
+        original(self, now)
+
+    monkeypatch.setattr(StripeOperation, "requeue_unsent", racing)
+    worker(factory, gateway).run_once()
+    [op] = operations(factory)
+    assert op.status == OperationStatus.SENDING  # untouched: not set aside
+    monkeypatch.setattr(StripeOperation, "requeue_unsent", original)
+    worker(factory, gateway).run_once()
+    assert milestone(factory, m_id).status is MilestoneStatus.ACTIVE_FUNDED
+    assert len(intents(gateway, factory)) == 1

@@ -1,0 +1,206 @@
+"""Issue 14: storage, start-up and connection faults through the real entry point.
+
+Each case starts ``python -m opentrain_desk`` (or ``app.main`` in-process where a dialog
+has to be clicked) in the faulty condition and checks the message, the exit code, that no
+traceback reaches the user, and that no data or backup was lost."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from opentrain_desk.hygiene import faults
+from opentrain_desk.persistence import database
+from opentrain_desk.services import jobs
+from opentrain_desk.services.unit_of_work import UnitOfWorkFactory
+from tests.integration.test_hygiene import ROOT, app_env, job_titles
+
+FAST = {"OPENTRAIN_DESK_BUSY_TIMEOUT": "1", "OPENTRAIN_DESK_CONNECT_TIMEOUT": "2"}
+
+
+def run(*args: str, home: Path, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "opentrain_desk", *args], cwd=ROOT,
+                          env=app_env(home, **FAST, **env), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def assert_refused(result, code: int, *phrases: str) -> None:
+    assert result.returncode == code, (result.returncode, result.stderr[-3000:])
+    for phrase in phrases:
+        assert phrase in result.stderr, (phrase, result.stderr)
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "OpenTrain Desk: " in result.stderr  # a titled message, not a driver's text
+
+
+def make_workspace(path: Path, titles=("Code review RLHF",), extra_jobs: int = 0) -> str:
+    url = f"sqlite:///{path.as_posix()}"
+    engine = database.create_engine(url)
+    database.migrate(engine)
+    factory = UnitOfWorkFactory(engine, "owner@agency")
+    for title in list(titles) + [f"Job {i:04d} " + "x" * 150 for i in range(extra_jobs)]:
+        with factory() as uow:
+            jobs.create_job(uow, title)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return url
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {p.name: digest(p) for p in sorted(folder.iterdir())} if folder.is_dir() else {}
+
+
+# -- case 1: a --db that is not a workspace URL ------------------------------------------
+@pytest.mark.parametrize("url, why", [
+    ("notaurl", "it is not a database URL"),
+    ("mysql://agency:s3cret-pw@db.example/books", "“mysql” databases are not supported"),
+    ("mongodb://x/y", "“mongodb” databases are not supported"),
+    ("postgresql+nodriver://u@h/db", "is not installed"),
+])
+def test_a_bad_db_url_says_what_a_valid_one_looks_like(tmp_path, url, why):
+    home = tmp_path / "home"
+    result = run("--db", url, home=home)
+    assert_refused(result, faults.EXIT_USAGE, "This is not a workspace address", why,
+                   "sqlite:///", "postgresql+psycopg://", "Nothing was opened or changed")
+    assert "s3cret-pw" not in result.stderr + result.stdout
+    logged = (home / "logs" / "opentrain-desk.log").read_text(encoding="utf-8")
+    assert "s3cret-pw" not in logged and "not a workspace address" in logged
+    assert not (home / "workspace.sqlite").exists()
+
+
+# -- case 2: an explicit file in a folder that does not exist ----------------------------
+def test_a_missing_folder_is_an_error_and_nothing_is_created(tmp_path):
+    missing = tmp_path / "nonexistent" / "dir"
+    home = tmp_path / "home"
+    result = run("--db", f"sqlite:///{(missing / 'x.sqlite').as_posix()}", home=home)
+    assert_refused(result, faults.EXIT_NOT_FOUND, "The workspace folder does not exist",
+                   str(missing), "Nothing was created")
+    assert not (tmp_path / "nonexistent").exists()
+    assert not list(home.rglob("*.sqlite"))
+
+
+# -- case 3: zero-byte and damaged workspace files ---------------------------------------
+def _with_backup(tmp_path: Path, extra_jobs: int = 0) -> tuple[Path, Path, Path]:
+    """A workspace with one job and a backup of it in ``home/backups``."""
+    home, path = tmp_path / "home", tmp_path / "agency.sqlite"
+    url = make_workspace(path, extra_jobs=extra_jobs)
+    engine = database.create_engine(url)
+    backup = database.backup_sqlite(engine, home / "backups", reason="daily")
+    engine.dispose()
+    return home, path, backup
+
+
+def _zero(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def _random_header(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[:100] = random.Random(1).randbytes(100)
+    path.write_bytes(bytes(data))
+
+
+def _truncated(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2 + 123])
+
+
+def _random_pages(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    page = int.from_bytes(data[16:18], "big")
+    rng = random.Random(2)
+    for number in range(2, len(data) // page, 3):  # every third page after the first
+        data[number * page: (number + 1) * page] = rng.randbytes(page)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage, title", [
+    (_zero, "The workspace is empty"),
+    (_random_header, "The workspace file is damaged"),
+    (_truncated, "The workspace file is damaged"),
+    (_random_pages, "The workspace file is damaged"),
+])
+def test_a_damaged_workspace_is_left_untouched_and_the_newest_good_backup_offered(
+        tmp_path, damage, title):
+    home, path, backup = _with_backup(tmp_path, extra_jobs=60)
+    damage(path)
+    before, backups_before = digest(path), snapshot(home / "backups")
+    result = run("--db", f"sqlite:///{path.as_posix()}", home=home)
+    assert_refused(result, faults.EXIT_DAMAGED, title, str(path), "did not open or change it",
+                   f'--restore "{backup}"', "Backups of this workspace")
+    assert digest(path) == before, "the damaged file was changed"
+    assert snapshot(home / "backups") == backups_before, "a backup was added or removed"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".lock") == [
+        "agency.sqlite", "home"], "no -wal/-shm or copies left beside it"
+
+    restored = run("--db", f"sqlite:///{path.as_posix()}", "--restore", str(backup), home=home)
+    assert restored.returncode == 0, restored.stderr
+    aside = [p for p in tmp_path.iterdir() if ".damaged-" in p.name]
+    assert [digest(p) for p in aside] == [before], "the damaged file is kept, unchanged"
+    opened = run("--db", f"sqlite:///{path.as_posix()}", "--benchmark-startup", home=home)
+    assert opened.returncode == 0, opened.stderr
+    assert json.loads(opened.stdout.splitlines()[-1])["rows"] == 61
+
+
+def test_damaged_without_a_good_backup_says_so(tmp_path):
+    home, path = tmp_path / "home", tmp_path / "agency.sqlite"
+    make_workspace(path)
+    bad_backup = home / "backups" / "agency-20260101T000000000000Z-daily.sqlite"
+    bad_backup.parent.mkdir(parents=True)
+    bad_backup.write_bytes(b"not a database at all" * 100)
+    _random_header(path)
+    result = run("--db", f"sqlite:///{path.as_posix()}", home=home)
+    assert_refused(result, faults.EXIT_DAMAGED, "None of the backups passed the check")
+    assert bad_backup.read_bytes() == b"not a database at all" * 100
+
+
+# -- case 4: a workspace written by a newer version --------------------------------------
+def _stamp_newer(path: Path, revision: str = "9999_future") -> None:
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = ?", (revision,))
+        conn.commit()
+
+
+def test_a_newer_workspace_is_refused_without_writing_or_pruning_backups(tmp_path):
+    home, path = tmp_path / "home", tmp_path / "agency.sqlite"
+    url = make_workspace(path)
+    engine = database.create_engine(url)
+    backups = [database.backup_sqlite(engine, home / "backups", reason=f"daily{i}")
+               for i in range(database.KEEP_BACKUPS)]
+    engine.dispose()
+    _stamp_newer(path)
+    before, backups_before = digest(path), snapshot(home / "backups")
+    for _start in range(2):  # every start used to add a pre-migrate backup and prune
+        result = run("--db", url, home=home)
+        assert_refused(result, faults.EXIT_NEWER, "Made by a newer OpenTrain Desk",
+                       "9999_future", f"reads formats up to {database.HEAD_REVISION}",
+                       "no backup was written or removed")
+    assert digest(path) == before
+    assert snapshot(home / "backups") == backups_before and len(backups_before) == len(backups)
+
+
+def test_pruning_keeps_the_newest_backup_this_version_can_open(tmp_path):
+    path, folder = tmp_path / "agency.sqlite", tmp_path / "backups"
+    url = make_workspace(path)
+    engine = database.create_engine(url)
+    openable = database.backup_sqlite(engine, folder, reason="daily")
+    _stamp_newer(path)  # from now on a newer version writes the backups
+    for i in range(database.KEEP_BACKUPS + 3):
+        database.backup_sqlite(engine, folder, reason=f"newer{i}")
+    engine.dispose()
+    kept = database.list_backups(folder, path.stem)
+    assert openable in kept and len(kept) == database.KEEP_BACKUPS + 1
+    assert database.newest_openable(kept) == openable

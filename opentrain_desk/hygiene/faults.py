@@ -254,8 +254,8 @@ def _server_error(exc: BaseException) -> BaseException | None:
     """The driver's connection error of a database server (psycopg), if that is what it is."""
     for each in _chain(exc):
         module = type(each).__module__ or ""
-        if module.startswith("psycopg") and type(each).__name__ in (
-                "OperationalError", "InterfaceError"):
+        names = {cls.__name__ for cls in type(each).__mro__}
+        if module.startswith("psycopg") and names & {"OperationalError", "InterfaceError"}:
             return each
     return None
 

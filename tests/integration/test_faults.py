@@ -9,9 +9,12 @@ import hashlib
 import json
 import os
 import random
+import socket
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from contextlib import closing
 from pathlib import Path
 
@@ -204,3 +207,83 @@ def test_pruning_keeps_the_newest_backup_this_version_can_open(tmp_path):
     kept = database.list_backups(folder, path.stem)
     assert openable in kept and len(kept) == database.KEEP_BACKUPS + 1
     assert database.newest_openable(kept) == openable
+
+
+# -- case 8: a database server that is down or never answers -----------------------------
+def _free_port() -> int:
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SilentServer:
+    """Accepts TCP connections on 127.0.0.1 and never says a word."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _addr = self.sock.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.accepted:
+            conn.close()
+
+
+def test_a_server_that_is_down_is_named_with_the_reason(tmp_path):
+    port = _free_port()
+    url = f"postgresql+psycopg://agency:s3cret-pw@127.0.0.1:{port}/books"
+    started = time.monotonic()
+    result = run("--db", url, home=tmp_path / "home")
+    assert_refused(result, faults.EXIT_UNREACHABLE, "The workspace server cannot be reached",
+                   f"127.0.0.1:{port}", "“books”", "nothing is accepting connections",
+                   "Retry", "open another workspace")
+    assert time.monotonic() - started < 20
+    logged = (tmp_path / "home" / "logs" / "opentrain-desk.log").read_text(encoding="utf-8")
+    assert "s3cret-pw" not in result.stderr + result.stdout + logged
+    assert "Connection refused" in logged or "connection failed" in logged.lower()
+
+
+def test_a_server_that_never_answers_times_out(tmp_path):
+    server = SilentServer()
+    try:
+        started = time.monotonic()
+        result = run("--db", f"postgresql+psycopg://agency@127.0.0.1:{server.port}/books",
+                     home=tmp_path / "home", timeout=40)
+        took = time.monotonic() - started
+    finally:
+        server.close()
+    assert_refused(result, faults.EXIT_UNREACHABLE, f"127.0.0.1:{server.port}",
+                   "did not answer within 2 seconds")
+    assert server.accepted, "the app did reach the silent server"
+    assert took < 15, f"waited {took:.1f} s for a server that never answers"
+
+
+# -- case 9: a lock file naming a PID that an unrelated process now uses -----------------
+def test_a_lock_naming_a_reused_pid_does_not_keep_the_app_from_starting(tmp_path):
+    path, home = tmp_path / "agency.sqlite", tmp_path / "home"
+    url = make_workspace(path)
+    unrelated = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        name = os.path.basename(os.path.realpath(sys.executable))
+        (tmp_path / "agency.sqlite.lock").write_text(  # what Qt's QLockFile used to leave
+            f"{unrelated.pid}\n{name}\n{socket.gethostname()}\n", encoding="utf-8")
+        result = run("--db", url, "--benchmark-startup", home=home)
+    finally:
+        unrelated.kill()
+        unrelated.wait(timeout=10)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout.splitlines()[-1])["rows"] == 1
+    assert "close it first" not in result.stdout + result.stderr

@@ -145,8 +145,10 @@ def build_window(settings: Settings, on_open_demo=None, sandbox_server=None):
     window.workspace = workspace
     for child in (runner, net, sync):
         child.setParent(window)
+    from .hygiene.banner import install_banner
+    banner = install_banner(window)  # busy / connection lost / read-only
     if workspace.read_only:  # look, export, no payments: they would have to be recorded
-        window.show_read_only()
+        banner.show_read_only()
     else:
         # Payments start once the window is up: the worker's first pass imports the Stripe
         # SDK and reads the keyring, which need not compete with the first paint.

@@ -1,0 +1,138 @@
+"""Issue 14, cases 5 and 7 while the app runs: a workspace locked by another program and a
+full disk, met by a real main window saving through its dialogs."""
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+
+import pytest
+import shiboken6
+import sqlalchemy as sa
+from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QPushButton
+
+from opentrain_desk.app import close_window
+from opentrain_desk.persistence.queries import Queries
+from tests.ui.conftest import click, closed, find, idle, open_window, submit, type_into
+
+
+@pytest.fixture
+def fast_window(qtbot, qapp, settings, monkeypatch):
+    monkeypatch.setenv("OPENTRAIN_DESK_BUSY_TIMEOUT", "0.3")
+    monkeypatch.setenv("OPENTRAIN_DESK_RETRY_INTERVAL", "0.3")
+    win = open_window(qtbot, settings)
+    yield win
+    close_window(win)
+
+
+def titles(window) -> list[str]:
+    return [row.title for row in Queries(window.ctx.uow.engine).list_jobs()]
+
+
+def _open_dialog(window):
+    found = [d for d in window.findChildren(QDialog, "newJobDialog")
+             if shiboken6.isValid(d) and d.isVisible()]
+    return found[0] if found else None
+
+
+def new_job_dialog(qtbot, window, title: str):
+    window.action_new_job.trigger()
+    qtbot.waitUntil(lambda: _open_dialog(window) is not None)
+    dialog = _open_dialog(window)
+    type_into(qtbot, find(dialog, QLineEdit, "jobTitleEdit"), title)
+    submit(qtbot, dialog)
+    return dialog
+
+
+def hold_lock(settings) -> sqlite3.Connection:
+    """Another program holding a write lock on the workspace file."""
+    path = sa.engine.make_url(settings.db_url).database
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    return other
+
+
+# -- case 5 --------------------------------------------------------------------------------
+def test_a_locked_workspace_shows_a_banner_keeps_input_and_saves_by_itself(
+        qtbot, fast_window, settings):
+    window = fast_window
+    banner = window.storage_banner
+    other = hold_lock(settings)
+    try:
+        dialog = new_job_dialog(qtbot, window, "Saved once the lock is gone")
+        qtbot.waitUntil(banner.isVisible, timeout=5000)
+        text = find(banner, QLabel, "storageBannerLabel").text()
+        assert "busy" in text and "another program" in text and "kept" in text
+        assert "OperationalError" not in text
+        assert dialog.isVisible()  # still open, what was typed still there
+        assert find(dialog, QLineEdit, "jobTitleEdit").text() == "Saved once the lock is gone"
+        qtbot.wait(700)  # a few retries meet the lock again; nothing is shown twice
+        assert dialog.isVisible() and window.ctx.runner.pending
+    finally:
+        other.rollback()
+        other.close()
+    qtbot.waitUntil(lambda: closed(dialog), timeout=5000)  # saved by itself
+    qtbot.waitUntil(lambda: not banner.isVisible(), timeout=5000)
+    idle(qtbot, window)
+    assert titles(window) == ["Saved once the lock is gone"]
+
+
+def test_stop_waiting_gives_up_with_the_input_kept_and_nothing_saved(qtbot, fast_window,
+                                                                     settings):
+    window = fast_window
+    banner = window.storage_banner
+    with closing(hold_lock(settings)) as other:
+        dialog = new_job_dialog(qtbot, window, "Not now")
+        qtbot.waitUntil(banner.isVisible, timeout=5000)
+        click(qtbot, find(banner, QPushButton, "cancelRetryButton"))
+        error = find(dialog, QLabel, "formErrorLabel")
+        qtbot.waitUntil(error.isVisible, timeout=3000)
+        assert "still locked by another program" in error.text()
+        assert find(dialog, QLineEdit, "jobTitleEdit").text() == "Not now"
+        assert not banner.isVisible()
+        other.rollback()
+    idle(qtbot, window)
+    assert titles(window) == []
+    submit(qtbot, dialog)  # the user tries again once the other program let go
+    qtbot.waitUntil(lambda: closed(dialog), timeout=5000)
+    idle(qtbot, window)
+    assert titles(window) == ["Not now"]
+
+
+# -- case 7 --------------------------------------------------------------------------------
+def test_a_full_disk_says_so_keeps_input_and_loses_nothing(qtbot, fast_window, settings):
+    window = fast_window
+    engine = window.ctx.uow.engine
+    new_job_dialog(qtbot, window, "Before the disk filled")
+    qtbot.waitUntil(lambda: titles(window) == ["Before the disk filled"], timeout=5000)
+
+    def full(dbapi_conn, _record) -> None:  # SQLite's own SQLITE_FULL, as on a full disk
+        pages = dbapi_conn.execute("PRAGMA page_count").fetchone()[0]
+        dbapi_conn.execute(f"PRAGMA max_page_count={pages}")
+    idle(qtbot, window)
+    engine.dispose()
+    sa.event.listen(engine, "connect", full)
+    try:
+        dialog = new_job_dialog(qtbot, window, "x" * 190)
+        error = find(dialog, QLabel, "formErrorLabel")
+        for _ in range(40):  # fill the last free pages, until the disk is "full"
+            qtbot.waitUntil(lambda: closed(dialog) or error.isVisible(), timeout=5000)
+            if not closed(dialog):
+                break
+            dialog = new_job_dialog(qtbot, window, "x" * 190)
+            error = find(dialog, QLabel, "formErrorLabel")
+        assert not closed(dialog), "the database never filled up"
+        assert "disk holding the workspace is full" in error.text(), error.text()
+        assert "not saved" in error.text() and "log" not in error.text()
+        assert find(dialog, QLineEdit, "jobTitleEdit").text() == "x" * 190
+    finally:
+        sa.event.remove(engine, "connect", full)
+    idle(qtbot, window)
+    engine.dispose()  # space was freed
+    assert "Before the disk filled" in titles(window)
+    with closing(sqlite3.connect(sa.engine.make_url(settings.db_url).database)) as check:
+        assert check.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+    count = len(titles(window))
+    submit(qtbot, dialog)
+    qtbot.waitUntil(lambda: closed(dialog), timeout=5000)
+    idle(qtbot, window)
+    assert len(titles(window)) == count + 1

@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QFileDialog, QLabel,
-                               QVBoxLayout, QWidget)
+                               QLayout, QVBoxLayout, QWidget)
 
 from ..config import APP_NAME
 from .faults import Problem
@@ -46,8 +46,9 @@ class ProblemDialog(QDialog):
         self._offer_other = open_other
         self.setObjectName("startupProblemDialog")
         self.setWindowTitle(f"{APP_NAME} — {problem.title}")
-        self.setMinimumWidth(560)
+        self.setMinimumWidth(680)
         layout = QVBoxLayout(self)
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         title = QLabel(problem.title, objectName="problemTitleLabel")
         title.setProperty("role", "heading")
         font = title.font()
@@ -84,7 +85,7 @@ class ProblemDialog(QDialog):
         role = QDialogButtonBox.ButtonRole
         if self.problem.restore is not None:
             when = next((w for p, w in self.problem.backups if p == self.problem.restore), None)
-            text = (f"Restore backup of {when.astimezone():%b %d, %H:%M}" if when
+            text = (f"Restore backup ({when.astimezone():%b %d, %H:%M})" if when
                     else "Restore newest backup")
             self._add(box, text, "restoreBackupButton", role.AcceptRole, "restore")
         if self.problem.retry:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from PySide6.QtWidgets import QLabel, QPushButton
 
 from opentrain_desk.hygiene import faults
 from opentrain_desk.persistence import database
@@ -287,3 +288,107 @@ def test_a_lock_naming_a_reused_pid_does_not_keep_the_app_from_starting(tmp_path
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(result.stdout.splitlines()[-1])["rows"] == 1
     assert "close it first" not in result.stdout + result.stderr
+
+
+# -- the start-up dialog, in-process: its buttons do what they say -----------------------
+@pytest.fixture
+def quit_on_close(qapp):
+    yield
+    qapp.setQuitOnLastWindowClosed(True)
+
+
+def _answer_dialog(qtbot, monkeypatch, act, shots: dict):
+    """Make the problem dialog appear (as on a desktop) and let ``act`` click in it."""
+    from PySide6.QtCore import QEvent, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from opentrain_desk.hygiene import problem_dialog
+    monkeypatch.setattr(problem_dialog, "interactive", lambda: True)
+    # an earlier in-process main() leaves windows to delete: closing them must not quit
+    # the dialog's event loop
+    QApplication.instance().setQuitOnLastWindowClosed(False)  # restored by quit_on_close
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QApplication.processEvents()
+
+    def poll() -> None:
+        dialog = next((w for w in QApplication.topLevelWidgets()
+                       if w.objectName() == "startupProblemDialog" and w.isVisible()), None)
+        if dialog is None:
+            QTimer.singleShot(50, poll)
+            return
+        shots["dialog"] = dialog.grab()
+        shots["text"] = dialog.findChild(QLabel, "problemTextLabel").text()
+        act(dialog)
+    QTimer.singleShot(50, poll)
+
+
+def test_the_restore_button_brings_back_the_newest_good_backup(qapp, qtbot, tmp_path,
+                                                                monkeypatch, quit_on_close):
+    from opentrain_desk.app import main
+    home, path, backup = _with_backup(tmp_path)
+    monkeypatch.setenv("OPENTRAIN_DESK_HOME", str(home))
+    _random_header(path)
+    damaged_bytes = digest(path)
+    shots: dict = {}
+    _answer_dialog(qtbot, monkeypatch, lambda d: d.findChild(
+        QPushButton, "restoreBackupButton").click(), shots)
+    code = main(["--db", f"sqlite:///{path.as_posix()}", "--benchmark-startup"])
+    assert code == 0
+    assert "is damaged" in shots["text"] and "Restore the newest good backup" in shots["text"]
+    assert "Traceback" not in shots["text"]
+    assert not shots["dialog"].isNull()
+    shots["dialog"].save(str(tmp_path / "damaged.png"))  # looked at while writing this
+    assert job_titles(f"sqlite:///{path.as_posix()}") == ["Code review RLHF"]
+    aside = [p for p in tmp_path.iterdir() if ".damaged-" in p.name]
+    assert [digest(p) for p in aside] == [damaged_bytes]
+    assert backup.exists()
+
+
+def test_a_busy_workspace_at_start_up_is_retried_by_itself(qapp, qtbot, tmp_path,
+                                                           monkeypatch, quit_on_close):
+    from opentrain_desk.app import main
+    path, home = tmp_path / "agency.sqlite", tmp_path / "home"
+    url = make_workspace(path)
+    monkeypatch.setenv("OPENTRAIN_DESK_HOME", str(home))
+    monkeypatch.setenv("OPENTRAIN_DESK_BUSY_TIMEOUT", "0.3")
+    monkeypatch.setenv("OPENTRAIN_DESK_RETRY_INTERVAL", "1")
+    holder = sqlite3.connect(path, isolation_level=None)  # another program, exclusively
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    shots: dict = {}
+
+    def release(dialog) -> None:  # the other program lets go; nobody clicks anything
+        assert dialog.findChild(QPushButton, "retryButton") is not None
+        assert "Trying again in" in dialog.findChild(QLabel, "retryCountdownLabel").text()
+        holder.close()  # lets go of every lock
+    _answer_dialog(qtbot, monkeypatch, release, shots)
+    started = time.monotonic()
+    code = main(["--db", url, "--benchmark-startup"])
+    assert code == 0
+    assert "Another program" in shots["text"] and "has locked the workspace" in shots["text"]
+    assert time.monotonic() - started < 20
+    shots["dialog"].save(str(tmp_path / "busy.png"))
+    assert job_titles(url) == ["Code review RLHF"]
+
+
+def test_a_busy_workspace_without_a_screen_exits_75(tmp_path):
+    path = tmp_path / "agency.sqlite"
+    url = make_workspace(path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sqlite3, sys, time\n"
+         "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+         "c.execute('PRAGMA locking_mode=EXCLUSIVE'); c.execute('BEGIN EXCLUSIVE')\n"
+         "print('held', flush=True); time.sleep(60)", str(path)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        result = run("--db", url, home=tmp_path / "home")
+        assert time.monotonic() - started < 15
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+        holder.stdout.close()
+    assert_refused(result, faults.EXIT_BUSY, "The workspace is busy", "Another program",
+                   "Nothing was changed", "Retry")
+    assert job_titles(url) == ["Code review RLHF"]

@@ -392,3 +392,64 @@ def test_a_busy_workspace_without_a_screen_exits_75(tmp_path):
     assert_refused(result, faults.EXIT_BUSY, "The workspace is busy", "Another program",
                    "Nothing was changed", "Retry")
     assert job_titles(url) == ["Code review RLHF"]
+
+
+# -- case 6: a read-only data folder and workspace file ----------------------------------
+def _other_user() -> dict:
+    """File permissions bind only a non-root user: as root, run the app as ``nobody``."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return {"user": 65534, "group": 65534, "extra_groups": []}
+    return {}
+
+
+def test_a_read_only_data_folder_opens_read_only_and_logs_to_stderr(tmp_path):
+    import stat
+    import tempfile
+    base = Path(tempfile.mkdtemp(prefix="otd-ro-"))  # reachable by another user
+    try:
+        base.chmod(0o755)
+        home = base / "home"
+        home.mkdir()
+        path = home / "workspace.sqlite"
+        make_workspace(path)
+        before = digest(path)
+        path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+        home.chmod(0o555)  # no logs/ or backups/ folder can be made in it either
+        env = app_env(home, **FAST, USER="nobody", LOGNAME="nobody", HOME=str(base))
+        result = subprocess.run([sys.executable, "-m", "opentrain_desk", "--benchmark-startup"],
+                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+                                **_other_user())
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout.splitlines()[-1])["rows"] == 1
+        assert "logging to the terminal instead" in result.stderr
+        assert "opened read-only" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert digest(path) == before
+        assert sorted(p.name for p in home.iterdir()) == ["workspace.sqlite"]
+    finally:
+        for each in [base, *base.rglob("*")]:
+            each.chmod(0o755 if each.is_dir() else 0o644)
+        import shutil
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_read_only_folder_without_a_workspace_cannot_create_one(tmp_path):
+    import tempfile
+    base = Path(tempfile.mkdtemp(prefix="otd-ro-"))
+    try:
+        base.chmod(0o755)
+        folder = base / "shared"
+        folder.mkdir(mode=0o555)
+        env = app_env(base / "nohome", **FAST, USER="nobody", HOME=str(base))
+        result = subprocess.run(
+            [sys.executable, "-m", "opentrain_desk", "--db",
+             f"sqlite:///{(folder / 'new.sqlite').as_posix()}"], cwd=ROOT, env=env,
+            capture_output=True, text=True, timeout=60, **_other_user())
+        assert_refused(result, faults.EXIT_NO_PERMISSION, "cannot be created",
+                       "the folder is read-only")
+        assert list(folder.iterdir()) == []
+    finally:
+        for each in [base, *base.rglob("*")]:
+            each.chmod(0o755)
+        import shutil
+        shutil.rmtree(base, ignore_errors=True)

@@ -136,3 +136,40 @@ def test_a_full_disk_says_so_keeps_input_and_loses_nothing(qtbot, fast_window, s
     qtbot.waitUntil(lambda: closed(dialog), timeout=5000)
     idle(qtbot, window)
     assert len(titles(window)) == count + 1
+
+
+# -- case 6 --------------------------------------------------------------------------------
+def test_a_read_only_workspace_opens_with_a_banner_and_refuses_changes_plainly(
+        qtbot, qapp, settings, monkeypatch):
+    from opentrain_desk.hygiene import banner, faults
+    from opentrain_desk.persistence import database
+    from opentrain_desk.services import jobs
+    from opentrain_desk.services.unit_of_work import UnitOfWorkFactory
+    path = sa.engine.make_url(settings.db_url).database
+    engine = database.create_engine(settings.db_url)
+    database.migrate(engine)
+    with UnitOfWorkFactory(engine, "owner")() as uow:
+        jobs.create_job(uow, "Existing job")
+        uow.commit()
+    engine.dispose()
+    # what os.access answers for a user without write permission (root always may write)
+    monkeypatch.setattr(faults, "writable", lambda p: str(p) != path)
+    window = open_window(qtbot, settings)
+    try:
+        assert window.workspace.read_only
+        strip = window.storage_banner
+        assert strip.isVisible()
+        assert find(strip, QLabel, "storageBannerLabel").text() == banner.READ_ONLY_TEXT
+        assert titles(window) == ["Existing job"]
+        qtbot.wait(600)  # the payment worker would have started by now: it is paused
+        assert not window.ctx.sync._timer.isActive()
+        dialog = new_job_dialog(qtbot, window, "Cannot be saved")
+        error = find(dialog, QLabel, "formErrorLabel")
+        qtbot.waitUntil(error.isVisible, timeout=5000)
+        assert "read-only" in error.text() and "not saved" in error.text()
+        assert find(dialog, QLineEdit, "jobTitleEdit").text() == "Cannot be saved"
+        assert strip.isVisible()
+        idle(qtbot, window)
+        assert titles(window) == ["Existing job"]
+    finally:
+        close_window(window)

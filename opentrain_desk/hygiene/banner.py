@@ -3,7 +3,8 @@
 * busy: another program has locked the workspace; changes wait and are saved by
   themselves when it is free (``retryNowButton``, ``cancelRetryButton``);
 * connection: the workspace server connection was lost; the app checks every few
-  seconds and hides the banner when the server answers again (``retryNowButton``);
+  seconds (``OPENTRAIN_DESK_RETRY_INTERVAL``) and hides the banner when the server answers
+  again (``retryNowButton``);
 * read-only: the workspace file may not be written; stays for the session.
 
 objectNames: ``storageBanner``, ``storageBannerLabel``. Installed by ``app.build_window``
@@ -46,7 +47,8 @@ class StorageBanner(QFrame):
         layout.addWidget(self.cancel_button)
         self.kind = ""
         self.read_only = False
-        self._probe = QTimer(self, interval=3000)
+        from ..ui.tasks import retry_ms
+        self._probe = QTimer(self, interval=retry_ms())
         self._probe.timeout.connect(self._check_connection)
         self.runner.troubleChanged.connect(self.show_trouble)
         self.hide()

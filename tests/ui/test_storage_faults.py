@@ -2,7 +2,9 @@
 full disk, met by a real main window saving through its dialogs."""
 from __future__ import annotations
 
+import socket
 import sqlite3
+import threading
 from contextlib import closing
 
 import pytest
@@ -173,3 +175,102 @@ def test_a_read_only_workspace_opens_with_a_banner_and_refuses_changes_plainly(
         assert titles(window) == ["Existing job"]
     finally:
         close_window(window)
+
+
+# -- case 8 while running: the PostgreSQL connection drops and comes back ----------------
+class Proxy:
+    """127.0.0.1 TCP proxy to the test PostgreSQL server that can be cut and restored."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = 0
+        self.pairs: list[socket.socket] = []
+        self.listener: socket.socket | None = None
+        self.restore()
+
+    def restore(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(16)
+        self.port = listener.getsockname()[1]
+        self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                server = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            server.settimeout(None)
+            self.pairs += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for each in (src, dst):
+                try:
+                    each.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def cut(self) -> None:
+        """The network goes away: open connections drop, new ones are refused."""
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept
+        except OSError:
+            pass
+        self.listener.close()
+        for each in self.pairs:
+            try:
+                each.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            each.close()
+        self.pairs.clear()
+
+
+def test_a_lost_server_connection_shows_a_banner_keeps_input_and_recovers(
+        qtbot, qapp, tmp_path, postgres_url, monkeypatch):
+    from opentrain_desk.config import Settings
+    monkeypatch.setenv("OPENTRAIN_DESK_RETRY_INTERVAL", "0.5")
+    monkeypatch.setenv("OPENTRAIN_DESK_CONNECT_TIMEOUT", "2")
+    url = sa.engine.make_url(postgres_url)
+    proxy = Proxy((url.host, url.port or 5432))
+    proxied = url.set(host="127.0.0.1", port=proxy.port)
+    settings = Settings(home=tmp_path / "home",
+                        db_url=proxied.render_as_string(hide_password=False), actor="tester")
+    window = open_window(qtbot, settings)
+    try:
+        strip = window.storage_banner
+        proxy.cut()
+        dialog = new_job_dialog(qtbot, window, "Typed while offline")
+        error = find(dialog, QLabel, "formErrorLabel")
+        qtbot.waitUntil(error.isVisible, timeout=15000)
+        assert "connection to the workspace server was lost" in error.text()
+        assert "Traceback" not in error.text() and "OperationalError" not in error.text()
+        assert find(dialog, QLineEdit, "jobTitleEdit").text() == "Typed while offline"
+        qtbot.waitUntil(strip.isVisible, timeout=5000)
+        assert "reconnects by itself" in find(strip, QLabel, "storageBannerLabel").text()
+        proxy.restore()
+        qtbot.waitUntil(lambda: not strip.isVisible(), timeout=15000)  # reconnected
+        submit(qtbot, dialog)
+        qtbot.waitUntil(lambda: closed(dialog), timeout=10000)
+        idle(qtbot, window)
+        assert titles(window) == ["Typed while offline"]
+    finally:
+        close_window(window)
+        proxy.cut()

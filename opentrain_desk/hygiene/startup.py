@@ -64,8 +64,13 @@ class DemoWindows:
                 return
             guard.activationRequested.connect(lambda: bring_to_front(self.windows[-1]))
             self.guard = guard
-        window = self.build_window(demo_settings,
-                                   sandbox_server=self.main_window.workspace.sandbox)
+        try:
+            window = self.build_window(demo_settings,
+                                       sandbox_server=self.main_window.workspace.sandbox)
+        except Problem as problem:  # e.g. a damaged demo file: said, not a crash dialog
+            report_problem(problem)
+            self.main_window.show_error(f"{problem.title}: {problem.what}")
+            return
         self.windows.append(window)
         window.show()
 

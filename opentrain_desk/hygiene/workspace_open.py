@@ -119,7 +119,8 @@ def inspect_sqlite(settings: Settings, path: Path) -> None:
     except sqlite3.Error as error:
         code = (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF
         if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-            raise faults.busy(str(path)) from error
+            from .lockinfo import lock_holders
+            raise faults.busy(str(path), ", ".join(lock_holders(path)) or None) from error
         if code in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_READONLY):
             raise faults.no_permission(path) from error
         log.error("workspace %s failed its check", path, exc_info=error)

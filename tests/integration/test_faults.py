@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -391,6 +392,8 @@ def test_a_busy_workspace_without_a_screen_exits_75(tmp_path):
         holder.stdout.close()
     assert_refused(result, faults.EXIT_BUSY, "The workspace is busy", "Another program",
                    "Nothing was changed", "Retry")
+    if shutil.which("lsof"):  # where the OS tells (Windows: the Restart Manager)
+        assert f"(process {holder.pid})" in result.stderr
     assert job_titles(url) == ["Code review RLHF"]
 
 
@@ -429,7 +432,6 @@ def test_a_read_only_data_folder_opens_read_only_and_logs_to_stderr(tmp_path):
     finally:
         for each in [base, *base.rglob("*")]:
             each.chmod(0o755 if each.is_dir() else 0o644)
-        import shutil
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -451,5 +453,40 @@ def test_a_read_only_folder_without_a_workspace_cannot_create_one(tmp_path):
     finally:
         for each in [base, *base.rglob("*")]:
             each.chmod(0o755)
-        import shutil
         shutil.rmtree(base, ignore_errors=True)
+
+
+# -- case 7 at start-up: the disk fills while the workspace is being upgraded ------------
+def test_a_full_disk_at_start_up_says_so_and_changes_nothing(qapp, tmp_path, monkeypatch,
+                                                             capsys):
+    from opentrain_desk.app import main
+    from alembic import command
+    path = tmp_path / "agency.sqlite"
+    url = f"sqlite:///{path.as_posix()}"
+    engine = database.create_engine(url)
+    with engine.begin() as conn:  # a workspace one version behind: it needs an upgrade
+        command.upgrade(database._alembic_config(conn), "0004")
+        conn.exec_driver_sql("INSERT INTO jobs (title, description, archived, created_at) "
+                             "VALUES ('Code review RLHF', '', 0, '2026-03-01 10:00:00')")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    before = digest(path)
+    real = database.create_engine
+
+    def full_disk(url, read_only=False):  # SQLite's own SQLITE_FULL once the file must grow
+        engine = real(url, read_only=read_only)
+
+        @sa.event.listens_for(engine, "connect")
+        def _full(dbapi_conn, _record) -> None:
+            pages = dbapi_conn.execute("PRAGMA page_count").fetchone()[0]
+            dbapi_conn.execute(f"PRAGMA max_page_count={pages}")
+        return engine
+    monkeypatch.setattr(database, "create_engine", full_disk)
+    monkeypatch.setenv("OPENTRAIN_DESK_HOME", str(tmp_path / "home"))
+    code = main(["--db", url])
+    err = capsys.readouterr().err
+    assert code == faults.EXIT_DISK_FULL, err
+    assert "The disk is full" in err and "Nothing was changed" in err
+    assert "Traceback" not in err
+    assert digest(path) == before

@@ -186,16 +186,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = settings_from_args(args)
     settings.ensure_dirs()  # what it can: a read-only folder is dealt with where it matters
     setup_logging(settings)
+    try:
+        check_url(settings.database_url)  # a bad --db URL: nothing created yet
+    except Problem as problem:
+        return _refuse(problem, settings)
     if args.restore:
         return startup.restore_command(settings, Path(args.restore))
     if settings.sandbox and not startup.sandbox_available():
         print("--sandbox needs the developer install (python3 dev.py run): the Stripe "
               "emulator is not part of this build.", file=sys.stderr)
         return 2
-    try:
-        check_url(settings.database_url)  # a bad --db URL: nothing created yet
-    except Problem as problem:
-        return _refuse(problem, settings)
     from .hygiene.crash import install_crash_handler
     from .hygiene.instance import SingleInstanceGuard, bring_to_front
     from .hygiene.logs import route_qt_messages, unroute_qt_messages
@@ -225,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         guard.activationRequested.connect(lambda: bring_to_front(window))
         window.show()
         log.info("started %s %s", APP_NAME, __version__)
-        if not settings.demo:
+        if not settings.demo and not window.workspace.read_only:
             startup.schedule_daily_backup(window, settings)
         if args.screenshot or args.benchmark_startup:
             probe = startup.ReadyProbe(app, window, args.screenshot, started)

@@ -17,7 +17,7 @@ KEEP_BACKUPS = 10
 #: How long a SQLite write waits for another program's lock before giving up (the app then
 #: says the workspace is busy and retries by itself), and how long a connection to a
 #: database server may take. Seconds; the environment variables override them.
-BUSY_TIMEOUT_ENV, BUSY_TIMEOUT_S = "OPENTRAIN_DESK_BUSY_TIMEOUT", 10.0
+BUSY_TIMEOUT_ENV, BUSY_TIMEOUT_S = "OPENTRAIN_DESK_BUSY_TIMEOUT", 5.0
 CONNECT_TIMEOUT_ENV, CONNECT_TIMEOUT_S = "OPENTRAIN_DESK_CONNECT_TIMEOUT", 10.0
 
 

@@ -63,7 +63,7 @@ def _alive(callback: Callable) -> bool:
 class TaskRunner(QObject):
     """Runs callables on a single background thread and reports back on the GUI thread."""
 
-    _finished = Signal(object, object)  # future, task
+    _finished = Signal(object)  # future
     busyChanged = Signal(bool)
     failed = Signal(str)  # unhandled errors, for the status bar / error banner
     troubleChanged = Signal(str, str)  # kind ("busy", "connection" or "" = over), message
@@ -73,6 +73,7 @@ class TaskRunner(QObject):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="otd-db")
         self._pending = 0
         self._closed = False
+        self._tasks: dict[Future, _Task] = {}
         self._waiting: list[_Task] = []  # busy: run again when the timer fires
         self._trouble = ""
         self._retry_timer = QTimer(self, singleShot=True)
@@ -95,11 +96,15 @@ class TaskRunner(QObject):
 
     def _submit(self, task: _Task) -> Future:
         future = self._pool.submit(task.fn)
-        future.add_done_callback(lambda f: self._finished.emit(f, task))
+        # The task (its callbacks: widgets' methods) stays on the GUI thread: were the
+        # worker to drop the last reference to a widget, Qt would delete it off-thread.
+        self._tasks[future] = task
+        future.add_done_callback(self._finished.emit)
         return future
 
-    def _deliver(self, future: Future, task: _Task) -> None:
-        if future.cancelled():  # the runner was shut down before it ran
+    def _deliver(self, future: Future) -> None:
+        task = self._tasks.pop(future, None)
+        if task is None or future.cancelled():  # the runner was shut down before it ran
             self._set_pending(self._pending - 1)
             return
         error = future.exception()

@@ -239,6 +239,10 @@ class SilentServer:
             self.accepted.append(conn)
 
     def close(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept
+        except OSError:
+            pass
         self.sock.close()
         for conn in self.accepted:
             conn.close()

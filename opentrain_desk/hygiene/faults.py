@@ -149,16 +149,17 @@ def damaged(path: Path, reason: str, backups, good: Path | None) -> Problem:
         todo, EXIT_DAMAGED, restore=good, backups=list(backups), workspace=path)
 
 
-def too_new(revision: str, path_or_url: str) -> Problem:
+def too_new(revision: str, path_or_url: str, written_by: str | None = None) -> Problem:
     from .. import __version__
     from ..persistence.database import HEAD_REVISION
+    maker = f"{APP_NAME} {written_by}" if written_by else f"a newer {APP_NAME}"
     return Problem(
         "newer", f"Made by a newer {APP_NAME}",
-        f"The workspace {path_or_url} was made by a newer {APP_NAME}: its data format is "
-        f"{revision}, and this version ({__version__}) reads formats up to {HEAD_REVISION}.",
+        f"The workspace {path_or_url} was made by {maker}: its data format is {revision}, "
+        f"and this version ({__version__}) reads formats up to {HEAD_REVISION}.",
         "Nothing was opened or changed; no backup was written or removed.",
-        f"Install the newer {APP_NAME} to open it. A backup made before the upgrade can be "
-        "restored with --restore if you have to go back to this version.",
+        f"Install {maker if written_by else 'the newer version'} to open it. A backup made "
+        "before the upgrade can be restored with --restore to go back to this version.",
         EXIT_NEWER)
 
 
@@ -290,7 +291,7 @@ def classify(exc: BaseException, *, where: str, url: str | sa.URL | None = None,
     if isinstance(exc, Problem):
         return exc
     if isinstance(exc, WorkspaceTooNew):
-        return too_new(exc.revision, where)
+        return too_new(exc.revision, where, exc.written_by)
     server = _server_error(exc)
     if server is not None and url is not None:
         return unreachable(url, server_reason(server))

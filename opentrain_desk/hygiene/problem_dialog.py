@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QFileDialog, QLabel,
-                               QLayout, QVBoxLayout, QWidget)
+                               QVBoxLayout, QWidget)
 
 from ..config import APP_NAME
 from .faults import Problem
@@ -46,9 +46,7 @@ class ProblemDialog(QDialog):
         self._offer_other = open_other
         self.setObjectName("startupProblemDialog")
         self.setWindowTitle(f"{APP_NAME} — {problem.title}")
-        self.setMinimumWidth(680)
         layout = QVBoxLayout(self)
-        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         title = QLabel(problem.title, objectName="problemTitleLabel")
         title.setProperty("role", "heading")
         font = title.font()
@@ -65,7 +63,9 @@ class ProblemDialog(QDialog):
         self.countdown = self._label("", "retryCountdownLabel")
         self.countdown.setVisible(problem.retry)
         layout.addWidget(self.countdown)
-        layout.addWidget(self._buttons())
+        buttons = self._buttons()
+        layout.addWidget(buttons)
+        self.setMinimumWidth(max(640, buttons.sizeHint().width() + 40))
         self._left = retry_interval()
         self._timer = QTimer(self, interval=1000)
         self._timer.timeout.connect(self._tick)

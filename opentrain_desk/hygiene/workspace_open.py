@@ -149,7 +149,7 @@ def _migrate_or_check(engine: sa.Engine, settings: Settings, read_only: bool,
         database.migrate(engine, settings.backup_dir)
         return
     current = database.current_revision(engine)
-    database.check_revision(current)
+    database.check_revision(current, engine)
     if current != database.HEAD_REVISION:
         raise faults.no_permission(path, "upgrade")
 

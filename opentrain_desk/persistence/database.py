@@ -54,7 +54,10 @@ def create_engine(url: str | sa.URL, read_only: bool = False) -> sa.Engine:
         sa.event.listen(engine, "connect",
                         lambda conn, _rec: _sqlite_pragmas(conn, wait, read_only))
         return engine
-    args = {"connect_timeout": max(2, round(connect_timeout()))}
+    # TCP keepalives: a server that vanishes without closing the connection (network
+    # gone, VPN dropped) is noticed in about a minute instead of never.
+    args = {"connect_timeout": max(2, round(connect_timeout())), "keepalives": 1,
+            "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
     return sa.create_engine(url, pool_pre_ping=True, connect_args=args)
 
 
@@ -102,17 +105,42 @@ def known_revisions() -> set[str]:
 
 
 class WorkspaceTooNew(Exception):
-    """The workspace's schema revision is unknown here: a newer version wrote it."""
+    """The workspace's schema revision is unknown here: a newer version wrote it
+    (``written_by``: that version's name, when it recorded it)."""
 
-    def __init__(self, revision: str) -> None:
+    def __init__(self, revision: str, written_by: str | None = None) -> None:
         super().__init__(f"schema revision {revision} is newer than {HEAD_REVISION}")
-        self.revision = revision
+        self.revision, self.written_by = revision, written_by
 
 
-def check_revision(current: str | None) -> None:
-    """Raise :class:`WorkspaceTooNew` unless this version can open ``current``."""
+#: ``workspace_settings`` key naming the app version that last upgraded the schema, so a
+#: version too old to open the workspace can say which one it needs.
+WRITTEN_BY_KEY = "schema_written_by"
+
+
+def _record_writer(conn: sa.Connection) -> None:
+    from .. import __version__
+    params = {"key": WRITTEN_BY_KEY, "value": __version__}
+    conn.execute(sa.text("DELETE FROM workspace_settings WHERE key = :key"), params)
+    conn.execute(sa.text("INSERT INTO workspace_settings (key, value) VALUES (:key, :value)"),
+                 params)
+
+
+def written_by(engine: sa.Engine) -> str | None:
+    """The version recorded by :func:`migrate`, if any (never raises)."""
+    try:
+        with engine.connect() as conn:
+            return conn.scalar(sa.text("SELECT value FROM workspace_settings WHERE key = :key"),
+                               {"key": WRITTEN_BY_KEY})
+    except sa.exc.SQLAlchemyError:
+        return None
+
+
+def check_revision(current: str | None, engine: sa.Engine | None = None) -> None:
+    """Raise :class:`WorkspaceTooNew` unless this version can open ``current`` (naming the
+    version that wrote it when ``engine``'s workspace recorded one)."""
     if current is not None and current != HEAD_REVISION and current not in known_revisions():
-        raise WorkspaceTooNew(current)
+        raise WorkspaceTooNew(current, written_by(engine) if engine is not None else None)
 
 
 def current_revision(engine: sa.Engine) -> str | None:
@@ -132,13 +160,14 @@ def migrate(engine: sa.Engine, backup_dir: Path | None = None) -> Path | None:
     current = current_revision(engine)
     if current == HEAD_REVISION:
         return None
-    check_revision(current)
+    check_revision(current, engine)
     from alembic import command
     backup = None
     if current is not None and backup_dir is not None:
         backup = backup_sqlite(engine, backup_dir, reason=f"pre-migrate-{current}")
     with engine.begin() as conn:
         command.upgrade(_alembic_config(conn), "head")
+        _record_writer(conn)
     log.info("database migrated from %s to %s", current, head_revision())
     return backup
 

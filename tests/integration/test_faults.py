@@ -173,9 +173,12 @@ def test_damaged_without_a_good_backup_says_so(tmp_path):
 
 
 # -- case 4: a workspace written by a newer version --------------------------------------
-def _stamp_newer(path: Path, revision: str = "9999_future") -> None:
+def _stamp_newer(path: Path, revision: str = "9999_future", version: str = "9.9.0") -> None:
+    """What a newer version leaves: its schema revision, and its name (from migrate)."""
     with closing(sqlite3.connect(path)) as conn:
         conn.execute("UPDATE alembic_version SET version_num = ?", (revision,))
+        conn.execute("UPDATE workspace_settings SET value = ? WHERE key = ?",
+                     (version, database.WRITTEN_BY_KEY))
         conn.commit()
 
 
@@ -191,7 +194,7 @@ def test_a_newer_workspace_is_refused_without_writing_or_pruning_backups(tmp_pat
     for _start in range(2):  # every start used to add a pre-migrate backup and prune
         result = run("--db", url, home=home)
         assert_refused(result, faults.EXIT_NEWER, "Made by a newer OpenTrain Desk",
-                       "9999_future", f"reads formats up to {database.HEAD_REVISION}",
+                       "was made by OpenTrain Desk 9.9.0", "9999_future", f"reads formats up to {database.HEAD_REVISION}",
                        "no backup was written or removed")
     assert digest(path) == before
     assert snapshot(home / "backups") == backups_before and len(backups_before) == len(backups)

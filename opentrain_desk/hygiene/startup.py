@@ -129,6 +129,59 @@ def report_problem(problem: Problem) -> None:
     print(problem.report(), file=sys.stderr, flush=True)
 
 
+def connect_first(settings: Settings) -> None:
+    """A server workspace: connect once on a helper thread while a small window says where
+    to (``connectingDialog``, with Cancel), so a slow or silent server never leaves the
+    user with nothing on screen. Raises the :class:`Problem` a failure stands for."""
+    import threading
+
+    from PySide6.QtCore import QEventLoop, Qt
+    from PySide6.QtWidgets import QApplication, QProgressDialog
+
+    from ..persistence import database
+    from . import faults
+    url = sa.engine.make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" or QApplication.instance() is None:
+        return
+    outcome: dict = {}
+
+    def attempt() -> None:
+        engine = database.create_engine(url)
+        try:
+            with engine.connect():
+                pass
+        except Exception as error:  # noqa: BLE001 - classified on the GUI thread
+            outcome["error"] = error
+        finally:
+            engine.dispose()
+    worker = threading.Thread(target=attempt, name="otd-connect", daemon=True)
+    worker.start()
+    where = f"{url.host or 'localhost'}:{url.port or 5432}"
+    dialog = QProgressDialog(f"Connecting to the workspace server {where}…", "Cancel", 0, 0)
+    dialog.setObjectName("connectingDialog")
+    dialog.setWindowTitle("OpenTrain Desk")
+    dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
+    dialog.setMinimumDuration(0)
+    dialog.hide()
+    started = time.monotonic()
+    try:
+        while worker.is_alive() and not dialog.wasCanceled():
+            if not dialog.isVisible() and time.monotonic() - started > 0.3:
+                dialog.show()  # only when it takes long enough to notice
+            QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            worker.join(0.02)
+    finally:
+        dialog.close()
+        dialog.deleteLater()
+    if worker.is_alive():  # cancelled: the attempt ends by its own timeout
+        raise faults.unreachable(url, "you cancelled the connection attempt")
+    if "error" in outcome:
+        problem = faults.classify(outcome["error"], where=faults.safe_url(url), url=url)
+        if problem is None:
+            raise outcome["error"]
+        raise problem from outcome["error"]
+
+
 class WindowOpener:
     """Opens the first main window, turning a :class:`Problem` into a dialog whose choice
     (Retry, Restore the newest good backup, Open another workspace) is acted on here.
@@ -154,6 +207,7 @@ class WindowOpener:
         from .problem_dialog import present
         while True:
             try:
+                connect_first(self.settings)
                 return self.build(self.settings, on_open_demo=self.demos.open)
             except Problem as error:
                 problem = error

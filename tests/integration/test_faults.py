@@ -497,3 +497,34 @@ def test_a_full_disk_at_start_up_says_so_and_changes_nothing(qapp, tmp_path, mon
     assert "The disk is full" in err and "Nothing was changed" in err
     assert "Traceback" not in err
     assert digest(path) == before
+
+
+def test_while_connecting_a_window_says_where_and_then_offers_retry(qapp, qtbot, tmp_path,
+                                                                     monkeypatch,
+                                                                     quit_on_close):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from opentrain_desk.app import main
+    monkeypatch.setenv("OPENTRAIN_DESK_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("OPENTRAIN_DESK_CONNECT_TIMEOUT", "2")
+    server = SilentServer()
+    seen: list[str] = []
+
+    def watch() -> None:  # what a user sees while the server keeps silent
+        for widget in QApplication.topLevelWidgets():
+            if widget.isVisible() and widget.objectName() == "connectingDialog":
+                seen.append(widget.findChild(QLabel).text())
+        if not shots:
+            QTimer.singleShot(100, watch)
+    shots: dict = {}
+    QTimer.singleShot(0, watch)
+    _answer_dialog(qtbot, monkeypatch, lambda d: d.findChild(
+        QPushButton, "quitButton").click(), shots)
+    try:
+        code = main(["--db", f"postgresql+psycopg://agency@127.0.0.1:{server.port}/books"])
+    finally:
+        server.close()
+    assert code == faults.EXIT_UNREACHABLE
+    assert seen and f"Connecting to the workspace server 127.0.0.1:{server.port}" in seen[0]
+    assert "did not answer within 2 seconds" in shots["text"]

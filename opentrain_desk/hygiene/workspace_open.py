@@ -25,7 +25,6 @@ import sqlalchemy as sa
 from ..config import Settings
 from ..persistence import database
 from . import faults
-from .faults import Problem
 
 __all__ = ["check_url", "good_backups", "inspect_sqlite", "open_database", "preflight",
            "sqlite_file"]

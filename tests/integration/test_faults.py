@@ -194,7 +194,8 @@ def test_a_newer_workspace_is_refused_without_writing_or_pruning_backups(tmp_pat
     for _start in range(2):  # every start used to add a pre-migrate backup and prune
         result = run("--db", url, home=home)
         assert_refused(result, faults.EXIT_NEWER, "Made by a newer OpenTrain Desk",
-                       "was made by OpenTrain Desk 9.9.0", "9999_future", f"reads formats up to {database.HEAD_REVISION}",
+                       "was made by OpenTrain Desk 9.9.0", "9999_future",
+                       f"reads formats up to {database.HEAD_REVISION}",
                        "no backup was written or removed")
     assert digest(path) == before
     assert snapshot(home / "backups") == backups_before and len(backups_before) == len(backups)

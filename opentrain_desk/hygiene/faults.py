@@ -50,7 +50,7 @@ URL_EXAMPLES = ("A workspace address looks like sqlite:///C:/Users/you/agency.sq
                 "workspace.")
 
 
-@dataclass
+@dataclass(eq=False)  # exceptions compare and hash by identity
 class Problem(Exception):
     """Something that stops the workspace from opening (or a change from being saved)."""
 

@@ -266,6 +266,13 @@ def test_a_server_that_is_down_is_named_with_the_reason(tmp_path):
     assert "Connection refused" in logged or "connection failed" in logged.lower()
 
 
+def test_an_unknown_server_name_is_said_plainly(tmp_path):
+    result = run("--db", "postgresql+psycopg://agency@no-such-host.invalid/books",
+                 home=tmp_path / "home", timeout=40)
+    assert_refused(result, faults.EXIT_UNREACHABLE, "no-such-host.invalid:5432",
+                   "that server name is unknown")
+
+
 def test_a_server_that_never_answers_times_out(tmp_path):
     server = SilentServer()
     try:

@@ -536,3 +536,30 @@ def test_while_connecting_a_window_says_where_and_then_offers_retry(qapp, qtbot,
     assert code == faults.EXIT_UNREACHABLE
     assert seen and f"Connecting to the workspace server 127.0.0.1:{server.port}" in seen[0]
     assert "did not answer within 2 seconds" in shots["text"]
+
+
+def test_open_another_workspace_from_the_problem_dialog(qapp, qtbot, tmp_path, monkeypatch,
+                                                        quit_on_close, capsys):
+    from PySide6.QtWidgets import QFileDialog
+
+    from opentrain_desk.app import main
+    home = tmp_path / "home"
+    monkeypatch.setenv("OPENTRAIN_DESK_HOME", str(home))
+    broken, other = tmp_path / "broken.sqlite", tmp_path / "other.sqlite"
+    make_workspace(broken)
+    make_workspace(other, titles=("Other job", "Second job"))
+    _random_header(broken)
+    before = digest(broken)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *a, **k: (str(other), "")))
+    shots: dict = {}
+    _answer_dialog(qtbot, monkeypatch, lambda d: d.findChild(
+        QPushButton, "openOtherWorkspaceButton").click(), shots)
+    code = main(["--db", f"sqlite:///{broken.as_posix()}", "--benchmark-startup"])
+    assert code == 0
+    assert "no backup of this workspace" in shots["text"]
+    shown = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert shown["rows"] == 2  # the jobs of other.sqlite
+    assert digest(broken) == before
+    logged = (home / "logs" / "opentrain-desk.log").read_text(encoding="utf-8")
+    assert "started OpenTrain Desk" in logged

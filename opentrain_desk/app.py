@@ -8,7 +8,6 @@ from typing import Sequence
 
 from . import __version__
 from .config import APP_ID, APP_NAME, Settings
-from .persistence.database import create_engine, migrate
 from .persistence.queries import Queries
 from .services.unit_of_work import UnitOfWorkFactory
 
@@ -43,24 +42,37 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings(db_url=args.db, demo=args.demo, sandbox=args.sandbox)
 
 
-def setup_logging(settings: Settings) -> None:
-    """Rotating log in the per-user log folder; Stripe keys and tokens redacted."""
-    from .hygiene.logs import install_file_logging
-    install_file_logging(settings.log_dir)
+def setup_logging(settings: Settings) -> bool:
+    """Rotating log in the per-user log folder; Stripe keys and tokens redacted. When the
+    folder cannot be written (read-only, disk full) the log goes to stderr instead."""
+    from .hygiene.logs import install_file_logging, install_stderr_logging
+    try:
+        install_file_logging(settings.log_dir)
+        return True
+    except OSError as error:
+        install_stderr_logging()
+        log.warning("cannot write the log in %s (%s); logging to the terminal instead",
+                    settings.log_dir, error.strerror or error)
+        return False
 
 
 class Workspace:
     """An open database with its unit-of-work factory, read models and Stripe link."""
 
     def __init__(self, settings: Settings, sandbox_server=None) -> None:
+        from .hygiene.workspace_open import open_database, preflight
+        preflight(settings)  # before any folder or file is created
         settings.ensure_dirs()
         self.settings = settings
         self.sandbox = None
         self._own_sandbox = False
         if settings.sandbox:
             self._open_sandbox(sandbox_server)
-        self.engine = create_engine(settings.database_url)
-        migrate(self.engine, settings.backup_dir)
+        try:
+            self.engine, self.read_only = open_database(settings)
+        except BaseException:
+            self._stop_sandbox()
+            raise
         self.uow = UnitOfWorkFactory(self.engine, settings.actor)
         self.queries = Queries(self.engine)
         self.stripe = self._connection()
@@ -104,6 +116,10 @@ class Workspace:
             from .sandbox.demo import seed_demo
             seed_demo(self.uow)
 
+    def _stop_sandbox(self) -> None:
+        if self.sandbox is not None and self._own_sandbox:
+            self.sandbox.stop()
+
     def close(self) -> None:
         if self.sandbox is not None and self._own_sandbox:
             self.sandbox.save_state(self.settings.sandbox_state_file)
@@ -132,9 +148,14 @@ def build_window(settings: Settings, on_open_demo=None, sandbox_server=None):
     window.workspace = workspace
     for child in (runner, net, sync):
         child.setParent(window)
-    # Payments start once the window is up: the worker's first pass imports the Stripe
-    # SDK and reads the keyring, which need not compete with the first paint.
-    QTimer.singleShot(STRIPE_START_DELAY_MS, sync.start)
+    from .hygiene.banner import install_banner
+    banner = install_banner(window)  # busy / connection lost / read-only
+    if workspace.read_only:  # look, export, no payments: they would have to be recorded
+        banner.show_read_only()
+    else:
+        # Payments start once the window is up: the worker's first pass imports the Stripe
+        # SDK and reads the keyring, which need not compete with the first paint.
+        QTimer.singleShot(STRIPE_START_DELAY_MS, sync.start)
     return window
 
 
@@ -163,9 +184,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pathlib import Path
 
     from .hygiene import startup
+    from .hygiene.faults import Problem
+    from .hygiene.workspace_open import check_url
     settings = settings_from_args(args)
-    settings.ensure_dirs()
+    settings.ensure_dirs()  # what it can: a read-only folder is dealt with where it matters
     setup_logging(settings)
+    try:
+        check_url(settings.database_url)  # a bad --db URL: nothing created yet
+    except Problem as problem:
+        return _refuse(problem, settings)
     if args.restore:
         return startup.restore_command(settings, Path(args.restore))
     if args.check_stripe:
@@ -181,27 +208,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .hygiene.palette import apply_theme
 
     app = startup.application(__version__)
-    guard = SingleInstanceGuard(settings, app)
-    if not guard.acquire():  # never two writers on one workspace: focus the first, exit
-        log.info("%s", guard.message)
-        print(guard.message, flush=True)
+    demos = startup.DemoWindows(settings, build_window, app)
+    opener = startup.WindowOpener(settings, build_window,
+                                  lambda s: SingleInstanceGuard(s, app), demos)
+    if not opener.acquire():  # never two writers on one workspace: focus the first, exit
         return 0
     route_qt_messages()
     crash = install_crash_handler(settings.log_dir)
     apply_theme(app)  # palette following the OS, plus resources/style.qss
-    demos = startup.DemoWindows(settings, build_window, app)
     probe = None
     try:
         try:
-            window = build_window(settings, on_open_demo=demos.open)
+            window = opener.open()
         except Exception:  # e.g. a database that cannot be opened or migrated
             crash.fatal(*sys.exc_info())
             return 1
+        if window is None:  # a problem the user did not resolve; said on screen and stderr
+            return opener.exit_code
+        settings = opener.settings
         demos.main_window = window
+        guard = opener.guard
         guard.activationRequested.connect(lambda: bring_to_front(window))
         window.show()
         log.info("started %s %s", APP_NAME, __version__)
-        if not settings.demo:
+        if not settings.demo and not window.workspace.read_only:
             startup.schedule_daily_backup(window, settings)
         if args.screenshot or args.benchmark_startup:
             probe = startup.ReadyProbe(app, window, args.screenshot, started)
@@ -211,6 +241,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         crash.uninstall()
         unroute_qt_messages()
-        guard.release()
+        opener.guard.release()
         demos.release()
     return probe.exit_code if probe is not None and probe.exit_code else code
+
+
+def _refuse(problem, settings: Settings) -> int:
+    """A problem found before anything was opened: say it (stderr, log, and a dialog when
+    there is a screen) and exit with its code."""
+    from .hygiene import startup
+    from .hygiene.problem_dialog import interactive, present
+    startup.report_problem(problem)
+    startup.application(__version__)
+    if interactive():
+        present(problem, settings.log_dir, open_other=False)
+    return problem.exit_code

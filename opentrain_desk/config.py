@@ -64,6 +64,13 @@ class Settings:
     def log_dir(self) -> Path:
         return self.home / "logs"
 
-    def ensure_dirs(self) -> None:
+    def ensure_dirs(self) -> list[Path]:
+        """Create the data, backup and log folders; returns those that could not be made
+        (a read-only data folder: the workspace opens read-only, logs go to stderr)."""
+        missing = []
         for path in (self.home, self.backup_dir, self.log_dir):
-            path.mkdir(parents=True, exist_ok=True)
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                missing.append(path)
+        return missing

@@ -9,7 +9,16 @@ from typing import Iterable
 from .errors import ArchiveRefused, ValidationError
 from .milestones import Milestone
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: An address a mail server accepts and a person could type: RFC 5321 limits (64 characters
+#: before the @, 254 in all), an unquoted local part of letters (any script), digits and
+#: ``!#$%&'*+/=?^_`{|}~-`` in dot-separated runs, and a domain of dot-separated labels
+#: (letters, digits, inner hyphens) ending in a label of two or more letters.
+#: ``<script>@x.yz``, quoted local parts and IP-literal domains are refused.
+_ATOM = r"(?:\w|[!#$%&'*+/=?^`{|}~-])+"
+_LOCAL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
+_LABEL = r"[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?"
+_DOMAIN = re.compile(rf"(?:{_LABEL}\.)+[^\W\d_]{{2,63}}")
+MAX_EMAIL, MAX_LOCAL = 254, 64
 
 
 def clean_required(value: str, what: str, limit: int = 200) -> str:
@@ -23,9 +32,14 @@ def clean_required(value: str, what: str, limit: int = 200) -> str:
 
 def clean_email(value: str) -> str:
     email = (value or "").strip()
-    if not _EMAIL.match(email):
-        raise ValidationError(f"“{email}” is not an email address." if email
-                              else "Enter the trainer's email address.")
+    if not email:
+        raise ValidationError("Enter the trainer's email address.")
+    local, at, domain = email.rpartition("@")
+    if len(email) > MAX_EMAIL or len(local) > MAX_LOCAL:
+        raise ValidationError(f"That email address is too long ({MAX_LOCAL} characters at most "
+                              f"before the @, {MAX_EMAIL} in all).")
+    if not (at and _LOCAL.fullmatch(local) and _DOMAIN.fullmatch(domain)):
+        raise ValidationError(f"“{email}” is not an email address.")
     return email.lower()
 
 

@@ -5,7 +5,9 @@ online backup API: consistent even while the app writes, WAL included) into
 ``<home>/backups/<workspace>-<UTC stamp>-<reason>.sqlite``; it keeps the newest
 ``KEEP_BACKUPS``. Migrations back up first (``pre-migrate-…``); :func:`daily_backup`
 adds one per day; :func:`restore` makes a ``pre-restore`` copy before it replaces anything,
-so a restore can itself be undone.
+so a restore can itself be undone. A workspace file that is damaged or empty cannot be
+copied that way: it is moved aside unchanged instead (``<name>.damaged-<UTC stamp>`` beside
+it, with its ``-wal``), never deleted.
 """
 from __future__ import annotations
 
@@ -21,8 +23,8 @@ import sqlalchemy as sa
 from ..persistence.database import (KEEP_BACKUPS, backup_sqlite, backup_time, list_backups,
                                     sqlite_path)
 
-__all__ = ["BACKUP_INTERVAL", "KEEP_BACKUPS", "RestoreError", "daily_backup", "list_backups",
-           "newest_backup", "restore"]
+__all__ = ["BACKUP_INTERVAL", "KEEP_BACKUPS", "RestoreError", "check_restorable",
+           "daily_backup", "list_backups", "newest_backup", "no_side_files", "restore"]
 
 log = logging.getLogger(__name__)
 BACKUP_INTERVAL = timedelta(hours=24)
@@ -59,7 +61,7 @@ def daily_backup(engine: sa.Engine, backup_dir: Path, now: datetime | None = Non
 
 
 @contextmanager
-def _no_side_files(database: Path):
+def no_side_files(database: Path):
     """Reading a WAL-mode file, even read-only, leaves -wal/-shm beside it: tidy them."""
     side = [database.with_name(database.name + suffix) for suffix in ("-wal", "-shm")]
     existed = {path: path.exists() for path in side}
@@ -99,6 +101,38 @@ def _check_revision(revision: str) -> None:
                            f"(schema {revision}); update the app first.")
 
 
+def check_restorable(backup: Path) -> str:
+    """Raise :class:`RestoreError` unless ``backup`` passes the integrity check and this
+    version knows its schema; returns the schema revision. Leaves no side files."""
+    with no_side_files(backup):
+        revision = _check_backup(backup)
+    _check_revision(revision)
+    return revision
+
+
+def _healthy(workspace: Path) -> bool:
+    if workspace.stat().st_size == 0:
+        return False
+    try:
+        with no_side_files(workspace):
+            _check_backup(workspace)
+    except RestoreError:
+        return False
+    return True
+
+
+def _set_aside(workspace: Path) -> Path:
+    """Move a damaged workspace (and its -wal) aside, unchanged, beside itself."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    aside = workspace.with_name(f"{workspace.name}.damaged-{stamp}")
+    for suffix in ("-wal", "-shm"):
+        side = workspace.with_name(workspace.name + suffix)
+        if side.exists():
+            os.replace(side, aside.with_name(aside.name + suffix))
+    os.replace(workspace, aside)
+    return aside
+
+
 def _checkpoint_and_close(target: Path) -> None:
     """Fold the live WAL into the file so no stale -wal/-shm is left next to the new one."""
     with closing(sqlite3.connect(target)) as conn:
@@ -126,21 +160,23 @@ def restore(backup_path: Path, workspace_path: Path,
     """Replace the SQLite workspace file with a backup; the caller holds the workspace lock.
 
     The current workspace (if any) is first backed up as ``pre-restore`` into
-    ``backup_dir`` (default: the backup's own folder). Returns that safety copy's path.
+    ``backup_dir`` (default: the backup's own folder), or moved aside unchanged when it is
+    damaged or empty. Returns that safety copy's path.
     Older schemas are fine: the app migrates the restored file when it next opens it.
     """
     backup_path, workspace_path = Path(backup_path), Path(workspace_path)
     if backup_path.resolve() == workspace_path.resolve():
         raise RestoreError("The backup and the workspace are the same file.")
-    with _no_side_files(backup_path):
-        _check_revision(_check_backup(backup_path))
+    check_restorable(backup_path)
     workspace_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = workspace_path.with_name(f".{workspace_path.name}.restore.tmp")
     try:
-        with _no_side_files(backup_path):  # first: the safety copy may prune old backups
+        with no_side_files(backup_path):  # first: the safety copy may prune old backups
             _copy_consistent(backup_path, tmp)
         safety = None
-        if workspace_path.exists():
+        if workspace_path.exists() and not _healthy(workspace_path):
+            safety = _set_aside(workspace_path)
+        elif workspace_path.exists():
             safety = backup_sqlite(_engine(workspace_path), backup_dir or backup_path.parent,
                                    reason="pre-restore")
             _checkpoint_and_close(workspace_path)

@@ -1,19 +1,23 @@
 """One running app per workspace: a second launch brings the first to the front and exits.
 
-Two writers on one SQLite file is how local databases get corrupted, so the guard is a
-:class:`QLockFile` taken *before* the workspace is opened (before migrations, backups or
-the demo seed):
+Two writers on one SQLite file is how local databases get corrupted, so the guard is an
+OS file lock (:func:`os_lock`: ``fcntl.flock`` on macOS/Linux, ``msvcrt.locking`` on
+Windows) taken *before* the workspace is opened (before migrations, backups or the demo
+seed). The OS releases it when the process ends, however it ends, so a lock is never stale
+and a PID reused by an unrelated program cannot keep the app from starting; the file also
+records which process holds it, to name it in messages.
 
 * SQLite workspace: the lock sits next to the database (``workspace.sqlite.lock``), so it
   also holds against a second copy of the app started with another home folder, or from
   another computer on a shared folder;
 * other URLs (PostgreSQL, shared by a team on purpose): the lock is per user and machine
-  in ``<home>/locks/``, so one person does not open the same workspace twice.
+  in ``<home>/locks/``, so one person does not open the same workspace twice;
+* a folder that cannot be written (read-only, or missing: it is never created here) falls
+  back to ``<home>/locks/`` and then to the system's temporary folder.
 
 The first instance also listens on a :class:`QLocalServer` whose name is derived from the
 workspace; a second launch that finds the lock taken connects to it, sends ``activate``
-and exits 0 with a message. A lock left by a crashed process is detected (its PID is
-gone) and taken over.
+and exits 0 with a message.
 """
 from __future__ import annotations
 
@@ -21,15 +25,20 @@ import getpass
 import hashlib
 import logging
 import os
+import socket as _socket
+import sys
+import tempfile
 from pathlib import Path
+from typing import IO
 
 import sqlalchemy as sa
-from PySide6.QtCore import QDeadlineTimer, QLockFile, QObject, QThread, Signal
+from PySide6.QtCore import QDeadlineTimer, QObject, QThread, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 from ..config import APP_NAME, Settings
 
-__all__ = ["SingleInstanceGuard", "lock_path", "server_name", "workspace_key"]
+__all__ = ["LockFile", "SingleInstanceGuard", "lock_path", "os_lock", "server_name",
+           "workspace_key"]
 
 log = logging.getLogger(__name__)
 ACTIVATE = b"activate\n"
@@ -74,6 +83,88 @@ def lock_path(settings: Settings) -> Path:
     return settings.home / "locks" / f"{server_name(settings.database_url)}.lock"
 
 
+#: Windows locks byte ranges and forbids others to read a locked range: lock one byte far
+#: past the holder's details so a second launch can still read who holds it.
+_LOCK_OFFSET = 1 << 20
+
+
+def os_lock(fh: IO[bytes]) -> bool:
+    """Take an exclusive, non-blocking OS lock on an open file; False when another process
+    (or another open file in this one) holds it. Released by :func:`os_unlock` or when the
+    file is closed / the process ends."""
+    try:
+        if sys.platform == "win32":
+            import msvcrt
+            fh.seek(_LOCK_OFFSET)
+            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+            fh.seek(0)
+        else:
+            import fcntl
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def os_unlock(fh: IO[bytes]) -> None:
+    if sys.platform == "win32":
+        import msvcrt
+        fh.seek(_LOCK_OFFSET)
+        msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
+    else:
+        import fcntl
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+class LockFile:
+    """A held OS lock plus the holder's details (``pid``, host, app) written inside."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh: IO[bytes] | None = None
+
+    def try_lock(self) -> bool:
+        """True: held now. False: someone else holds it. OSError: cannot create the file."""
+        fh = open(self.path, "a+b")  # never truncates another holder's details
+        if not os_lock(fh):
+            fh.close()
+            return False
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n{_socket.gethostname()}\n{APP_NAME}\n".encode())
+        fh.flush()
+        self._fh = fh
+        return True
+
+    def holder(self) -> tuple[str, str] | None:
+        """(pid, host) written by the holder, when readable."""
+        try:
+            lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return None
+        return (lines[0], lines[1]) if len(lines) >= 2 and lines[0].isdigit() else None
+
+    def unlock(self) -> None:
+        if self._fh is None:
+            return
+        try:
+            self._fh.seek(0)
+            self._fh.truncate()
+            os_unlock(self._fh)
+        except OSError:
+            pass
+        finally:
+            self._fh.close()
+            self._fh = None
+
+
+def _lock_dirs(settings: Settings, first: Path) -> list[Path]:
+    fallback = settings.home / "locks" / f"{server_name(settings.database_url)}.lock"
+    temp = (Path(tempfile.gettempdir()) / f"opentrain-desk-{_user()}"
+            / f"{server_name(settings.database_url)}.lock")
+    return list(dict.fromkeys([first, fallback, temp]))
+
+
 class SingleInstanceGuard(QObject):
     """``acquire()`` → True: this process owns the workspace; False: another one does."""
 
@@ -82,38 +173,35 @@ class SingleInstanceGuard(QObject):
     def __init__(self, settings: Settings, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.path = lock_path(settings)
-        self._fallback = settings.home / "locks" / f"{server_name(settings.database_url)}.lock"
+        self._candidates = _lock_dirs(settings, self.path)
         self.name = server_name(settings.database_url)
         self.message = ""
-        self._lock: QLockFile | None = None
+        self._lock: LockFile | None = None
         self._server: QLocalServer | None = None
 
     # -- first instance -----------------------------------------------------------------
     def acquire(self, listen: bool = True, notify: bool = True) -> bool:
         """Take the workspace lock. When it is taken already, ``notify`` asks the running
         instance to come to the front; ``message`` then says what happened."""
-        lock = self._try_lock(self.path)
-        if lock.error() == QLockFile.LockError.PermissionError and self.path != self._fallback:
-            log.warning("cannot write %s; locking in %s instead", self.path, self._fallback)
-            self.path = self._fallback  # a read-only folder next to the database
-            lock = self._try_lock(self.path)
-        if lock.error() != QLockFile.LockError.NoError:
-            if lock.error() != QLockFile.LockError.LockFailedError:
-                raise PermissionError(f"cannot create the workspace lock {self.path}")
-            self.message = self._already_running(lock, notify)
-            return False
-        self._lock = lock
-        if listen:
-            self._listen()
-        return True
-
-    @staticmethod
-    def _try_lock(path: Path) -> QLockFile:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lock = QLockFile(str(path))
-        lock.setStaleLockTime(0)  # held for the whole session: staleness is by PID only
-        lock.tryLock(0)
-        return lock
+        for index, path in enumerate(self._candidates):
+            lock = LockFile(path)
+            try:
+                if index:  # our own folders; next to the database only if it exists
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                held = lock.try_lock()
+            except OSError as error:
+                log.warning("cannot write the lock %s (%s); trying elsewhere", path,
+                            error.strerror or error)
+                continue
+            self.path = path
+            if not held:
+                self.message = self._already_running(lock, notify)
+                return False
+            self._lock = lock
+            if listen:
+                self._listen()
+            return True
+        raise PermissionError(f"cannot create the workspace lock {self._candidates[0]}")
 
     def _listen(self) -> None:
         QLocalServer.removeServer(self.name)  # a socket file left by a crash (Unix)
@@ -150,9 +238,9 @@ class SingleInstanceGuard(QObject):
             self._lock = None
 
     # -- second instance ----------------------------------------------------------------
-    def _already_running(self, lock: QLockFile, notify: bool) -> str:
-        info = lock.getLockInfo()  # PySide6: (pid, hostname, appname), or falsy
-        owner = f" (process {info[0]} on {info[1]})" if isinstance(info, tuple) else ""
+    def _already_running(self, lock: LockFile, notify: bool) -> str:
+        info = lock.holder()
+        owner = f" (process {info[0]} on {info[1]})" if info else ""
         if not notify:
             return f"{APP_NAME} is running on this workspace{owner}; close it first."
         if self.notify_first():

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from ..redaction import redact
 
-__all__ = ["LOG_FILE", "RedactingFilter", "install_file_logging", "redact"]
+__all__ = ["LOG_FILE", "RedactingFilter", "install_file_logging", "install_stderr_logging",
+           "redact"]
 
 LOG_FILE = "opentrain-desk.log"
 MAX_BYTES = 2_000_000
@@ -58,6 +59,26 @@ def install_file_logging(log_dir: Path, level: int = logging.INFO) -> logging.Ha
     if root.level == logging.NOTSET or root.level > level:
         root.setLevel(level)
     return handler
+
+
+def install_stderr_logging(level: int = logging.WARNING) -> logging.Handler:
+    """The fallback when the log folder cannot be written: warnings and errors to stderr,
+    redacted like the file, without tracebacks (those stay out of a terminal a user reads)."""
+    handler = logging.StreamHandler()
+    handler.setLevel(level)
+    handler.setFormatter(_NoTracebackFormatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+    return handler
+
+
+class _NoTracebackFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        record.message = record.getMessage()
+        return self.formatMessage(record)
 
 
 _QT_LEVELS = {"QtDebugMsg": logging.DEBUG, "QtInfoMsg": logging.INFO,

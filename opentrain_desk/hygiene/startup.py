@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import sys
 import time
 from dataclasses import replace
@@ -11,9 +12,12 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ..config import Settings
+from .faults import Problem
 
-__all__ = ["DemoWindows", "ReadyProbe", "application", "restore_command", "sandbox_available",
-           "schedule_daily_backup"]
+__all__ = ["DemoWindows", "ReadyProbe", "WindowOpener", "application", "report_problem",
+           "restore_command", "sandbox_available", "schedule_daily_backup"]
+
+log = logging.getLogger(__name__)
 
 
 def sandbox_available() -> bool:
@@ -60,8 +64,13 @@ class DemoWindows:
                 return
             guard.activationRequested.connect(lambda: bring_to_front(self.windows[-1]))
             self.guard = guard
-        window = self.build_window(demo_settings,
-                                   sandbox_server=self.main_window.workspace.sandbox)
+        try:
+            window = self.build_window(demo_settings,
+                                       sandbox_server=self.main_window.workspace.sandbox)
+        except Problem as problem:  # e.g. a damaged demo file: said, not a crash dialog
+            report_problem(problem)
+            self.main_window.show_error(f"{problem.title}: {problem.what}")
+            return
         self.windows.append(window)
         window.show()
 
@@ -97,10 +106,144 @@ def restore_command(settings: Settings, backup: Path) -> int:
 
 
 def schedule_daily_backup(window, settings: Settings) -> None:
-    """On the database thread, queued behind the first page of jobs."""
+    """On the database thread, queued behind the first page of jobs; a failure (a full
+    disk, a read-only backup folder) is said plainly in the status bar."""
     from .backups import daily_backup
     engine = window.workspace.engine
-    window.ctx.runner.run(lambda: daily_backup(engine, settings.backup_dir))
+
+    def failed(error: BaseException) -> None:
+        from .faults import runtime_kind
+        why = {"disk-full": "the disk is full",
+               "read-only": "the backup folder is read-only"}.get(runtime_kind(error) or "",
+                                                                  "see the log")
+        window.show_error(f"Today's backup could not be written to {settings.backup_dir} "
+                          f"({why}). Your workspace itself is fine.")
+    window.ctx.runner.run(lambda: daily_backup(engine, settings.backup_dir), on_error=failed)
+
+
+def report_problem(problem: Problem) -> None:
+    """The message to stderr and the log; the traceback to the log file only."""
+    log.error("%s", problem.report())
+    if problem.__cause__ is not None:
+        log.info("details of the problem above", exc_info=problem.__cause__)
+    print(problem.report(), file=sys.stderr, flush=True)
+
+
+def connect_first(settings: Settings) -> None:
+    """A server workspace: connect once on a helper thread while a small window says where
+    to (``connectingDialog``, with Cancel), so a slow or silent server never leaves the
+    user with nothing on screen. Raises the :class:`Problem` a failure stands for."""
+    import threading
+
+    from PySide6.QtCore import QEventLoop, Qt
+    from PySide6.QtWidgets import QApplication, QProgressDialog
+
+    from ..persistence import database
+    from . import faults
+    url = sa.engine.make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" or QApplication.instance() is None:
+        return
+    outcome: dict = {}
+
+    def attempt() -> None:
+        engine = database.create_engine(url)
+        try:
+            with engine.connect():
+                pass
+        except Exception as error:  # noqa: BLE001 - classified on the GUI thread
+            outcome["error"] = error
+        finally:
+            engine.dispose()
+    worker = threading.Thread(target=attempt, name="otd-connect", daemon=True)
+    worker.start()
+    where = f"{url.host or 'localhost'}:{url.port or 5432}"
+    dialog = QProgressDialog(f"Connecting to the workspace server {where}…", "Cancel", 0, 0)
+    dialog.setObjectName("connectingDialog")
+    dialog.setWindowTitle("OpenTrain Desk")
+    dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
+    dialog.setMinimumDuration(0)
+    dialog.hide()
+    started = time.monotonic()
+    try:
+        while worker.is_alive() and not dialog.wasCanceled():
+            if not dialog.isVisible() and time.monotonic() - started > 0.3:
+                dialog.show()  # only when it takes long enough to notice
+            QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            worker.join(0.02)
+    finally:
+        dialog.close()
+        dialog.deleteLater()
+    if worker.is_alive():  # cancelled: the attempt ends by its own timeout
+        raise faults.unreachable(url, "you cancelled the connection attempt")
+    if "error" in outcome:
+        problem = faults.classify(outcome["error"], where=faults.safe_url(url), url=url)
+        if problem is None:
+            raise outcome["error"]
+        raise problem from outcome["error"]
+
+
+class WindowOpener:
+    """Opens the first main window, turning a :class:`Problem` into a dialog whose choice
+    (Retry, Restore the newest good backup, Open another workspace) is acted on here.
+
+    ``open()`` returns the window, or None with ``exit_code`` set (the user quit, or there
+    is no screen to ask on). ``guard`` may be replaced when another workspace is chosen."""
+
+    def __init__(self, settings: Settings, build, guard_factory, demos) -> None:
+        self.settings, self.build, self.guard_factory, self.demos = (
+            settings, build, guard_factory, demos)
+        self.guard = None
+        self.exit_code = 0
+
+    def acquire(self) -> bool:
+        self.guard = self.guard_factory(self.settings)
+        if self.guard.acquire():
+            return True
+        log.info("%s", self.guard.message)
+        print(self.guard.message, flush=True)
+        return False
+
+    def open(self):
+        from .problem_dialog import present
+        while True:
+            try:
+                connect_first(self.settings)
+                return self.build(self.settings, on_open_demo=self.demos.open)
+            except Problem as error:
+                problem = error
+            report_problem(problem)
+            choice = present(problem, self.settings.log_dir)
+            if choice == "retry":
+                continue
+            if choice == "restore":
+                self._restore(problem)
+            elif isinstance(choice, Path):
+                if not self._switch(choice):
+                    return None
+            else:
+                self.exit_code = problem.exit_code
+                return None
+
+    def _restore(self, problem: Problem) -> None:
+        from .backups import RestoreError, restore
+        try:
+            aside = restore(problem.restore, problem.workspace, self.settings.backup_dir)
+        except (RestoreError, OSError) as error:
+            log.error("restoring %s failed: %s", problem.restore, error)
+            print(f"Not restored: {error}", file=sys.stderr, flush=True)
+            return
+        log.info("restored %s from %s; the previous file is kept as %s", problem.workspace,
+                 problem.restore, aside)
+
+    def _switch(self, path: Path) -> bool:
+        self.guard.release()
+        self.settings = replace(self.settings, db_url=f"sqlite:///{path.as_posix()}",
+                                demo=False)
+        self.demos.settings = self.settings
+        if self.acquire():
+            return True
+        self.exit_code = 0
+        return False
 
 
 class ReadyProbe:

@@ -29,15 +29,18 @@ CSV
     quoting and CRLF line ends, plain decimal amounts (``1234.50``), ISO dates
     (``2026-03-05``). Every cell that starts with ``= + - @``, a tab or a carriage return
     (or their full-width forms) is prefixed with ``'`` so a spreadsheet shows it as text
-    instead of running it as a formula. Written atomically like the PDFs.
+    instead of running it as a formula. A cell holding a comma, a semicolon (the separator
+    Excel uses in many European locales), a quote or a line break is quoted, so it stays
+    one cell whichever separator the reader assumes; NUL and other control characters
+    (all but tab, CR and LF) are removed. Written atomically like the PDFs.
 """
 from __future__ import annotations
 
-import csv
 import errno
 import logging
 import multiprocessing
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -60,8 +63,9 @@ from .files import fsync_dir
 
 __all__ = [
     "CHUNK_SIZE", "ExportCancelled", "ExportError", "ExportResult", "HISTORY_CSV_HEADER",
-    "INVOICE_CSV_HEADER", "IN_PROCESS_LIMIT", "export_documents", "export_history_csv",
-    "export_invoice_pdfs", "export_invoices_csv", "history_csv_row", "invoice_csv_row",
+    "INVOICE_CSV_HEADER", "IN_PROCESS_LIMIT", "csv_cell", "csv_line", "download_name",
+    "export_documents", "export_history_csv", "export_invoice_pdfs", "export_invoices_csv",
+    "history_csv_row", "invoice_csv_row",
     "neutralise", "pdf_filename", "peak_rss", "save_invoice_pdf", "usable_cpus", "write_csv",
     "write_history_csv", "write_invoices_csv",
 ]
@@ -105,6 +109,19 @@ def pdf_filename(number: str) -> str:
     if not number or any(not (ch.isascii() and (ch.isalnum() or ch == "-")) for ch in number):
         raise ValueError(f"not an invoice number: {number!r}")
     return f"{number}.pdf"
+
+
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9-]+")
+
+
+def download_name(number: str) -> str:
+    """The file name offered for one invoice: :func:`pdf_filename` for a real number; for
+    anything else (a tampered workspace: ``../../x``, ``C:\\x``) a plain name with every
+    other character replaced, so it can never point outside the chosen folder."""
+    try:
+        return pdf_filename(number)
+    except ValueError:
+        return f"{_UNSAFE_NAME.sub('_', number or '').strip('_')[:80] or 'invoice'}.pdf"
 
 
 def _user_error(exc: OSError, where: Path) -> ExportError:
@@ -425,6 +442,23 @@ def neutralise(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_NEEDS_QUOTES = re.compile('[,;"\r\n]')
+
+
+def csv_cell(value: Any) -> str:
+    """One cell as written: control characters removed, formulas neutralised, and quoted
+    (RFC 4180) when it holds ``,`` ``;`` ``"`` or a line break."""
+    text = neutralise(_CONTROL.sub("", "" if value is None else str(value)))
+    if _NEEDS_QUOTES.search(text):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def csv_line(cells: Iterable[Any]) -> str:
+    return ",".join(csv_cell(cell) for cell in cells) + "\r\n"
+
+
 def _plain(cents: int | None) -> str:
     return "" if cents is None else Money(cents).plain()
 
@@ -437,7 +471,7 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]],
               cancel: threading.Event | None = None) -> int:
     """Write a CSV atomically (temp file, fsync, ``os.replace``); returns the data rows.
 
-    Every cell goes through :func:`neutralise`."""
+    Every cell goes through :func:`csv_cell`."""
     path = Path(path)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -446,12 +480,11 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]],
     count = 0
     try:
         with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh, dialect="excel")
-            writer.writerow([neutralise(cell) for cell in header])
+            fh.write(csv_line(header))
             for row in rows:
                 if cancel is not None and cancel.is_set():
                     raise ExportCancelled("The export was cancelled; nothing was written.")
-                writer.writerow([neutralise(cell) for cell in row])
+                fh.write(csv_line(row))
                 count += 1
             fh.flush()
             os.fsync(fh.fileno())

@@ -332,14 +332,29 @@ def test_open_demo_keeps_one_demo_window_holding_the_demo_lock(qtbot, window, se
 
 
 def test_a_workspace_that_cannot_be_opened_fails_with_a_report(tmp_path):
-    not_a_file = tmp_path / "workspace.sqlite"
-    not_a_file.mkdir()
+    """An error nobody foresaw (here: a schema that says 0001 but has no tables, so the
+    migration fails) still ends in the crash report, exit 1. Foreseen ones (a folder given
+    as the workspace, damaged files, …) have their own messages: tests/integration/
+    test_faults.py."""
+    odd = tmp_path / "workspace.sqlite"
+    with closing(sqlite3.connect(odd)) as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+        conn.execute("INSERT INTO alembic_version VALUES ('0001')")
+        conn.commit()
     home = tmp_path / "home"
-    result = run_app("--db", f"sqlite:///{not_a_file.as_posix()}", home=home)
+    result = run_app("--db", f"sqlite:///{odd.as_posix()}", home=home)
     assert result.returncode == 1
     assert f"OpenTrain Desk {__version__}" in result.stderr and "Traceback" in result.stderr
     logged = (home / "logs" / "opentrain-desk.log").read_text(encoding="utf-8")
     assert "start-up failed" in logged
+
+
+def test_a_folder_given_as_the_workspace_is_refused_plainly(tmp_path):
+    not_a_file = tmp_path / "workspace.sqlite"
+    not_a_file.mkdir()
+    result = run_app("--db", f"sqlite:///{not_a_file.as_posix()}", home=tmp_path / "home")
+    assert result.returncode == 66
+    assert "is a folder" in result.stderr and "Traceback" not in result.stderr
 
 
 # -- palettes ----------------------------------------------------------------------------

@@ -146,7 +146,7 @@ class InvoicesModel(LazyTableModel[InvoiceRow]):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
             if column is InvoiceColumn.DOWNLOAD:
-                return f"Save {row.filename}"
+                return f"Save {exports.download_name(row.number)}"
             to = "Payee" if row.kind == "PAY" else "Bill to"
             return f"{row.number} · {row.description}\n{to}: {row.bill_to_name}"
         return None
@@ -710,7 +710,8 @@ class ReportsPage(QWidget):
         if row is None:
             return
         self._file_dialog("downloadPdfFileDialog", f"Save invoice {row.number}",
-                          partial(self.download_pdf, row.id), save_name=row.filename,
+                          partial(self.download_pdf, row.id),
+                          save_name=exports.download_name(row.number),
                           name_filter="PDF files (*.pdf)")
 
     def _ask_export_pdfs(self) -> None:

@@ -1,0 +1,108 @@
+"""A banner above the main window's content for storage trouble that lasts a while.
+
+* busy: another program has locked the workspace; changes wait and are saved by
+  themselves when it is free (``retryNowButton``, ``cancelRetryButton``);
+* connection: the workspace server connection was lost; the app checks every few
+  seconds (``OPENTRAIN_DESK_RETRY_INTERVAL``) and hides the banner when the server answers
+  again (``retryNowButton``);
+* read-only: the workspace file may not be written; stays for the session.
+
+objectNames: ``storageBanner``, ``storageBannerLabel``. Installed by ``app.build_window``
+with :func:`install_banner` (no change to the main window's own layout code).
+"""
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+__all__ = ["READ_ONLY_TEXT", "StorageBanner", "install_banner"]
+
+log = logging.getLogger(__name__)
+READ_ONLY_TEXT = ("Read-only: you do not have permission to change this workspace file. You "
+                  "can look at everything and export reports; changes cannot be saved and "
+                  "payments are paused.")
+
+
+class StorageBanner(QFrame):
+    def __init__(self, window, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.window_, self.runner = window, window.ctx.runner
+        self.setObjectName("storageBanner")
+        self.setProperty("role", "banner")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setStyleSheet("#storageBanner { background: palette(tool-tip-base); "
+                           "border: 1px solid #c9a227; border-radius: 4px; }"
+                           "#storageBanner QLabel { color: palette(tool-tip-text); }")
+        self.label = QLabel(objectName="storageBannerLabel", wordWrap=True)
+        self.retry_button = QPushButton("Retry now", objectName="retryNowButton")
+        self.cancel_button = QPushButton("Stop waiting", objectName="cancelRetryButton")
+        self.retry_button.clicked.connect(self._retry)
+        self.cancel_button.clicked.connect(self.runner.cancel_waiting)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.retry_button)
+        layout.addWidget(self.cancel_button)
+        self.kind = ""
+        self.read_only = False
+        from ..ui.tasks import retry_ms
+        self._probe = QTimer(self, interval=retry_ms())
+        self._probe.timeout.connect(self._check_connection)
+        self.runner.troubleChanged.connect(self.show_trouble)
+        self.hide()
+
+    def show_trouble(self, kind: str, message: str) -> None:
+        self.kind = kind
+        if not kind:
+            self._probe.stop()
+            if self.read_only:
+                self.show_read_only()
+            else:
+                self.hide()
+            return
+        self.label.setText(message)
+        self.retry_button.show()
+        self.cancel_button.setVisible(kind == "busy")
+        if kind == "connection":
+            self._probe.start()
+        self.show()
+
+    def show_read_only(self) -> None:
+        self.read_only = True
+        self.label.setText(READ_ONLY_TEXT)
+        self.retry_button.hide()
+        self.cancel_button.hide()
+        self.show()
+
+    def _retry(self) -> None:
+        if self.kind == "connection":
+            self._check_connection()
+        else:
+            self.runner.retry_now()
+
+    def _check_connection(self) -> None:
+        engine = self.window_.ctx.uow.engine
+
+        def ping() -> None:
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        self.runner.run(ping, lambda _ok: self.runner.set_connection_ok(),
+                        lambda error: log.info("workspace server still unreachable: %s",
+                                               error))
+
+
+def install_banner(window) -> StorageBanner:
+    """Put the banner above the window's central widget (kept, re-parented)."""
+    content = window.takeCentralWidget()
+    container = QWidget(objectName="centralContainer")
+    layout = QVBoxLayout(container)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(0)
+    banner = StorageBanner(window, container)
+    layout.addWidget(banner)
+    layout.addWidget(content, 1)
+    window.setCentralWidget(container)
+    window.storage_banner = banner
+    return banner

@@ -168,6 +168,12 @@ class OperationRepository(Repository[StripeOperation]):
         return list(self.session.scalars(sa.select(S).where(S.milestone_id == milestone_id)
                                          .order_by(S.created_at, S.id)))
 
+    def refunds_of(self, payment_intent_id: str) -> list[StripeOperation]:
+        """Refund operations of one charge (any status)."""
+        S = StripeOperation
+        return list(self.session.scalars(sa.select(S).where(
+            S.kind == OperationKind.REFUND, S.destination == payment_intent_id)))
+
     def earliest_due(self) -> datetime | None:
         S = StripeOperation
         return self.session.scalar(sa.select(sa.func.min(S.next_attempt_at)).where(

@@ -19,8 +19,6 @@ from .ports import GatewayError, PaymentResult
 from .unit_of_work import UnitOfWork
 
 WORKSPACE_ID = "workspace.id"
-#: The request may have been acted on: reconcile with Stripe before sending again.
-UNKNOWN_OUTCOME = tuple(kind for kind in ErrorKind if kind.outcome_unknown)
 
 
 class NoPaymentMethod(DomainError):

@@ -26,9 +26,8 @@ CORRECTS = {RefundPurpose.CANCEL: InvoiceKind.EMPLOYER_FUNDING,
 
 def refunded_so_far(uow: UnitOfWork, payment_intent_id: str) -> int:
     """Cents refunded or on their way back for a charge (failed refunds do not count)."""
-    return sum(op.amount_cents for op in uow.operations.with_status(*OperationStatus)
-               if op.kind is OperationKind.REFUND and op.destination == payment_intent_id
-               and op.status not in (OperationStatus.FAILED, OperationStatus.CANCELLED))
+    return sum(op.amount_cents for op in uow.operations.refunds_of(payment_intent_id)
+               if op.status not in (OperationStatus.FAILED, OperationStatus.CANCELLED))
 
 
 def queue(uow: UnitOfWork, *, payment_intent_id: str, amount_cents: int, charged_cents: int,

@@ -79,7 +79,7 @@ def _read_books(factory: UnitOfWorkFactory) -> _Books:
         mode = uow.settings.get("stripe.mode") or "test"
         customer = uow.settings.get(customer_key(mode))
         milestones, accounts = books_for_check(uow.session)
-        ops = [op for op in uow.operations.with_status(*OperationStatus)]
+        ops = uow.operations.with_status(*OperationStatus)
         uow.commit()
     return _Books(space, customer, milestones, ops, accounts)
 
@@ -259,16 +259,12 @@ def queue_refund(uow: UnitOfWork, payment_intent_id: str, amount_cents: int,
     """Refund a charge no milestone can take, through the outbox (idempotency key + lookup
     by metadata). Refusing a second refund of the same charge is part of the amount check."""
     with uow:
-        milestone_id = None
-        for operation in uow.operations.with_status(*OperationStatus):
-            if (operation.kind is OperationKind.REFUND and operation.destination ==
-                    payment_intent_id and operation.status not in (OperationStatus.FAILED,
-                                                                   OperationStatus.CANCELLED)):
+        for operation in uow.operations.refunds_of(payment_intent_id):
+            if operation.status not in (OperationStatus.FAILED, OperationStatus.CANCELLED):
                 raise DomainError(f"A refund of {payment_intent_id} is already "
                                   f"{operation.status.value}.")
         operation = refunds.queue(uow, payment_intent_id=payment_intent_id,
                                   amount_cents=amount_cents, charged_cents=amount_cents,
-                                  purpose=RefundPurpose.STRAY, reason=reason,
-                                  milestone_id=milestone_id)
+                                  purpose=RefundPurpose.STRAY, reason=reason)
         uow.commit()
         return operation.id

@@ -53,6 +53,7 @@ DARK_QSS = """
 /* dark palette re-tints (opentrain_desk/hygiene/palette.py) */
 QLabel[role="error"] { color: #FECACA; background: #3B1618; border: 1px solid #7F1D1D; }
 QLabel[role="banner"] { color: #FDE68A; background: #362A0A; border: 1px solid #A16207; }
+QLabel[role="warning"] { color: #FCD34D; }
 QLabel[role="mode"][mode="test"] { background: #78350F; color: #FEF3C7; }
 QLabel[role="mode"][mode="live"] { background: #14532D; color: #DCFCE7; }
 QLabel[role="mode"][mode="none"] { background: #374151; color: #E5E7EB; }

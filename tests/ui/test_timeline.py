@@ -14,6 +14,7 @@ from tests.ui.conftest import (contract_of, click, confirm_box, find, idle, sele
                                table_column, type_into, wait_closed, wait_dialog)
 
 from opentrain_desk.ui.models.tables import MilestoneColumn
+from opentrain_desk.ui.widgets.date_field import DateField
 
 
 def create_job_via_dialog(qtbot, window, title="Code review RLHF"):
@@ -32,7 +33,7 @@ def fill_milestone(qtbot, dialog, title, amount, description="", due: date | Non
     type_into(qtbot, find(dialog, QPlainTextEdit, "milestoneDescriptionEdit"), description)
     type_into(qtbot, find(dialog, QLineEdit, "milestoneAmountEdit"), amount)
     if due is not None:
-        find(dialog, QDateEdit, "milestoneDueDateEdit").setDate(QDate(due))
+        find(dialog, DateField, "milestoneDueDateEdit").setDate(due)
 
 
 def hire(qtbot, window, name="Zoë Müller", email="zoe@example.com", title="Batch 1",

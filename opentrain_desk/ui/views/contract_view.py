@@ -15,6 +15,7 @@ from ..context import AppContext
 from ..dialogs.forms import MilestoneDialog, RequestChangesDialog, SubmissionDialog
 from ..models.tables import MilestoneColumn, MilestonesModel, status_text
 from ..widgets.badges import BadgeDelegate
+from ..widgets.labels import ElidedLabel, breakable, wrapping_label
 from ..widgets.messages import confirm
 from .funding_actions import FundingActions
 from .payout_actions import PayoutActions, TrainerPayoutBar
@@ -39,9 +40,8 @@ class ContractView(QWidget):
         self.table = self._make_table()
         self.summary = QLabel(objectName="contractSummaryLabel")
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
-        self.detail = QLabel(objectName="milestoneDetailLabel", wordWrap=True)
-        self.detail.setTextFormat(Qt.TextFormat.PlainText)
-        self.detail.setProperty("role", "hint")
+        self.detail = wrapping_label("milestoneDetailLabel", role="hint")
+        self._job_archived = False
         self.buttons = {
             "add": _button("addMilestoneButton", "Add milestone", "Add a milestone (Ctrl+M)"),
             "edit": _button("editMilestoneButton", "Edit", "Edit a Not Funded milestone"),
@@ -94,13 +94,11 @@ class ContractView(QWidget):
         return table
 
     def _layout(self) -> None:
-        trainer = QLabel(f"{self.contract.trainer_name}  ·  {self.contract.trainer_email}"
-                         f"  ·  hired {self.contract.hired_on:%b %d, %Y}",
-                         objectName="contractTrainerLabel")
-        trainer.setTextFormat(Qt.TextFormat.PlainText)
+        trainer = ElidedLabel(f"{self.contract.trainer_name}  ·  {self.contract.trainer_email}"
+                              f"  ·  hired {self.contract.hired_on:%b %d, %Y}",
+                              objectName="contractTrainerLabel")
         top = QHBoxLayout()
-        top.addWidget(trainer)
-        top.addStretch()
+        top.addWidget(trainer, 1)
         top.addWidget(self.summary)
         actions = QHBoxLayout()
         for key in ("add", "edit", "delete"):
@@ -208,9 +206,17 @@ class ContractView(QWidget):
         self.buttons["delete"].setEnabled(not_funded)
         self.buttons["submit"].setEnabled(Action.SUBMIT in allowed)
         self.buttons["changes"].setEnabled(Action.REQUEST_CHANGES in allowed)
-        self.detail.setText(_describe(milestone) if milestone else
+        self.buttons["add"].setEnabled(not self._job_archived)
+        self.detail.setText(breakable(_describe(milestone)) if milestone else
                             "Select a milestone to see its details and actions.")
         self.selection_changed(milestone)
+
+    def set_job_archived(self, archived: bool) -> None:
+        """An archived job takes no new milestones (restore it first)."""
+        self._job_archived = archived
+        self.buttons["add"].setToolTip("This job is archived: restore it to add milestones"
+                                       if archived else "Add a milestone (Ctrl+M)")
+        self._update_actions()
 
     def selection_changed(self, milestone: MilestoneRow | None) -> None:
         for actions in (getattr(self, "funding", None), getattr(self, "payouts", None)):
@@ -263,12 +269,17 @@ class ContractView(QWidget):
 def _describe(m: MilestoneRow) -> str:
     parts = [f"{m.title} — {format_cents(m.amount_cents)} — {status_text(m)}"]
     if m.description:
-        parts.append(m.description)
+        parts.append(_clip(m.description))
     if m.status_note:
         parts.append(f"Note: {m.status_note}")
     if payout := _payout_line(m):
         parts.append(payout)
     return "\n".join(parts)
+
+
+def _clip(text: str, limit: int = 600) -> str:
+    """The details pane shows the start of a long description (Edit shows all of it)."""
+    return text if len(text) <= limit else text[:limit].rstrip() + "…"
 
 
 def _payout_line(m: MilestoneRow) -> str:

@@ -13,6 +13,7 @@ from ...services import jobs as services
 from ..context import AppContext
 from ..dialogs.forms import HireDialog
 from ..tasks import user_message
+from ..widgets.labels import ElidedLabel
 from ..widgets.messages import confirm, inform
 from .contract_view import ContractView
 
@@ -25,8 +26,7 @@ class JobView(QWidget):
         self.ctx = ctx
         self.job: JobRow | None = None
         self.setObjectName("jobView")
-        self.title = QLabel(objectName="jobTitleLabel")
-        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.title = ElidedLabel(objectName="jobTitleLabel")
         self.title.setProperty("role", "title")
         self.state = QLabel(objectName="jobStateLabel")
         self.hire_button = QPushButton("Hire trainer…", objectName="hireButton")
@@ -43,10 +43,10 @@ class JobView(QWidget):
         self.body = QStackedWidget()
         self.body.addWidget(self.no_contracts)
         self.body.addWidget(self.tabs)
+        self.tabs.setElideMode(Qt.TextElideMode.ElideRight)
         header = QHBoxLayout()
-        header.addWidget(self.title)
+        header.addWidget(self.title, 1)
         header.addWidget(self.state)
-        header.addStretch()
         header.addWidget(self.hire_button)
         header.addWidget(self.archive_button)
         layout = QVBoxLayout(self)
@@ -89,6 +89,7 @@ class JobView(QWidget):
                 view.model.reload()
         self.body.setCurrentWidget(self.tabs if contracts else self.no_contracts)
         for index, view in enumerate(self.contract_views):
+            view.set_job_archived(job.archived)
             if view.contract.id == select_contract:
                 self.tabs.setCurrentIndex(index)
                 if select_milestone is not None:

@@ -15,6 +15,7 @@ from ..context import AppContext
 from ..dialogs.forms import MilestoneDialog, RequestChangesDialog, SubmissionDialog
 from ..models.tables import MilestoneColumn, MilestonesModel, status_text
 from ..widgets.badges import BadgeDelegate
+from ..widgets.flow_layout import flow_container
 from ..widgets.labels import ElidedLabel, breakable, wrapping_label
 from ..widgets.messages import confirm
 from .funding_actions import FundingActions
@@ -86,11 +87,14 @@ class ContractView(QWidget):
         table.setItemDelegateForColumn(MilestoneColumn.PAYOUT, badge)
         header = table.horizontalHeader()
         header.setMinimumSectionSize(60)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(MilestoneColumn.MILESTONE, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((MilestoneColumn.AMOUNT, 100), (MilestoneColumn.DUE, 105),
-                              (MilestoneColumn.STATUS, 180), (MilestoneColumn.PAYOUT, 180)):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+        for column, width in ((MilestoneColumn.AMOUNT, 95), (MilestoneColumn.DUE, 100),
+                              (MilestoneColumn.STATUS, 165), (MilestoneColumn.PAYOUT, 165)):
             table.setColumnWidth(column, width)
+        memory = self.ctx.extras.get("layout")
+        if memory is not None:
+            memory.track_header(header, "jobs/milestoneColumns")
         return table
 
     def _layout(self) -> None:
@@ -100,17 +104,15 @@ class ContractView(QWidget):
         top = QHBoxLayout()
         top.addWidget(trainer, 1)
         top.addWidget(self.summary)
-        actions = QHBoxLayout()
-        for key in ("add", "edit", "delete"):
+        actions_row, actions = flow_container()
+        actions_row.setObjectName("milestoneActions")
+        for key in ("add", "edit", "delete", "submit", "changes"):
             actions.addWidget(self.buttons[key])
         self.actions_layout = actions
-        actions.addStretch()
-        for key in ("submit", "changes"):
-            actions.addWidget(self.buttons[key])
         timeline = QWidget(objectName="timelinePage")
         timeline_layout = QVBoxLayout(timeline)
         timeline_layout.setContentsMargins(0, 4, 0, 0)
-        timeline_layout.addLayout(actions)
+        timeline_layout.addWidget(actions_row)
         timeline_layout.addWidget(self.table, 1)
         timeline_layout.addWidget(self.detail)
         self.sections = QTabWidget(objectName="contractSections")

@@ -43,6 +43,10 @@ class WelcomePanel(QWidget):
         layout.addStretch(2)
 
 
+LIST_MIN_WIDTH = 320  # the job list stays readable whatever the window or the splitter
+LIST_WIDTH = 340
+
+
 class JobsPage(QWidget):
     def __init__(self, ctx: AppContext, parent=None) -> None:
         super().__init__(parent)
@@ -66,15 +70,17 @@ class JobsPage(QWidget):
         self.splitter = QSplitter(objectName="jobsSplitter")
         self.splitter.addWidget(self._left_panel())
         self.splitter.addWidget(self.right)
-        self.splitter.setStretchFactor(1, 3)
-        self.splitter.setSizes([400, 880])
+        self.splitter.setChildrenCollapsible(False)  # a drag never hides the list
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([LIST_WIDTH, 880])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
         self._search_timer = QTimer(self, singleShot=True, interval=200)
         self._search_timer.timeout.connect(self.reload)
         self.search.textChanged.connect(self._search_timer.start)
-        self.show_archived.toggled.connect(self.reload)
+        self.show_archived.toggled.connect(self._archived_toggled)
         self.new_job_button.clicked.connect(self.new_job)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.model.loaded.connect(self._on_loaded)
@@ -90,15 +96,22 @@ class JobsPage(QWidget):
         table.verticalHeader().hide()
         table.setShowGrid(False)
         table.setAlternatingRowColors(True)
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        table.setTextElideMode(Qt.TextElideMode.ElideRight)
         header = table.horizontalHeader()
-        header.setResizeContentsPrecision(40)  # size columns from the visible rows only
+        header.setMinimumSectionSize(40)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(JobColumn.JOB, QHeaderView.ResizeMode.Stretch)
-        for column in (JobColumn.CONTRACTS, JobColumn.OPEN, JobColumn.STATE):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        metrics = header.fontMetrics()
+        for column, sample in ((JobColumn.CONTRACTS, "Trainers"), (JobColumn.OPEN, "Open"),
+                               (JobColumn.STATE, "Archived")):
+            table.setColumnWidth(column, metrics.horizontalAdvance(sample) + 18)
+        table.setColumnHidden(JobColumn.STATE, True)  # all "Active" unless archived are shown
         return table
 
     def _left_panel(self) -> QWidget:
-        panel = QWidget()
+        panel = QWidget(objectName="jobsListPanel")
+        panel.setMinimumWidth(LIST_MIN_WIDTH)
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
         top.addWidget(self.new_job_button)
@@ -109,6 +122,10 @@ class JobsPage(QWidget):
         return panel
 
     # -- behaviour ----------------------------------------------------------------------
+    def _archived_toggled(self, shown: bool) -> None:
+        self.table.setColumnHidden(JobColumn.STATE, not shown)
+        self.reload()
+
     def reload(self) -> None:
         if self._select_after_load is None and self.job_view.job is not None:
             self._select_after_load = self.job_view.job.id

@@ -195,6 +195,8 @@ class MainWindow(QMainWindow):
         state = memory.value("window/state")
         if state is not None:
             self.restoreState(state)
+        from .views.appearance_section import THEME_KEY, apply_preference
+        apply_preference(memory.value(THEME_KEY) or "")
         memory.track_splitter(self.jobs_page.splitter, "jobs/splitter")
         memory.track_header(self.jobs_page.table.horizontalHeader(), "jobs/columns")
 

@@ -43,7 +43,13 @@ from .history_views import PaymentHistoryView
 RELOAD_DELAY_MS = 300
 ANY_DATE = QDate(2000, 1, 1)  # a date edit at its minimum shows "Any": no bound
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-FUNDED_COLOUR, PAID_OUT_COLOUR = QColor("#1F4E79"), QColor("#2E9E5B")
+#: (funded, paid out) bar colours per palette: at least 3:1 against the chart's background.
+BAR_COLOURS = {"light": (QColor("#1F4E79"), QColor("#1E8449")),
+               "dark": (QColor("#60A5FA"), QColor("#34D399"))}
+
+
+def bar_colours(palette: QPalette) -> tuple[QColor, QColor]:
+    return BAR_COLOURS["dark" if palette.base().color().lightness() < 128 else "light"]
 
 
 def _short_date(day: date) -> str:
@@ -218,6 +224,9 @@ class MonthlyChart(QChartView):
             axis.setLabelsColor(ink)
             axis.setGridLineColor(grid)
             axis.setLinePenColor(grid)
+        for series in chart.series():
+            for bar_set, colour in zip(series.barSets(), bar_colours(palette)):
+                bar_set.setColor(colour)
 
     def set_totals(self, totals: list[MonthlyTotal]) -> None:
         self.totals = totals
@@ -226,8 +235,6 @@ class MonthlyChart(QChartView):
         for axis in chart.axes():
             chart.removeAxis(axis)
         funded, paid = QBarSet("Funded"), QBarSet("Paid out")
-        funded.setColor(FUNDED_COLOUR)
-        paid.setColor(PAID_OUT_COLOUR)
         for bar_set in (funded, paid):
             bar_set.setBorderColor(Qt.GlobalColor.transparent)
         for month in totals:

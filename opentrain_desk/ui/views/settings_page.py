@@ -26,10 +26,11 @@ from ...services import billing
 from ...services.ports import CardInfo, KeyInfo, PaymentGateway
 from ...services.unit_of_work import UnitOfWorkFactory
 from ..context import AppContext
-from .plan_section import PlanSection
 from ..dialogs.form_dialog import FieldError, FormDialog
 from ..tasks import TaskRunner, user_message
 from ..widgets.messages import confirm
+from .appearance_section import AppearanceSection
+from .plan_section import PlanSection
 
 Index = QModelIndex | QPersistentModelIndex
 PAGE_WIDTH = 860  # the settings column stays readable on wide windows
@@ -734,6 +735,7 @@ class SettingsPage(QWidget):
         self.company_section = CompanySection(ctx)
         self.plan_section = PlanSection(ctx)
         self.workspace_section = WorkspaceSection(ctx)
+        self.appearance_section = AppearanceSection(ctx.extras.get("layout"))
         self.scroll = QScrollArea(objectName="settingsScroll", widgetResizable=True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setWidget(self._content())
@@ -751,7 +753,7 @@ class SettingsPage(QWidget):
         title = _label("Settings", role="title")
         sections.addWidget(title)
         for section in (self.stripe_section, self.billing_section, self.company_section,
-                        self.plan_section, self.workspace_section):
+                        self.plan_section, self.appearance_section, self.workspace_section):
             sections.addWidget(section)
         sections.addStretch()
         content = QWidget()

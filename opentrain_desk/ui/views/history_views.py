@@ -262,11 +262,25 @@ FIT_COLUMNS = {HistoryColumn.MILESTONE: (160, 300), HistoryColumn.JOB: (140, 240
                HistoryColumn.TRAINER: (110, 170), HistoryColumn.APPROVED_BY: (100, 160)}
 
 
+def elide_ids(text: str, metrics: QFontMetrics, width: int, separator: str = " / ") -> str:
+    """Each identifier elided in its own middle, so every one keeps its prefix (``pi_``,
+    ``tr_``) and its last characters: ``pi_3Nx…Q2a / ch_3Nx…Q2c / tr_1Pq…9Zk``."""
+    parts = text.split(separator)
+    room = max(0, width - metrics.horizontalAdvance(separator) * (len(parts) - 1))
+    share = room // max(1, len(parts))
+    return separator.join(metrics.elidedText(p, Qt.TextElideMode.ElideMiddle, share)
+                          for p in parts)
+
+
 class MiddleElideDelegate(QStyledItemDelegate):
-    """Long identifiers keep their start and end visible: ``pi_3Nx…/ tr_1Pq…``."""
+    """Long identifiers keep their start and end visible (the whole ids are in the tooltip
+    and copied with Ctrl+C)."""
 
     def initStyleOption(self, option: QStyleOptionViewItem, index) -> None:
         super().initStyleOption(option, index)
+        width = option.rect.width() - 16  # the cell's text margins
+        if option.text and option.fontMetrics.horizontalAdvance(option.text) > width:
+            option.text = elide_ids(option.text, option.fontMetrics, width)
         option.textElideMode = Qt.TextElideMode.ElideMiddle
 
 

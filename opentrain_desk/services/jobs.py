@@ -31,6 +31,23 @@ def archive_job(uow: UnitOfWork, job_id: int) -> None:
         uow.commit()
 
 
+def archive_refusal(uow: UnitOfWork, job_id: int) -> str | None:
+    """Why archiving would be refused now (read only), or None."""
+    with uow:
+        refusal = uow.jobs.get(job_id).archive_refusal(uow.milestones.for_job(job_id))
+        return str(refusal) if refusal else None
+
+
+def restore_job(uow: UnitOfWork, job_id: int) -> None:
+    """An archived job back in the active list."""
+    with uow:
+        job = uow.jobs.get(job_id)
+        job.restore()
+        uow.audit("job", job.id, "restored", before={"archived": True},
+                  after={"archived": False})
+        uow.commit()
+
+
 @dataclass(frozen=True)
 class HireResult:
     contract_id: int

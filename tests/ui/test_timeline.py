@@ -141,9 +141,9 @@ def test_archive_is_refused_with_the_list_then_allowed(qtbot, window):
     view = create_job_via_dialog(qtbot, window, "Math reasoning")
     hire(qtbot, window, title="Algebra set", amount="900")
     click(qtbot, find(window, QPushButton, "archiveJobButton"))
-    confirm_box(qtbot, window, "confirmArchiveJob")
-    box = wait_dialog(qtbot, window, "archiveRefusedBox", QMessageBox)
-    assert "cannot be archived" in box.text()
+    box = wait_dialog(qtbot, window, "archiveRefusedBox", QMessageBox)  # refused before asking
+    assert window.findChild(QMessageBox, "confirmArchiveJob") is None
+    assert "cannot be archived: 1 milestone is not resolved yet" in box.text()
     assert "Algebra set — Not Funded" in box.text()
     box.accept()
     assert not Queries(window.ctx.uow.engine).job(view.job.id).archived

@@ -34,6 +34,9 @@ class JobView(QWidget):
         self.hire_button.setToolTip("Hire a trainer and create the first milestone (Ctrl+H)")
         self.archive_button = QPushButton("Archive job", objectName="archiveJobButton")
         self.archive_button.setToolTip("Archive once every milestone is Paid")
+        self.restore_button = QPushButton("Restore job", objectName="restoreJobButton")
+        self.restore_button.setToolTip("Bring this job back to the active list")
+        self.restore_button.hide()
         self.tabs = QTabWidget(objectName="contractTabs")
         self.tabs.setDocumentMode(True)
         self.no_contracts = QLabel("No trainer hired yet. Use “Hire trainer…” to start a "
@@ -49,11 +52,13 @@ class JobView(QWidget):
         header.addWidget(self.state)
         header.addWidget(self.hire_button)
         header.addWidget(self.archive_button)
+        header.addWidget(self.restore_button)
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.body, 1)
         self.hire_button.clicked.connect(self.hire)
         self.archive_button.clicked.connect(self.archive)
+        self.restore_button.clicked.connect(self.restore)
         self.contract_views: list[ContractView] = []
         self.contract_view_factory = ContractView
 
@@ -79,7 +84,8 @@ class JobView(QWidget):
         self.title.setText(job.title)
         self.state.setText("Archived" if job.archived else "")
         self.hire_button.setEnabled(not job.archived)
-        self.archive_button.setEnabled(not job.archived)
+        self.archive_button.setVisible(not job.archived)
+        self.restore_button.setVisible(job.archived)
         known = {view.contract.id: view for view in self.contract_views}
         if [c.id for c in contracts] != list(known) or any(v.contract.job_id != job.id
                                                             for v in known.values()):
@@ -128,13 +134,37 @@ class JobView(QWidget):
         self.reload(result.contract_id)
         self.changed.emit()
 
+    def clear(self) -> None:
+        """Show no job (e.g. an archived one when archived jobs are hidden again)."""
+        self.job = None
+        self._rebuild_tabs([])
+
     def archive(self) -> None:
+        """Refuse at once when milestones are unresolved; otherwise ask, then archive."""
         if self.job is None:
             return
+        self._archive_candidate = self.job
+        self.ctx.runner.run(partial(services.archive_refusal, self.ctx.uow(), self.job.id),
+                            self._confirm_archive)  # bound: dropped if this view is gone
+
+    def _confirm_archive(self, refusal: str | None) -> None:
+        job = self._archive_candidate
+        if refusal:
+            inform(self.window(), "archiveRefusedBox", "Cannot archive yet", refusal)
+            return
         confirm(self.window(), "confirmArchiveJob", "Archive job",
-                f"Archive “{self.job.title}”? It leaves the active list; its contracts, "
-                "history and invoices stay available.", "Archive",
-                partial(self._archive, self.job.id))
+                f"Archive “{job.title}”? It leaves the active list; its contracts, "
+                "history and invoices stay available, and it can be restored.", "Archive",
+                partial(self._archive, job.id))
+
+    def restore(self) -> None:
+        if self.job is not None:
+            self.ctx.runner.run(partial(services.restore_job, self.ctx.uow(), self.job.id),
+                                self._restored)
+
+    def _restored(self, _result=None) -> None:
+        self.reload()
+        self.changed.emit()
 
     def _archive(self, job_id: int) -> None:
         self.ctx.runner.run(partial(services.archive_job, self.ctx.uow(), job_id),

@@ -124,6 +124,11 @@ class JobsPage(QWidget):
     # -- behaviour ----------------------------------------------------------------------
     def _archived_toggled(self, shown: bool) -> None:
         self.table.setColumnHidden(JobColumn.STATE, not shown)
+        job = self.job_view.job
+        if not shown and job is not None and job.archived:  # it leaves the list: close it
+            self.table.clearSelection()
+            self.job_view.clear()
+            self.right.setCurrentWidget(self.pick_hint)
         self.reload()
 
     def reload(self) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
+from PySide6.QtCore import QEvent, QItemSelectionModel, Qt, QTimer
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QPushButton, QSplitter, QStackedWidget, QTableView,
                                QVBoxLayout, QWidget)
@@ -52,6 +52,7 @@ class JobsPage(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self._select_after_load: int | None = None
+        self._select_first_after_load = False
         self.setObjectName("jobsPage")
         self.search = QLineEdit(objectName="jobSearchEdit", placeholderText="Find jobs (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
@@ -80,6 +81,8 @@ class JobsPage(QWidget):
         self._search_timer = QTimer(self, singleShot=True, interval=200)
         self._search_timer.timeout.connect(self.reload)
         self.search.textChanged.connect(self._search_timer.start)
+        self.search.returnPressed.connect(self.into_results)
+        self.search.installEventFilter(self)
         self.show_archived.toggled.connect(self._archived_toggled)
         self.new_job_button.clicked.connect(self.new_job)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
@@ -140,6 +143,10 @@ class JobsPage(QWidget):
                               partial(queries.list_jobs, text, archived))
 
     def _on_loaded(self) -> None:
+        if self._select_first_after_load and self.model.rowCount() > 0:
+            self._select_first_after_load = False
+            self.table.selectRow(0)
+            return
         empty_workspace = self.model.total == 0 and not self.search.text()
         if self._select_after_load is not None and self.select_job(self._select_after_load):
             self._select_after_load = None
@@ -192,6 +199,24 @@ class JobsPage(QWidget):
         for view in self.job_view.contract_views:
             view.model.reload()
         self.model.reload()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if (watched is self.search and event.type() == QEvent.Type.KeyPress
+                and event.key() in (Qt.Key.Key_Down, Qt.Key.Key_PageDown)):
+            self.into_results()
+            return True
+        return super().eventFilter(watched, event)
+
+    def into_results(self) -> None:
+        """Enter or Down in Find jobs: to the results, the first one selected (after the
+        pending search has run)."""
+        if self._search_timer.isActive():
+            self._search_timer.stop()
+            self._select_first_after_load = True
+            self.reload()
+        elif not self.table.selectionModel().hasSelection() and self.model.rowCount() > 0:
+            self.table.selectRow(0)
+        self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def focus_search(self) -> None:
         self.search.setFocus()

@@ -14,6 +14,7 @@ from ..domain.errors import DomainError
 from ..domain.milestones import Action, Milestone
 from ..domain.operations import (ErrorKind, OperationKind, OperationStatus,
                                  StripeOperation)
+from .notifications import notify_funding_failed
 from .ports import GatewayError, PaymentResult
 from .unit_of_work import UnitOfWork
 
@@ -176,6 +177,7 @@ def record_payment(uow: UnitOfWork, operation_id: str, result: PaymentResult) ->
             reason = result.failure_message or "The payment could not be completed."
             operation.fail(uow.now, ErrorKind.DECLINED, reason, result.payment_intent_id)
             milestone.apply(Action.FUNDING_FAILED, uow.now, reason)
+            notify_funding_failed(uow, milestone, reason)
             action = "funding failed"
         uow.audit("milestone", milestone.id, action, before, milestone.snapshot()
                   | {"payment_intent": result.payment_intent_id or None,
@@ -223,6 +225,7 @@ def record_error(uow: UnitOfWork, operation_id: str, error: GatewayError) -> boo
             operation.fail(uow.now, error.kind, error.message, error.object_id)
             if milestone and not payout:
                 milestone.apply(Action.FUNDING_FAILED, uow.now, error.message)
+                notify_funding_failed(uow, milestone, error.message)
         if payout and milestone:
             record_payout_error(uow, operation, milestone, error)
         if milestone and (payout or not retry):

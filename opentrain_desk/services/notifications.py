@@ -14,6 +14,15 @@ def notify(uow: UnitOfWork, kind: str, title: str, body: str = "", *, job_id=Non
         contract_id=contract_id, milestone_id=milestone_id))
 
 
+def notify_funding_failed(uow: UnitOfWork, milestone, reason: str) -> None:
+    """A declined card (or any refused charge) is news for the employer at once."""
+    from ..domain.money import format_cents
+    labels = uow.contracts.labels(milestone.contract_id)
+    notify(uow, "funding failed", f"Funding of {format_cents(milestone.amount_cents)} for "
+           f"“{milestone.title}” failed", reason, job_id=labels.job_id,
+           contract_id=milestone.contract_id, milestone_id=milestone.id)
+
+
 def message_trainer(uow: UnitOfWork, trainer_id: int, kind: str, subject: str, body: str,
                     link: str = "") -> None:
     uow.session.execute(outgoing_messages.insert().values(

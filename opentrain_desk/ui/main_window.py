@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
             lambda n: action.setText(f"Notifications ({n})" if n > 0 else "Notifications"))
         page.openMilestone.connect(self.open_milestone)
         page.showRequested.connect(self._bring_notifications_forward)
+        page.attention.connect(self.show_error)
 
     def _bring_notifications_forward(self) -> None:
         self.show_area("actionNotifications")

@@ -22,6 +22,7 @@ from .history_views import (CornerRole, Debounced, DetailRole, StableLazyModel, 
                             TwoLineDelegate, UnreadRole, local_time)
 
 POLL_INTERVAL_MS = 30_000
+URGENT_KINDS = ("funding failed", "payout failed")
 
 
 class NotificationColumn(enum.IntEnum):
@@ -68,6 +69,7 @@ class NotificationsPage(QWidget):
     unreadChanged = Signal(int)
     openMilestone = Signal(int, int, int)  # job_id, contract_id, milestone_id (0: unknown)
     showRequested = Signal()  # the desktop message was clicked: show this page
+    attention = Signal(str)   # news that needs a person now (a declined card): status bar
 
     def __init__(self, ctx: AppContext, parent=None) -> None:
         super().__init__(parent)
@@ -161,6 +163,9 @@ class NotificationsPage(QWidget):
             self.unreadChanged.emit(unread)
         if fresh and not first_load:
             self._alert(fresh)
+        for row in fresh:  # a decline must not wait until someone looks here
+            if row.kind in URGENT_KINDS:
+                self.attention.emit(f"{row.title}: {row.first_line}".rstrip(": "))
 
     def _alert(self, fresh: list[hq.NotificationRow]) -> None:
         if len(fresh) == 1:

@@ -27,3 +27,27 @@ def test_a_declined_card_says_so_at_once(qtbot, sandbox_window, gateway):
     assert row.kind == "funding failed" and row.unread and row.milestone_id is not None
     assert window.notifications_page.unread == 1
     qtbot.waitUntil(lambda: statuses(table) == ["Not Funded"])
+
+
+def test_details_of_a_pending_approval_show_the_note_and_the_link(qtbot, window):
+    from opentrain_desk.services import jobs as services
+    from tests.ui.test_desk_forms import job_with_contract
+    from tests.ui.test_timeline import milestone_table
+    job, hired = job_with_contract(window)
+    uow = window.ctx.uow
+    with uow() as u:  # funded outside the UI: this test is about what the details say
+        from opentrain_desk.domain.milestones import Action
+        m = u.milestones.get(hired.milestone_id)
+        m.apply(Action.START_FUNDING, u.now)
+        m.apply(Action.FUNDING_SUCCEEDED, u.now)
+        u.commit()
+    services.record_submission(uow(), hired.milestone_id, "All 500 pairs ranked",
+                               "https://drive.example.com/batch1")
+    window.jobs_page.open_job(job, hired.contract_id, hired.milestone_id)
+    table = milestone_table(qtbot, window)
+    qtbot.waitUntil(lambda: table.selectionModel().hasSelection())
+    detail = find(window, QLabel, "milestoneDetailLabel")
+    qtbot.waitUntil(lambda: "Pending approval" in detail.text())
+    text = detail.text().replace("\u200b", "")
+    assert "Trainer's note: All 500 pairs ranked" in text
+    assert "Deliverable: https://drive.example.com/batch1" in text

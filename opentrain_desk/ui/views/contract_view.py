@@ -42,6 +42,8 @@ class ContractView(QWidget):
         self.summary = QLabel(objectName="contractSummaryLabel")
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
         self.detail = wrapping_label("milestoneDetailLabel", role="hint")
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                            | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         self._job_archived = False
         self.buttons = {
             "add": _button("addMilestoneButton", "Add milestone", "Add a milestone (Ctrl+M)"),
@@ -272,6 +274,11 @@ def _describe(m: MilestoneRow) -> str:
     parts = [f"{m.title} — {format_cents(m.amount_cents)} — {status_text(m)}"]
     if m.description:
         parts.append(_clip(m.description))
+    if m.status is MilestoneStatus.PENDING_APPROVAL or m.submission_note or m.deliverable_url:
+        if m.submission_note:
+            parts.append(f"Trainer's note: {_clip(m.submission_note)}")
+        if m.deliverable_url:
+            parts.append(f"Deliverable: {m.deliverable_url}")
     if m.status_note:
         parts.append(f"Note: {m.status_note}")
     if payout := _payout_line(m):

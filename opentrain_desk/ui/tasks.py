@@ -1,10 +1,14 @@
 """Background work for the GUI: one worker thread for all database work.
 
 Worker code never touches widgets. Results come back to the GUI thread through a
-queued signal, so callbacks always run on the GUI thread.
+queued signal, so callbacks always run on the GUI thread. The callbacks themselves never
+travel to the worker (they stay in a table on the GUI thread, keyed by a number): a callback
+is usually a bound method or a lambda holding a model or a widget, and the worker dropping
+the last reference to one would delete a Qt object on the wrong thread (a crash).
 """
 from __future__ import annotations
 
+import itertools
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
@@ -35,7 +39,7 @@ def _alive(callback: Callable) -> bool:
 class TaskRunner(QObject):
     """Runs callables on a single background thread and reports back on the GUI thread."""
 
-    _finished = Signal(object, object, object, object)  # future, on_success, on_error, tag
+    _finished = Signal(object, int)  # future, key of its callbacks in ``_callbacks``
     busyChanged = Signal(bool)
     failed = Signal(str)  # unhandled errors, for the status bar / error banner
 
@@ -44,6 +48,8 @@ class TaskRunner(QObject):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="otd-db")
         self._pending = 0
         self._closed = False
+        self._keys = itertools.count(1)
+        self._callbacks: dict[int, tuple[Callback | None, Callback | None]] = {}
         self._finished.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
 
     @property
@@ -58,14 +64,16 @@ class TaskRunner(QObject):
         if self._closed:
             return None
         self._set_pending(self._pending + 1)
+        key = next(self._keys)
+        self._callbacks[key] = (on_success, on_error)
         future = self._pool.submit(fn)
-        future.add_done_callback(
-            lambda f: self._finished.emit(f, on_success, on_error, None))
+        finished = self._finished
+        future.add_done_callback(lambda f: finished.emit(f, key))
         return future
 
-    def _deliver(self, future: Future, on_success: Callback | None,
-                 on_error: Callback | None, _tag: object) -> None:
+    def _deliver(self, future: Future, key: int) -> None:
         self._set_pending(self._pending - 1)
+        on_success, on_error = self._callbacks.pop(key, (None, None))
         if future.cancelled():  # the runner was shut down before it ran
             return
         error = future.exception()

@@ -209,9 +209,16 @@ def count_notifications(engine: sa.Engine) -> int:
         return conn.scalar(sa.select(sa.func.count()).select_from(notifications)) or 0
 
 
-def unread_count(engine: sa.Engine) -> int:
+#: Notifications that wait for a person (review, a declined card, a failed payout); the
+#: others (paid out, …) are news. The badge counts only these.
+NEEDS_A_PERSON = ("submitted", "funding failed", "payout failed")
+
+
+def unread_count(engine: sa.Engine, kinds: tuple[str, ...] | None = None) -> int:
     query = (sa.select(sa.func.count()).select_from(notifications)
              .where(notifications.c.read_at.is_(None)))
+    if kinds is not None:
+        query = query.where(notifications.c.kind.in_(kinds))
     with engine.connect() as conn:
         return conn.scalar(query) or 0
 

@@ -7,7 +7,7 @@ from ..domain.errors import ValidationError
 from ..domain.jobs import Contract, Job, Trainer, clean_email, clean_required
 from ..domain.milestones import Action, Milestone, MilestoneDraft
 from . import funding
-from .notifications import notify
+from .notifications import message_trainer, notify, resolve
 from .subscriptions import require_plan
 from .unit_of_work import UnitOfWork
 
@@ -151,5 +151,17 @@ def request_changes(uow: UnitOfWork, milestone_id: int, note: str) -> None:
         milestone = uow.milestones.get(milestone_id)
         before = milestone.snapshot()
         milestone.apply(Action.REQUEST_CHANGES, uow.now, note)
+        resolve(uow, milestone.id)
+        _tell_trainer_about_changes(uow, milestone, note)
         uow.audit("milestone", milestone.id, "changes requested", before, milestone.snapshot())
         uow.commit()
+
+
+def _tell_trainer_about_changes(uow: UnitOfWork, milestone: Milestone, note: str) -> None:
+    contract = uow.contracts.get(milestone.contract_id)
+    trainer, job = uow.trainers.get(contract.trainer_id), uow.jobs.get(contract.job_id)
+    message_trainer(uow, trainer.id, "changes requested",
+                    f"Changes requested: {milestone.title}",
+                    f"Hi {trainer.name},\n\nThanks for your submission of “{milestone.title}” "
+                    f"({job.title}). Before it can be approved, please change the following:"
+                    f"\n\n{note}\n\nMark it complete again when it is ready.")

@@ -14,6 +14,14 @@ def notify(uow: UnitOfWork, kind: str, title: str, body: str = "", *, job_id=Non
         contract_id=contract_id, milestone_id=milestone_id))
 
 
+def resolve(uow: UnitOfWork, milestone_id: int, kinds: tuple[str, ...] = ("submitted",)
+            ) -> None:
+    """The milestone's open requests (e.g. "review and approve") were dealt with: done."""
+    uow.session.execute(notifications.update().where(
+        notifications.c.milestone_id == milestone_id, notifications.c.kind.in_(kinds),
+        notifications.c.read_at.is_(None)).values(read_at=uow.now))
+
+
 def notify_funding_failed(uow: UnitOfWork, milestone, reason: str) -> None:
     """A declined card (or any refused charge) is news for the employer at once."""
     from ..domain.money import format_cents

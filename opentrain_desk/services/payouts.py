@@ -14,7 +14,7 @@ from ..domain.operations import ErrorKind, OperationKind, OperationStatus, Strip
 from ..domain.invoices import InvoiceKind, InvoiceParty
 from . import invoicing
 from .funding import transfer_group
-from .notifications import message_trainer, notify
+from .notifications import message_trainer, notify, resolve
 from .ports import AccountInfo, GatewayError, PaymentGateway, TransferResult
 from .unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -41,6 +41,7 @@ def approve_milestone(uow: UnitOfWork, milestone_id: int) -> str:
         contract, job, trainer = _context(uow, milestone)
         before = milestone.snapshot()
         milestone.approve(uow.now, uow.actor)
+        resolve(uow, milestone.id)  # "review and approve" is done
         operation = uow.operations.add(StripeOperation(
             kind=OperationKind.PAYOUT, amount_cents=milestone.amount_cents,
             milestone_id=milestone.id, destination=trainer.stripe_account_id or "",

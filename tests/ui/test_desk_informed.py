@@ -51,3 +51,34 @@ def test_details_of_a_pending_approval_show_the_note_and_the_link(qtbot, window)
     text = detail.text().replace("\u200b", "")
     assert "Trainer's note: All 500 pairs ranked" in text
     assert "Deliverable: https://drive.example.com/batch1" in text
+
+
+def test_review_notifications_resolve_themselves_and_the_badge_counts_what_needs_a_person(
+        qtbot, window, gateway):
+    from opentrain_desk.services import jobs as services
+    from opentrain_desk.services import payouts
+    from opentrain_desk.services.notifications import notify
+    from tests.ui.test_history_views import funded_and_submitted
+    uow = window.ctx.uow
+    page = window.notifications_page
+    action = window.areas["actionNotifications"][0]
+    first, second = funded_and_submitted(uow, gateway, n=2)
+    with uow() as u:  # news only: does not need anyone
+        notify(u, "paid out", "$10.00 paid out to Ana Lima")
+        u.commit()
+    page.reload()
+    qtbot.waitUntil(lambda: action.text() == "Notifications (2)" and page.unread == 3)
+    services.request_changes(uow(), first, "Rank the last 20 pairs again")
+    page.reload()
+    qtbot.waitUntil(lambda: action.text() == "Notifications (1)")
+    payouts.approve_milestone(uow(), second)
+    page.reload()
+    qtbot.waitUntil(lambda: action.text() == "Notifications")
+    open_kinds = [r.kind for r in hq.notifications_page(uow.engine) if r.unread]
+    assert open_kinds == ["paid out"]
+    with uow() as u:  # the trainer is told what to change
+        from opentrain_desk.persistence.orm import outgoing_messages
+        import sqlalchemy as sa
+        [body] = u.session.execute(sa.select(outgoing_messages.c.body).where(
+            outgoing_messages.c.kind == "changes requested")).scalars()
+    assert "Rank the last 20 pairs again" in body

@@ -8,6 +8,7 @@ from typing import Iterable
 
 from .errors import ArchiveRefused, ValidationError
 from .milestones import Milestone
+from .payout_requirements import requirements_in_words
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -80,7 +81,7 @@ class Trainer:
             return "No payout account yet: set up payouts for this trainer."
         if self.payouts_enabled:
             return "Payouts enabled."
-        due = ", ".join(self.requirements_due.split(",")[:4]) if self.requirements_due else ""
+        due = requirements_in_words(self.requirements_due)
         reason = f" ({self.disabled_reason})" if self.disabled_reason else ""
         return f"Payout setup incomplete{reason}" + (f": currently due {due}" if due else ".")
 

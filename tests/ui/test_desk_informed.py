@@ -82,3 +82,25 @@ def test_review_notifications_resolve_themselves_and_the_badge_counts_what_needs
         [body] = u.session.execute(sa.select(outgoing_messages.c.body).where(
             outgoing_messages.c.kind == "changes requested")).scalars()
     assert "Rank the last 20 pairs again" in body
+
+
+def test_payout_requirements_are_in_words(qtbot, window):
+    from opentrain_desk.domain.payout_requirements import requirements_in_words
+    from tests.ui.test_desk_forms import job_with_contract
+    from tests.ui.test_timeline import milestone_table
+    assert requirements_in_words("individual.dob.day,individual.dob.month,business_profile.mcc,"
+                                 "business_profile.url,external_account,tos_acceptance.ip",
+                                 limit=4) == ("date of birth, business type, website, bank "
+                                              "account for payouts and 1 more")
+    job, hired = job_with_contract(window)
+    with window.ctx.uow() as u:
+        trainer = u.trainers.get(u.contracts.get(hired.contract_id).trainer_id)
+        trainer.stripe_account_id = "acct_1PqTESTTESTTEST"
+        trainer.requirements_due = "business_profile.mcc,business_profile.url"
+        u.commit()
+    window.jobs_page.open_job(job, hired.contract_id)
+    milestone_table(qtbot, window)
+    label = find(window, QLabel, "payoutReadinessLabel")
+    qtbot.waitUntil(lambda: label.text().startswith("Payout setup incomplete"))
+    assert label.text() == "Payout setup incomplete — due: business type, website"
+    assert "mcc" not in label.text() and "url" not in label.text()

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from ..domain.milestones import MilestoneStatus, PayoutStatus
 from ..domain.operations import OperationKind, OperationStatus
 from .orm import (contracts, jobs, milestones, notifications, outgoing_messages,
-                  stripe_operations, trainers)
+                  stripe_operations, trainers, workspace_settings)
 
 
 # -- payment history --------------------------------------------------------------------------
@@ -68,6 +68,11 @@ _HISTORY_FROM = (milestones.join(contracts, contracts.c.id == milestones.c.contr
                  .join(jobs, jobs.c.id == contracts.c.job_id)
                  .join(trainers, trainers.c.id == contracts.c.trainer_id))
 _LAST_EVENT = sa.func.coalesce(milestones.c.approved_at, milestones.c.funded_at)
+#: "Approved by": the name the person gave in Settings for their login, else the login.
+_PEOPLE = workspace_settings.alias("people")
+_WITH_PEOPLE = _HISTORY_FROM.outerjoin(
+    _PEOPLE, _PEOPLE.c.key == sa.literal("person_name:") + milestones.c.approved_by)
+_APPROVED_BY = sa.func.coalesce(_PEOPLE.c.value, milestones.c.approved_by)
 
 
 def _day_start(value: date | datetime) -> datetime:
@@ -128,9 +133,9 @@ def payment_history(engine: sa.Engine, *, contract_id: int | None = None, offset
     m = milestones.c
     query = (sa.select(m.id, m.contract_id, contracts.c.job_id, contracts.c.trainer_id,
                        m.title, jobs.c.title, trainers.c.name, m.amount_cents, m.funded_at,
-                       m.approved_at, m.approved_by, m.status, m.payout_status,
+                       m.approved_at, _APPROVED_BY, m.status, m.payout_status,
                        m.payment_intent_id, m.charge_id, _transfer_id())
-             .select_from(_HISTORY_FROM)
+             .select_from(_WITH_PEOPLE)
              .where(*_history_where(contract_id, date_from, date_to, trainer_text, job_text,
                                     payout_status))
              .order_by(_LAST_EVENT.desc(), m.id.desc()).offset(offset).limit(limit))

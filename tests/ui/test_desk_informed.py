@@ -104,3 +104,27 @@ def test_payout_requirements_are_in_words(qtbot, window):
     qtbot.waitUntil(lambda: label.text().startswith("Payout setup incomplete"))
     assert label.text() == "Payout setup incomplete — due: business type, website"
     assert "mcc" not in label.text() and "url" not in label.text()
+
+
+def test_approved_by_shows_the_name_given_in_settings(qtbot, window, gateway):
+    from opentrain_desk.services import payouts
+    from tests.ui.conftest import type_into
+    from tests.ui.test_history_views import funded_and_submitted
+    from opentrain_desk.ui.views.history_views import HistoryColumn
+    from PySide6.QtWidgets import QLineEdit, QTableView
+    window.show_area("actionSettings")
+    name = find(window, QLineEdit, "yourNameEdit")
+    type_into(qtbot, name, "Maria Gomez")
+    click(qtbot, find(window, QPushButton, "saveYourNameButton"))
+    status = find(window, QLabel, "yourNameStatusLabel")
+    qtbot.waitUntil(lambda: status.text().startswith("Saved."))
+    uow = window.ctx.uow
+    [m_id] = funded_and_submitted(uow, gateway)
+    payouts.approve_milestone(uow(), m_id)
+    [row] = hq.payment_history(uow.engine)
+    assert row.approved_by == "Maria Gomez"  # not the login ("tester")
+    window.show_area("actionReports")
+    table = window.reports_page.findChild(QTableView, "paymentHistoryTable")
+    table.model().reload()
+    qtbot.waitUntil(lambda: table.model().rowCount() == 1)
+    assert table.model().index(0, HistoryColumn.APPROVED_BY).data() == "Maria Gomez"

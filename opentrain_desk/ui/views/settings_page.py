@@ -31,6 +31,7 @@ from ..tasks import TaskRunner, user_message
 from ..widgets.messages import confirm
 from .appearance_section import AppearanceSection
 from .plan_section import PlanSection
+from .profile_section import ProfileSection
 
 Index = QModelIndex | QPersistentModelIndex
 PAGE_WIDTH = 860  # the settings column stays readable on wide windows
@@ -735,6 +736,7 @@ class SettingsPage(QWidget):
         self.company_section = CompanySection(ctx)
         self.plan_section = PlanSection(ctx)
         self.workspace_section = WorkspaceSection(ctx)
+        self.profile_section = ProfileSection(ctx)
         self.appearance_section = AppearanceSection(ctx.extras.get("layout"))
         self.scroll = QScrollArea(objectName="settingsScroll", widgetResizable=True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -753,7 +755,8 @@ class SettingsPage(QWidget):
         title = _label("Settings", role="title")
         sections.addWidget(title)
         for section in (self.stripe_section, self.billing_section, self.company_section,
-                        self.plan_section, self.appearance_section, self.workspace_section):
+                        self.plan_section, self.profile_section, self.appearance_section,
+                        self.workspace_section):
             sections.addWidget(section)
         sections.addStretch()
         content = QWidget()
@@ -774,6 +777,7 @@ class SettingsPage(QWidget):
         self.billing_section.reload()
         self.company_section.load()
         self.plan_section.load()
+        self.profile_section.load()
 
     def _stripe_changed(self) -> None:
         self.stripeChanged.emit()

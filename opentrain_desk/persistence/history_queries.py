@@ -260,6 +260,15 @@ class TrainerMessageRow:
     def sent(self) -> bool:
         return self.sent_at is not None
 
+    @property
+    def withdrawn(self) -> bool:
+        """A prompt that no longer applies (the trainer already did it): not to be sent."""
+        return self.kind.endswith(" (withdrawn)")
+
+    @property
+    def owed(self) -> bool:
+        return not self.sent and not self.withdrawn
+
 
 def trainer_messages(engine: sa.Engine, trainer_id: int) -> list[TrainerMessageRow]:
     """Every message logged for one trainer, newest first."""
@@ -274,7 +283,7 @@ def unsent_message_count(engine: sa.Engine, trainer_id: int | None = None) -> in
     """Messages not yet marked sent, for one trainer or all."""
     c = outgoing_messages.c
     query = sa.select(sa.func.count()).select_from(outgoing_messages).where(
-        c.sent_at.is_(None))
+        c.sent_at.is_(None), c.kind.not_like("% (withdrawn)"))
     if trainer_id is not None:
         query = query.where(c.trainer_id == trainer_id)
     with engine.connect() as conn:

@@ -14,7 +14,8 @@ from ..domain.operations import ErrorKind, OperationKind, OperationStatus, Strip
 from ..domain.invoices import InvoiceKind, InvoiceParty
 from . import invoicing
 from .funding import transfer_group
-from .notifications import message_trainer, notify, resolve
+from .notifications import (message_trainer, notify, resolve, was_prompted_since,
+                            withdraw_unsent)
 from .ports import AccountInfo, GatewayError, PaymentGateway, TransferResult
 from .unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -70,6 +71,9 @@ def approve_milestone(uow: UnitOfWork, milestone_id: int) -> str:
         uow.audit("operation", None, "payout queued", after=operation.snapshot())
         uow.commit()
         return operation.id
+
+
+SETUP_PROMPTS = ("setup needed", "onboarding link")
 
 
 def _ask_for_setup(uow: UnitOfWork, trainer, milestone: Milestone, job_title: str,
@@ -145,6 +149,7 @@ def refresh_account(factory: UnitOfWorkFactory, gateway: PaymentGateway,
             uow.audit("trainer", trainer_id, "payouts enabled", after={"account": account_id})
         if info.payouts_enabled:
             _release_waiting(uow, trainer)
+            withdraw_unsent(uow, trainer_id, SETUP_PROMPTS)
         uow.commit()
     return info
 
@@ -191,6 +196,12 @@ def record_transfer(uow: UnitOfWork, operation_id: str, result: TransferResult) 
         notify(uow, "paid out", f"{amount} paid out to {trainer.name}",
                f"“{milestone.title}” ({job.title}) — transfer {result.id}.",
                job_id=job.id, contract_id=contract.id, milestone_id=milestone.id)
+        if milestone.approved_at and was_prompted_since(uow, trainer.id, "setup needed",
+                                                        milestone.approved_at):
+            message_trainer(uow, trainer.id, "payment sent", f"Payment of {amount} sent",
+                            f"Hi {trainer.name},\n\nYour payout setup is complete: {amount} "
+                            f"for “{milestone.title}” ({job.title}) has been sent to your "
+                            "Stripe account.")
         uow.commit()
 
 

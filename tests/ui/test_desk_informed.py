@@ -128,3 +128,20 @@ def test_approved_by_shows_the_name_given_in_settings(qtbot, window, gateway):
     table.model().reload()
     qtbot.waitUntil(lambda: table.model().rowCount() == 1)
     assert table.model().index(0, HistoryColumn.APPROVED_BY).data() == "Maria Gomez"
+
+
+def test_trainer_messages_follow_a_setup_delayed_payout(qtbot, window, gateway, sandbox):
+    from opentrain_desk.services import payouts
+    from tests.integration.test_payouts import funded_and_submitted, ready_trainer, worker
+    uow = window.ctx.uow
+    [m_id] = funded_and_submitted(uow, gateway)
+    payouts.approve_milestone(uow(), m_id)  # the trainer has no payout account yet
+    with uow() as u:
+        trainer_id = u.contracts.get(u.milestones.get(m_id).contract_id).trainer_id
+    assert [m.kind for m in hq.trainer_messages(uow.engine, trainer_id)] == ["setup needed"]
+    ready_trainer(uow, gateway, sandbox, m_id)  # setup done: the prompt is withdrawn
+    worker(uow, gateway).run_once()             # and the waiting payout goes out
+    messages = hq.trainer_messages(uow.engine, trainer_id)
+    assert [m.kind for m in messages] == ["payment sent", "setup needed (withdrawn)"]
+    assert "has been sent to your Stripe account" in messages[0].body
+    assert not messages[1].owed and hq.unsent_message_count(uow.engine, trainer_id) == 1

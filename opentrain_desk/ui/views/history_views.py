@@ -430,7 +430,9 @@ def message_text(message: hq.TrainerMessageRow) -> str:
 
 
 def _sent_state(message: hq.TrainerMessageRow) -> str:
-    return f"sent {local_date(message.sent_at)}" if message.sent else "not sent yet"
+    if message.sent:
+        return f"sent {local_date(message.sent_at)}"
+    return "withdrawn: no longer needed" if message.withdrawn else "not sent yet"
 
 
 def mailto_url(email: str, message: hq.TrainerMessageRow) -> QUrl:
@@ -538,7 +540,7 @@ class TrainerMessagesView(QWidget):
         row = next((i for i, m in enumerate(messages) if m.id == keep), 0 if messages else -1)
         self.list.setCurrentRow(row)
         self._show_current()
-        unsent = sum(not m.sent for m in messages)
+        unsent = sum(m.owed for m in messages)
         self.summary.setText(
             f"Messages for {self.trainer_email}: " + (
                 "none yet." if not messages else
@@ -553,9 +555,9 @@ class TrainerMessagesView(QWidget):
         item.setData(TitleRole, message.subject)
         item.setData(CornerRole, short_date(message.at))
         item.setData(DetailRole, f"{message.kind.capitalize()} · {state}")
-        item.setData(UnreadRole, not message.sent)
+        item.setData(UnreadRole, message.owed)
         item.setToolTip(f"{message.subject}\n{state}")
-        if not message.sent:
+        if message.owed:
             font = QFont(item.font())
             font.setBold(True)
             item.setFont(font)
@@ -574,9 +576,11 @@ class TrainerMessagesView(QWidget):
                           "<p>Select a message to read it.</p>")
         self.copy_button.setEnabled(message is not None)
         self.email_button.setEnabled(message is not None and bool(self.trainer_email))
-        self.sent_button.setEnabled(message is not None and not message.sent)
+        self.sent_button.setEnabled(message is not None and message.owed)
         self.status.setText("" if message is None else
                             f"Sent {local_date(message.sent_at)}." if message.sent else
+                            "Withdrawn: the trainer already did this; no need to send it."
+                            if message.withdrawn else
                             "Not sent yet: send it, then mark it as sent.")
 
     def _html(self, message: hq.TrainerMessageRow) -> str:

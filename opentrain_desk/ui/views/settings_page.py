@@ -30,6 +30,7 @@ from ..dialogs.form_dialog import FieldError, FormDialog
 from ..tasks import TaskRunner, user_message
 from ..widgets.messages import confirm
 from .appearance_section import AppearanceSection
+from .logo_field import LogoField
 from .plan_section import PlanSection
 from .profile_section import ProfileSection
 
@@ -627,6 +628,8 @@ class CompanySection(QGroupBox):
         form.addRow("Email:", self.email_edit)
         form.addRow("Address:", self.address_edit)
         form.addRow("Tax / VAT ID:", self.tax_edit)
+        self.logo = LogoField(ctx)
+        form.addRow("Logo:", self.logo)
         layout = QVBoxLayout(self)
         layout.setSpacing(10)
         layout.addLayout(form)
@@ -650,6 +653,7 @@ class CompanySection(QGroupBox):
     def load(self) -> None:
         self.ctx.runner.run(partial(load_company, self.ctx.uow), self._fill,
                             lambda error: self._show_error(user_message(error)))
+        self.logo.load()
 
     def _fill(self, values: dict[str, str]) -> None:
         self.name_edit.setText(values[billing.COMPANY_NAME])

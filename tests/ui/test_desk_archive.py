@@ -5,7 +5,7 @@ from PySide6.QtWidgets import QCheckBox, QMessageBox, QPushButton
 
 from opentrain_desk.domain.errors import ArchiveRefused
 from opentrain_desk.services import jobs as services
-from tests.ui.conftest import click, confirm_box, find, wait_dialog
+from tests.ui.conftest import click, confirm_box, find
 from tests.ui.test_desk_forms import job_with_contract
 from tests.ui.test_timeline import milestone_table
 

@@ -5,8 +5,8 @@ from datetime import date, timedelta
 
 import pytest
 from PySide6.QtCore import QDate, QEvent, QLocale, Qt
-from PySide6.QtWidgets import (QApplication, QCalendarWidget, QLabel, QLineEdit, QMessageBox, QPushButton,
-                               QTableView)
+from PySide6.QtWidgets import (QApplication, QCalendarWidget, QLabel, QLineEdit, QMessageBox,
+                               QPushButton, QTableView)
 
 from opentrain_desk.domain.milestones import MilestoneDraft
 from opentrain_desk.domain.money import Money

@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from PySide6.QtCore import QDate, Qt
-from PySide6.QtWidgets import (QDateEdit, QLabel, QLineEdit, QMessageBox,
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QLabel, QLineEdit, QMessageBox,
                                QPlainTextEdit, QPushButton, QTabWidget, QTableView)
 
 from opentrain_desk.persistence.queries import Queries

@@ -105,7 +105,8 @@ class InvoicesModel(LazyTableModel[InvoiceRow]):
 
     Columns = InvoiceColumn
     HEADERS = {InvoiceColumn.NUMBER: "Number", InvoiceColumn.PROJECT: "Project",
-               InvoiceColumn.BILL_TO: "Bill to / payee", InvoiceColumn.BILLING: "Billing type", InvoiceColumn.AMOUNT: "Amount",
+               InvoiceColumn.BILL_TO: "Bill to / payee", InvoiceColumn.BILLING: "Billing type",
+               InvoiceColumn.AMOUNT: "Amount",
                InvoiceColumn.STATUS: "Status", InvoiceColumn.DATE: "Date",
                InvoiceColumn.DOWNLOAD: "Download"}
 

@@ -25,6 +25,12 @@ def drag_splitter_handle(qtbot, splitter, dx: int) -> None:
 
 def test_job_list_keeps_a_usable_width_at_1024_and_after_a_splitter_drag(qtbot, window):
     job, hired = job_with_contract(window, title=LONG_TITLE)
+    with window.ctx.uow() as uow:  # a long payout-readiness line in the job view too
+        trainer = uow.trainers.get(uow.contracts.get(hired.contract_id).trainer_id)
+        trainer.stripe_account_id = "acct_1PqQ2aJk8sLpQ2aJk8sLpQ2aJk8sLpQ2aJk8sLpZZZ9"
+        trainer.requirements_due = ("business_profile.mcc,business_profile.url,"
+                                    "external_account,individual.dob.day,tos_acceptance.ip")
+        uow.commit()
     window.resize(1024, 700)
     find(window, QCheckBox, "showArchivedCheck").setChecked(True)
     window.jobs_page.open_job(job, hired.contract_id, hired.milestone_id)

@@ -94,8 +94,7 @@ class TrainerPayoutBar(QWidget):
         self.ctx, self.trainer_id = ctx, trainer_id
         self.trainer: TrainerRow | None = None
         self.setObjectName("trainerPayoutBar")
-        self.label = QLabel(objectName="payoutReadinessLabel")
-        self.label.setTextFormat(Qt.TextFormat.PlainText)
+        self.label = ElidedLabel(objectName="payoutReadinessLabel", minimum_chars=24)
         self.account = ElidedLabel(objectName="stripeAccountLabel",
                                    mode=Qt.TextElideMode.ElideMiddle, minimum_chars=10)
         self.account.setProperty("role", "hint")
@@ -111,8 +110,8 @@ class TrainerPayoutBar(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("Payouts:"))
-        layout.addWidget(self.label)
-        layout.addWidget(self.account, 1)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.account)
         for button in (self.setup, self.refresh_button, self.sandbox_button):
             layout.addWidget(button)
         layout.addWidget(self.error)

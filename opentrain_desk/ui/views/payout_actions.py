@@ -98,6 +98,7 @@ class TrainerPayoutBar(QWidget):
         self.account = ElidedLabel(objectName="stripeAccountLabel",
                                    mode=Qt.TextElideMode.ElideMiddle, minimum_chars=10)
         self.account.setProperty("role", "hint")
+        self.account.setMaximumWidth(self.account.fontMetrics().horizontalAdvance("m" * 14))
         self.account.hide()
         self.setup = QPushButton("Set up payouts…", objectName="setupPayoutsButton")
         self.refresh_button = QPushButton("Refresh", objectName="refreshPayoutStatusButton")

@@ -43,16 +43,11 @@ class Job:
 
     def archive(self, milestones: Iterable[Milestone], now: datetime) -> None:
         """Refuse while any milestone is unresolved; the refusal lists them."""
-        refusal = self.archive_refusal(milestones)
-        if refusal is not None:
-            raise refusal
-        self.archived, self.archived_at = True, now
-
-    def archive_refusal(self, milestones: Iterable[Milestone]) -> ArchiveRefused | None:
-        """Why ``archive`` would refuse, if it would (so the UI refuses before asking)."""
         unresolved = [f"{m.title} — {m.status.label}" for m in milestones
                       if not m.status.resolved]
-        return ArchiveRefused(self.title, unresolved) if unresolved else None
+        if unresolved:
+            raise ArchiveRefused(self.title, unresolved)
+        self.archived, self.archived_at = True, now
 
     def restore(self) -> None:
         """Back to the active list; nothing else about the job changes."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..domain.errors import ValidationError
+from ..domain.errors import ArchiveRefused, ValidationError
 from ..domain.jobs import Contract, Job, Trainer, clean_email, clean_required
 from ..domain.milestones import Action, Milestone, MilestoneDraft
 from . import funding
@@ -32,10 +32,14 @@ def archive_job(uow: UnitOfWork, job_id: int) -> None:
 
 
 def archive_refusal(uow: UnitOfWork, job_id: int) -> str | None:
-    """Why archiving would be refused now (read only), or None."""
+    """Why archiving would be refused now, or None. Changes nothing: the trial archive is
+    rolled back (the block is left without a commit)."""
     with uow:
-        refusal = uow.jobs.get(job_id).archive_refusal(uow.milestones.for_job(job_id))
-        return str(refusal) if refusal else None
+        try:
+            uow.jobs.get(job_id).archive(uow.milestones.for_job(job_id), uow.now)
+        except ArchiveRefused as refusal:
+            return str(refusal)
+        return None
 
 
 def restore_job(uow: UnitOfWork, job_id: int) -> None:

@@ -5,7 +5,7 @@ from PySide6.QtWidgets import QCheckBox, QMessageBox, QPushButton
 
 from opentrain_desk.domain.errors import ArchiveRefused
 from opentrain_desk.services import jobs as services
-from tests.ui.conftest import click, confirm_box, find
+from tests.ui.conftest import click, confirm_box, find, wait_dialog
 from tests.ui.test_desk_forms import job_with_contract
 from tests.ui.test_timeline import milestone_table
 
@@ -51,6 +51,8 @@ def test_an_archived_job_can_be_restored(qtbot, window):
     add = view.current_contract().findChild(QPushButton, "addMilestoneButton")
     qtbot.waitUntil(add.isEnabled)
     click(qtbot, find(window, QPushButton, "archiveJobButton"))  # nothing unresolved: asks
+    wait_dialog(qtbot, window, "confirmArchiveJob", QMessageBox)
+    assert not window.ctx.queries.job(job).archived  # the check before asking changed nothing
     confirm_box(qtbot, window, "confirmArchiveJob")
     qtbot.waitUntil(lambda: view.job is not None and view.job.archived)
     assert window.findChild(QMessageBox, "archiveRefusedBox") is None

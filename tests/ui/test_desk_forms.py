@@ -32,6 +32,15 @@ def settle_layouts():
         QApplication.processEvents()
 
 
+def discard_box(qtbot, dialog) -> QMessageBox:
+    """The visible "discard what you typed?" box (an earlier one may await deletion)."""
+    def shown():
+        return [b for b in dialog.findChildren(QMessageBox, "confirmDiscardForm")
+                if b.isVisible()]
+    qtbot.waitUntil(lambda: bool(shown()))
+    return shown()[0]
+
+
 def open_new_job(qtbot, window):
     qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     return wait_dialog(qtbot, window, "newJobDialog")
@@ -90,7 +99,7 @@ def test_esc_closes_an_empty_form_but_asks_before_discarding_typed_input(qtbot, 
     dialog = open_new_job(qtbot, window)
     type_into(qtbot, find(dialog, QLineEdit, "jobTitleEdit"), "Half typed")
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)
-    box = wait_dialog(qtbot, dialog, "confirmDiscardForm", QMessageBox)
+    box = discard_box(qtbot, dialog)
     keep = box.findChild(QPushButton, "confirmNoButton")
     assert box.defaultButton() is keep and keep.text() == "Keep editing"
     click(qtbot, keep)
@@ -98,8 +107,14 @@ def test_esc_closes_an_empty_form_but_asks_before_discarding_typed_input(qtbot, 
     assert dialog.isVisible()
     assert find(dialog, QLineEdit, "jobTitleEdit").text() == "Half typed"
 
+    dialog.close()  # the window's close button asks too
+    box = discard_box(qtbot, dialog)
+    click(qtbot, box.findChild(QPushButton, "confirmNoButton"))
+    qtbot.waitUntil(lambda: not box.isVisible())
+    assert dialog.isVisible()
+
     click(qtbot, find(dialog, QPushButton, "cancelButton"))
-    box = wait_dialog(qtbot, dialog, "confirmDiscardForm", QMessageBox)
+    box = discard_box(qtbot, dialog)
     click(qtbot, box.findChild(QPushButton, "confirmYesButton"))
     wait_closed(qtbot, dialog)
     assert window.ctx.queries.count_jobs() == 0

@@ -29,10 +29,9 @@ class ArchiveRefused(DomainError):
     def __init__(self, job_title: str, unresolved: list[str]) -> None:
         self.unresolved = unresolved
         lines = "\n".join(f"• {item}" for item in unresolved)
-        super().__init__(
-            f"“{job_title}” cannot be archived: {len(unresolved)} milestone(s) are not "
-            f"resolved yet.\n{lines}"
-        )
+        count = len(unresolved)
+        what = "1 milestone is" if count == 1 else f"{count} milestones are"
+        super().__init__(f"“{job_title}” cannot be archived: {what} not resolved yet.\n{lines}")
 
 
 class NotFound(DomainError, LookupError):

@@ -8,6 +8,7 @@ from typing import Iterable
 
 from .errors import ArchiveRefused, ValidationError
 from .milestones import Milestone
+from .payout_requirements import requirements_in_words
 
 #: An address a mail server accepts and a person could type: RFC 5321 limits (64 characters
 #: before the @, 254 in all), an unquoted local part of letters (any script), digits and
@@ -62,6 +63,10 @@ class Job:
             raise ArchiveRefused(self.title, unresolved)
         self.archived, self.archived_at = True, now
 
+    def restore(self) -> None:
+        """Back to the active list; nothing else about the job changes."""
+        self.archived, self.archived_at = False, None
+
 
 @dataclass(eq=False)
 class Trainer:
@@ -85,7 +90,7 @@ class Trainer:
             return "No payout account yet: set up payouts for this trainer."
         if self.payouts_enabled:
             return "Payouts enabled."
-        due = ", ".join(self.requirements_due.split(",")[:4]) if self.requirements_due else ""
+        due = requirements_in_words(self.requirements_due)
         reason = f" ({self.disabled_reason})" if self.disabled_reason else ""
         return f"Payout setup incomplete{reason}" + (f": currently due {due}" if due else ".")
 

@@ -2,7 +2,8 @@
 
 The scheme comes from ``QStyleHints.colorScheme()`` (Qt ≥ 6.5); when the platform does not
 say (``Unknown``), from the lightness of the platform's own palette at start-up.
-``OPENTRAIN_DESK_THEME=light|dark`` overrides both.
+``OPENTRAIN_DESK_THEME=light|dark`` overrides both for one launch; otherwise the choice in
+Settings → Appearance (``ThemeController.preference``) does.
 
 Windows and Linux use the Fusion style with the palettes below, so colours are the same
 everywhere and do not depend on the desktop's widget theme; macOS keeps its native style,
@@ -21,7 +22,7 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from ..resources import resource_path
 
 __all__ = ["DARK_QSS", "ThemeController", "apply_theme", "base_stylesheet", "build_palette",
-           "detect_scheme"]
+           "detect_scheme", "theme_override"]
 
 log = logging.getLogger(__name__)
 Role, Group = QPalette.ColorRole, QPalette.ColorGroup
@@ -53,6 +54,7 @@ DARK_QSS = """
 /* dark palette re-tints (opentrain_desk/hygiene/palette.py) */
 QLabel[role="error"] { color: #FECACA; background: #3B1618; border: 1px solid #7F1D1D; }
 QLabel[role="banner"] { color: #FDE68A; background: #362A0A; border: 1px solid #A16207; }
+QLabel[role="warning"] { color: #FCD34D; }
 QLabel[role="mode"][mode="test"] { background: #78350F; color: #FEF3C7; }
 QLabel[role="mode"][mode="live"] { background: #14532D; color: #DCFCE7; }
 QLabel[role="mode"][mode="none"] { background: #374151; color: #E5E7EB; }
@@ -74,10 +76,18 @@ def _is_dark(palette: QPalette) -> bool:
     return palette.color(Role.Window).lightness() < 128
 
 
-def detect_scheme(app: QGuiApplication, platform_palette: QPalette | None = None) -> str:
-    """``"light"`` or ``"dark"``: the override, else the OS setting, else the palette."""
+def theme_override() -> str:
+    """``OPENTRAIN_DESK_THEME`` when it names a scheme, else ``""``."""
     forced = os.environ.get("OPENTRAIN_DESK_THEME", "").strip().lower()
-    if forced in _COLOURS:
+    return forced if forced in _COLOURS else ""
+
+
+def detect_scheme(app: QGuiApplication, platform_palette: QPalette | None = None,
+                  preference: str = "") -> str:
+    """``"light"`` or ``"dark"``: the override, else the user's preference, else the OS
+    setting, else the palette."""
+    forced = theme_override() or (preference if preference in _COLOURS else "")
+    if forced:
         return forced
     hints = app.styleHints()
     if hasattr(hints, "colorScheme"):  # Qt >= 6.5
@@ -105,12 +115,13 @@ class ThemeController(QObject):
         self._platform_palette = QPalette(app.palette())
         self._base_qss = base_stylesheet()
         self.scheme = ""
+        self.preference = ""  # "light" | "dark" | "" (follow the system), from Settings
         hints = app.styleHints()
         if hasattr(hints, "colorSchemeChanged"):
             hints.colorSchemeChanged.connect(self.apply)
 
     def apply(self, *_args) -> str:
-        scheme = detect_scheme(self.app, self._platform_palette)
+        scheme = detect_scheme(self.app, self._platform_palette, self.preference)
         if scheme == self.scheme:
             return scheme
         self.scheme = scheme

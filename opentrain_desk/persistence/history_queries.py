@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from ..domain.milestones import MilestoneStatus, PayoutStatus
 from ..domain.operations import OperationKind, OperationStatus
 from .orm import (contracts, jobs, milestones, notifications, outgoing_messages,
-                  stripe_operations, trainers)
+                  stripe_operations, trainers, workspace_settings)
 
 
 # -- payment history --------------------------------------------------------------------------
@@ -70,6 +70,11 @@ _HISTORY_FROM = (milestones.join(contracts, contracts.c.id == milestones.c.contr
                  .join(jobs, jobs.c.id == contracts.c.job_id)
                  .join(trainers, trainers.c.id == contracts.c.trainer_id))
 _LAST_EVENT = sa.func.coalesce(milestones.c.approved_at, milestones.c.funded_at)
+#: "Approved by": the name the person gave in Settings for their login, else the login.
+_PEOPLE = workspace_settings.alias("people")
+_WITH_PEOPLE = _HISTORY_FROM.outerjoin(
+    _PEOPLE, _PEOPLE.c.key == sa.literal("person_name:") + milestones.c.approved_by)
+_APPROVED_BY = sa.func.coalesce(_PEOPLE.c.value, milestones.c.approved_by)
 
 
 def _day_start(value: date | datetime) -> datetime:
@@ -130,10 +135,10 @@ def payment_history(engine: sa.Engine, *, contract_id: int | None = None, offset
     m = milestones.c
     query = (sa.select(m.id, m.contract_id, contracts.c.job_id, contracts.c.trainer_id,
                        m.title, jobs.c.title, trainers.c.name, m.amount_cents, m.funded_at,
-                       m.approved_at, m.approved_by, m.status, m.payout_status,
+                       m.approved_at, _APPROVED_BY, m.status, m.payout_status,
                        m.payment_intent_id, m.charge_id, _transfer_id(),
                        _transfer_id(OperationKind.REFUND))
-             .select_from(_HISTORY_FROM)
+             .select_from(_WITH_PEOPLE)
              .where(*_history_where(contract_id, date_from, date_to, trainer_text, job_text,
                                     payout_status))
              .order_by(_LAST_EVENT.desc(), m.id.desc()).offset(offset).limit(limit))
@@ -212,9 +217,16 @@ def count_notifications(engine: sa.Engine) -> int:
         return conn.scalar(sa.select(sa.func.count()).select_from(notifications)) or 0
 
 
-def unread_count(engine: sa.Engine) -> int:
+#: Notifications that wait for a person (review, a declined card, a failed payout); the
+#: others (paid out, …) are news. The badge counts only these.
+NEEDS_A_PERSON = ("submitted", "funding failed", "payout failed")
+
+
+def unread_count(engine: sa.Engine, kinds: tuple[str, ...] | None = None) -> int:
     query = (sa.select(sa.func.count()).select_from(notifications)
              .where(notifications.c.read_at.is_(None)))
+    if kinds is not None:
+        query = query.where(notifications.c.kind.in_(kinds))
     with engine.connect() as conn:
         return conn.scalar(query) or 0
 
@@ -251,6 +263,15 @@ class TrainerMessageRow:
     def sent(self) -> bool:
         return self.sent_at is not None
 
+    @property
+    def withdrawn(self) -> bool:
+        """A prompt that no longer applies (the trainer already did it): not to be sent."""
+        return self.kind.endswith(" (withdrawn)")
+
+    @property
+    def owed(self) -> bool:
+        return not self.sent and not self.withdrawn
+
 
 def trainer_messages(engine: sa.Engine, trainer_id: int) -> list[TrainerMessageRow]:
     """Every message logged for one trainer, newest first."""
@@ -265,7 +286,7 @@ def unsent_message_count(engine: sa.Engine, trainer_id: int | None = None) -> in
     """Messages not yet marked sent, for one trainer or all."""
     c = outgoing_messages.c
     query = sa.select(sa.func.count()).select_from(outgoing_messages).where(
-        c.sent_at.is_(None))
+        c.sent_at.is_(None), c.kind.not_like("% (withdrawn)"))
     if trainer_id is not None:
         query = query.where(c.trainer_id == trainer_id)
     with engine.connect() as conn:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from ..domain.milestones import MilestoneStatus, PayoutStatus
 from ..domain.operations import ErrorKind, OperationKind, OperationStatus
+from ..domain.payout_requirements import requirements_in_words
 from .orm import contracts, jobs, milestones, stripe_operations, trainers
 
 SETTLED_PAYOUTS = [p.name for p in PayoutStatus if p.settled]
@@ -102,8 +103,7 @@ class TrainerRow:
             return "No payout account yet"
         if self.payouts_enabled:
             return "Payouts enabled"
-        due = ", ".join(f.split(".")[-1].replace("_", " ")
-                        for f in self.requirements_due.split(",")[:3] if f)
+        due = requirements_in_words(self.requirements_due, limit=3)
         return "Payout setup incomplete" + (f" — due: {due}" if due else "")
 
 

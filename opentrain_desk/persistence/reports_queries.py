@@ -222,6 +222,18 @@ def invoice_totals(engine: sa.Engine,
     return InvoiceTotals(int(count or 0), int(total or 0))
 
 
+def invoice_totals_by_kind(engine: sa.Engine,
+                           filters: InvoiceFilters = InvoiceFilters()) -> dict[str, int]:
+    """The matching invoices' sums per series (``EMP`` money in, ``PAY`` money out, ``SUB``
+    subscriptions, …): never one sum of both directions."""
+    query = (sa.select(invoices.c.kind, sa.func.coalesce(sa.func.sum(invoices.c.amount_cents),
+                                                         0))
+             .select_from(invoices).where(*_where(filters, engine.dialect.name))
+             .group_by(invoices.c.kind))
+    with engine.connect() as conn:
+        return {kind: int(total or 0) for kind, total in conn.execute(query)}
+
+
 def invoice_ids(engine: sa.Engine, filters: InvoiceFilters = InvoiceFilters(), *,
                 sort: str = "date", descending: bool = True) -> list[int]:
     """The ids of every filtered invoice, in view order (for "export all in view")."""

@@ -59,7 +59,7 @@ from typing import Any
 
 from ..domain.invoices import InvoiceDocument, InvoiceKind
 from ..domain.money import Money
-from .files import fsync_dir
+from .files import fsync_dir, normal_permissions
 
 __all__ = [
     "CHUNK_SIZE", "ExportCancelled", "ExportError", "ExportResult", "HISTORY_CSV_HEADER",
@@ -199,6 +199,7 @@ class _ZipSink:
         self.names: list[str] = []
         self._seen: set[str] = set()
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        normal_permissions(fd)
         self.tmp = Path(name)
         self._file = os.fdopen(fd, "w+b")
         self._zip = zipfile.ZipFile(self._file, "w", zipfile.ZIP_STORED, allowZip64=True)
@@ -475,6 +476,7 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]],
     path = Path(path)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        normal_permissions(fd)
     except OSError as exc:
         raise _user_error(exc, path.parent) from exc
     count = 0

@@ -46,7 +46,7 @@ from reportlab.platypus import (
 
 from opentrain_desk.domain.invoices import InvoiceDocument, InvoiceKind
 from opentrain_desk.domain.money import Money
-from opentrain_desk.reports.files import fsync_dir
+from opentrain_desk.reports.files import fsync_dir, normal_permissions
 from opentrain_desk.resources import resource_path
 
 __all__ = ["PAGE_SIZES", "render_invoice_pdf", "write_invoice_pdf"]
@@ -515,6 +515,7 @@ def write_invoice_pdf(doc: InvoiceDocument, path: Path, *, page_size: str = "let
     data = render_invoice_pdf(doc, page_size=page_size)
     folder = path.parent
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    normal_permissions(fd)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

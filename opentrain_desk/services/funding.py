@@ -15,6 +15,7 @@ from ..domain.milestones import Action, Milestone, MilestoneStatus
 from ..domain.operations import (ErrorKind, OperationKind, OperationStatus,
                                  StripeOperation)
 from . import outcomes
+from .notifications import notify_funding_failed
 from .ports import GatewayError, PaymentResult
 from .unit_of_work import UnitOfWork
 
@@ -188,6 +189,7 @@ def record_payment(uow: UnitOfWork, operation_id: str, result: PaymentResult) ->
             reason = result.failure_message or "The payment could not be completed."
             operation.fail(uow.now, ErrorKind.DECLINED, reason, result.payment_intent_id)
             milestone.apply(Action.FUNDING_FAILED, uow.now, reason)
+            notify_funding_failed(uow, milestone, reason)
             action = "funding failed"
         uow.audit("milestone", milestone.id, action, before, milestone.snapshot()
                   | {"payment_intent": result.payment_intent_id or None,
@@ -244,6 +246,7 @@ def record_error(uow: UnitOfWork, operation_id: str, error: GatewayError,
                 refund_failed(uow, operation, error.message)
             elif milestone and not payout and milestone.status is MilestoneStatus.FUNDING:
                 milestone.apply(Action.FUNDING_FAILED, uow.now, error.message)
+                notify_funding_failed(uow, milestone, error.message)
         if payout and milestone:
             record_payout_error(uow, operation, milestone, error)
         if milestone and (payout or not retry):

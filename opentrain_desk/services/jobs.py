@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..domain.errors import DomainError, ValidationError
+from ..domain.errors import ArchiveRefused, DomainError, ValidationError
 from ..domain.jobs import Contract, Job, Trainer, clean_email, clean_required
 from ..domain.milestones import Action, Milestone, MilestoneDraft
 from . import funding
-from .notifications import notify
+from .notifications import message_trainer, notify, resolve
 from .subscriptions import require_plan
 from .unit_of_work import UnitOfWork
 
@@ -28,6 +28,27 @@ def archive_job(uow: UnitOfWork, job_id: int) -> None:
         job.archive(uow.milestones.for_job(job_id), uow.now)
         uow.audit("job", job.id, "archived", before={"archived": False},
                   after={"archived": True})
+        uow.commit()
+
+
+def archive_refusal(uow: UnitOfWork, job_id: int) -> str | None:
+    """Why archiving would be refused now, or None. Changes nothing: the trial archive is
+    rolled back (the block is left without a commit)."""
+    with uow:
+        try:
+            uow.jobs.get(job_id).archive(uow.milestones.for_job(job_id), uow.now)
+        except ArchiveRefused as refusal:
+            return str(refusal)
+        return None
+
+
+def restore_job(uow: UnitOfWork, job_id: int) -> None:
+    """An archived job back in the active list."""
+    with uow:
+        job = uow.jobs.get(job_id)
+        job.restore()
+        uow.audit("job", job.id, "restored", before={"archived": True},
+                  after={"archived": False})
         uow.commit()
 
 
@@ -144,5 +165,17 @@ def request_changes(uow: UnitOfWork, milestone_id: int, note: str) -> None:
         milestone = uow.milestones.get(milestone_id)
         before = milestone.snapshot()
         milestone.apply(Action.REQUEST_CHANGES, uow.now, note)
+        resolve(uow, milestone.id)
+        _tell_trainer_about_changes(uow, milestone, note)
         uow.audit("milestone", milestone.id, "changes requested", before, milestone.snapshot())
         uow.commit()
+
+
+def _tell_trainer_about_changes(uow: UnitOfWork, milestone: Milestone, note: str) -> None:
+    contract = uow.contracts.get(milestone.contract_id)
+    trainer, job = uow.trainers.get(contract.trainer_id), uow.jobs.get(contract.job_id)
+    message_trainer(uow, trainer.id, "changes requested",
+                    f"Changes requested: {milestone.title}",
+                    f"Hi {trainer.name},\n\nThanks for your submission of “{milestone.title}” "
+                    f"({job.title}). Before it can be approved, please change the following:"
+                    f"\n\n{note}\n\nMark it complete again when it is ready.")

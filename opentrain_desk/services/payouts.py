@@ -15,8 +15,9 @@ from ..domain.operations import (ErrorKind, OperationKind, OperationStatus, Refu
 from ..domain.invoices import InvoiceKind, InvoiceParty
 from . import invoicing, refunds
 from .funding import transfer_group
+from .notifications import (message_trainer, notify, resolve, was_prompted_since,
+                            withdraw_unsent)
 from .outcomes import already_settled
-from .notifications import message_trainer, notify
 from .ports import AccountInfo, GatewayError, PaymentGateway, TransferResult
 from .unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -47,6 +48,7 @@ def approve_milestone(uow: UnitOfWork, milestone_id: int,
         contract, job, trainer = _context(uow, milestone)
         before = milestone.snapshot()
         milestone.approve(uow.now, uow.actor)
+        resolve(uow, milestone.id)  # "review and approve" is done
         operation = uow.operations.add(StripeOperation(
             kind=OperationKind.PAYOUT, amount_cents=release, milestone_id=milestone.id,
             destination=trainer.stripe_account_id or "", created_at=uow.now,
@@ -169,6 +171,9 @@ def _failed_payout(uow: UnitOfWork, milestone: Milestone) -> StripeOperation:
     return payouts_[-1]
 
 
+SETUP_PROMPTS = ("setup needed", "onboarding link")
+
+
 def _ask_for_setup(uow: UnitOfWork, trainer, milestone: Milestone, job_title: str,
                    amount: str, link: str = "") -> None:
     message_trainer(uow, trainer.id, "setup needed", "Finish your payout setup to get paid",
@@ -242,6 +247,7 @@ def refresh_account(factory: UnitOfWorkFactory, gateway: PaymentGateway,
             uow.audit("trainer", trainer_id, "payouts enabled", after={"account": account_id})
         if info.payouts_enabled:
             _release_waiting(uow, trainer)
+            withdraw_unsent(uow, trainer_id, SETUP_PROMPTS)
         uow.commit()
     return info
 
@@ -295,10 +301,13 @@ def record_transfer(uow: UnitOfWork, operation_id: str, result: TransferResult) 
                job_id=job.id, contract_id=contract.id, milestone_id=milestone.id)
         invoicing.set_payment_status(uow, milestone.id, InvoiceKind.TRAINER_PAYOUT,
                                      "Paid out")
-        message_trainer(uow, trainer.id, "payout sent", f"Payment of {amount} sent",
-                        f"Hi {trainer.name},\n\n{amount} for “{milestone.title}” "
-                        f"({job.title}) has been sent to your Stripe account (transfer "
-                        f"{result.id}).")
+        after_setup = milestone.approved_at and was_prompted_since(
+            uow, trainer.id, "setup needed", milestone.approved_at)
+        message_trainer(uow, trainer.id, "payment sent", f"Payment of {amount} sent",
+                        f"Hi {trainer.name},\n\n"
+                        + ("Your payout setup is complete: " if after_setup else "")
+                        + f"{amount} for “{milestone.title}” ({job.title}) has been sent "
+                        f"to your Stripe account (transfer {result.id}).")
         uow.commit()
 
 

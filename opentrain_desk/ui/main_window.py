@@ -1,13 +1,14 @@
 """The main window: areas switched by actions, status bar, remembered layout."""
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QLabel, QMainWindow, QStackedWidget, QToolBar,
                                QWidget)
 
 from ..config import APP_NAME
 from .context import AppContext
+from .layout_memory import LayoutMemory
 from .views.jobs_page import JobsPage
 from .views.notifications_page import NotificationsPage
 from .views.reports_page import ReportsPage
@@ -25,6 +26,8 @@ class MainWindow(QMainWindow):
         self.resize(1280, 780)
         self.stack = QStackedWidget(objectName="areaStack")
         self.setCentralWidget(self.stack)
+        self.layout_memory = LayoutMemory(ctx.settings.ui_state_file)
+        ctx.extras["layout"] = self.layout_memory
         self.jobs_page = JobsPage(ctx, self)
         self.reports_page = ReportsPage(ctx, self)
         self.notifications_page = NotificationsPage(ctx, self)
@@ -36,7 +39,6 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status_bar()
         ctx.runner.failed.connect(self.show_error)
-        self._ui_state = QSettings(str(ctx.settings.ui_state_file), QSettings.Format.IniFormat)
         self._restore_state()
 
     # -- construction -------------------------------------------------------------------
@@ -66,6 +68,7 @@ class MainWindow(QMainWindow):
             lambda n: action.setText(f"Notifications ({n})" if n > 0 else "Notifications"))
         page.openMilestone.connect(self.open_milestone)
         page.showRequested.connect(self._bring_notifications_forward)
+        page.attention.connect(self.show_error)
 
     def _bring_notifications_forward(self) -> None:
         self.show_area("actionNotifications")
@@ -186,21 +189,25 @@ class MainWindow(QMainWindow):
 
     # -- state --------------------------------------------------------------------------
     def _restore_state(self) -> None:
-        geometry = self._ui_state.value("window/geometry")
+        memory = self.layout_memory
+        geometry = memory.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        state = self._ui_state.value("window/state")
+        state = memory.value("window/state")
         if state is not None:
             self.restoreState(state)
-        splitter = self._ui_state.value("jobs/splitter")
-        if splitter is not None:
-            self.jobs_page.splitter.restoreState(splitter)
+        from .views.appearance_section import THEME_KEY, apply_preference
+        apply_preference(memory.value(THEME_KEY) or "")
+        memory.track_splitter(self.jobs_page.splitter, "jobs/splitter")
+        memory.track_header(self.jobs_page.table.horizontalHeader(), "jobs/columns")
 
     def save_state(self) -> None:
-        self._ui_state.setValue("window/geometry", self.saveGeometry())
-        self._ui_state.setValue("window/state", self.saveState())
-        self._ui_state.setValue("jobs/splitter", self.jobs_page.splitter.saveState())
-        self._ui_state.sync()
+        memory = self.layout_memory
+        memory.set("window/geometry", self.saveGeometry())
+        memory.set("window/state", self.saveState())
+        memory.set("jobs/splitter", self.jobs_page.splitter.saveState())
+        memory.set("jobs/columns", self.jobs_page.table.horizontalHeader().saveState())
+        memory.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()

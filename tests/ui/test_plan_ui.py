@@ -70,3 +70,31 @@ def test_agency_is_gated_until_it_subscribes_then_can_hire(qtbot, sandbox_window
     qtbot.waitUntil(lambda: "plan is past due" in find(dialog, QLabel,
                                                         "formErrorLabel").text())
     dialog.reject()
+
+
+def test_changing_plan_asks_first_with_the_price_difference_and_when(qtbot, sandbox_window,
+                                                                      gateway):
+    from PySide6.QtWidgets import QMessageBox
+    from tests.ui.conftest import confirm_box
+    window = sandbox_window
+    billing.add_test_card(window.ctx.uow, gateway, "pm_card_visa")
+    window.show_area("actionSettings")
+    plan = window.settings_page.plan_section
+    plans = find(plan, QComboBox, "plansCombo")
+    qtbot.waitUntil(lambda: plans.count() == 3, timeout=10000)
+    status = find(plan, QLabel, "planStatusLabel")
+    click(qtbot, find(plan, QPushButton, "subscribeButton"))
+    qtbot.waitUntil(lambda: "Active" in status.text(), timeout=10000)
+    current = plans.itemData(0)
+    other = max((plans.itemData(i) for i in range(plans.count())),
+                key=lambda p: p.amount_cents)
+    plans.setCurrentIndex(plans.findData(other))
+    click(qtbot, find(plan, QPushButton, "changePlanButton"))
+    box = wait_dialog(qtbot, window, "confirmChangePlan", QMessageBox)
+    from opentrain_desk.domain.money import format_cents
+    more = format_cents(other.amount_cents - current.amount_cents)
+    assert f"That is {more} more per {other.interval}" in box.text()
+    assert "applies now" in box.text() and "next renewal" in box.text()
+    assert "Active" in status.text() and current.name in status.text()  # not yet changed
+    confirm_box(qtbot, window, "confirmChangePlan")
+    qtbot.waitUntil(lambda: other.name in status.text(), timeout=10000)

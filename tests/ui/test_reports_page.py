@@ -84,9 +84,14 @@ def test_accountant_filters_a_month_and_exports_zip_and_csv(qtbot, window, tmp_p
                                                           "Milestone"]
     assert table_column(table, InvoiceColumn.DATE)[0] == "Mar 31, 2026"
     assert table_column(table, InvoiceColumn.DOWNLOAD) == ["Download PDF"] * 3
-    assert find(page, QLabel, "invoicesSummaryLabel").text() == "3 invoices · $2,083.50"
-    march = page.chart.totals[-1]
-    assert (march.label, march.funded_cents) == ("Mar 2026", 123_450)
+    # money in and money out are totalled apart, never added together
+    assert find(page, QLabel, "invoicesSummaryLabel").text() == (
+        "3 invoices · funded (in) $1,234.50 · paid out $800.00 · subscriptions $49.00")
+    assert all(table_column(table, InvoiceColumn.BILL_TO))  # the payee / bill-to is shown
+    # the chart follows the period, and the filters read dates as the tables do
+    qtbot.waitUntil(lambda: [m.label for m in page.chart.totals] == ["Mar 2026"])
+    assert page.chart.totals[0].funded_cents == 123_450
+    assert find(page, QDateEdit, "dateFromEdit").text() == "Mar 01, 2026"
 
     # Export PDFs (nothing selected: every invoice in the list) -> one ZIP file
     click(qtbot, find(page, QPushButton, "exportPdfButton"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from PySide6.QtCore import QDate, Qt
-from PySide6.QtWidgets import (QDateEdit, QLabel, QLineEdit, QMessageBox,
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QLabel, QLineEdit, QMessageBox,
                                QPlainTextEdit, QPushButton, QTabWidget, QTableView)
 
 from opentrain_desk.persistence.queries import Queries
@@ -14,6 +14,7 @@ from tests.ui.conftest import (contract_of, click, confirm_box, find, idle, sele
                                table_column, type_into, wait_closed, wait_dialog)
 
 from opentrain_desk.ui.models.tables import MilestoneColumn
+from opentrain_desk.ui.widgets.date_field import DateField
 
 
 def create_job_via_dialog(qtbot, window, title="Code review RLHF"):
@@ -32,7 +33,7 @@ def fill_milestone(qtbot, dialog, title, amount, description="", due: date | Non
     type_into(qtbot, find(dialog, QPlainTextEdit, "milestoneDescriptionEdit"), description)
     type_into(qtbot, find(dialog, QLineEdit, "milestoneAmountEdit"), amount)
     if due is not None:
-        find(dialog, QDateEdit, "milestoneDueDateEdit").setDate(QDate(due))
+        find(dialog, DateField, "milestoneDueDateEdit").setDate(due)
 
 
 def hire(qtbot, window, name="Zoë Müller", email="zoe@example.com", title="Batch 1",
@@ -140,9 +141,9 @@ def test_archive_is_refused_with_the_list_then_allowed(qtbot, window):
     view = create_job_via_dialog(qtbot, window, "Math reasoning")
     hire(qtbot, window, title="Algebra set", amount="900")
     click(qtbot, find(window, QPushButton, "archiveJobButton"))
-    confirm_box(qtbot, window, "confirmArchiveJob")
-    box = wait_dialog(qtbot, window, "archiveRefusedBox", QMessageBox)
-    assert "cannot be archived" in box.text()
+    box = wait_dialog(qtbot, window, "archiveRefusedBox", QMessageBox)  # refused before asking
+    assert window.findChild(QMessageBox, "confirmArchiveJob") is None
+    assert "cannot be archived: 1 milestone is not resolved yet" in box.text()
     assert "Algebra set — Not Funded" in box.text()
     box.accept()
     assert not Queries(window.ctx.uow.engine).job(view.job.id).archived

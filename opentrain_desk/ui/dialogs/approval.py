@@ -11,13 +11,12 @@ from ...domain.money import Money, format_cents
 from ...persistence.queries import MilestoneRow
 from ...services import payouts
 from ..context import AppContext
+from ..widgets.labels import breakable, plain_label
 from .form_dialog import FieldError, FormDialog
 
 
 def _plain(text: str) -> QLabel:
-    label = QLabel(text, wordWrap=True)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    return label
+    return plain_label(text, wrap=True)
 
 
 class ApproveDialog(FormDialog):
@@ -45,11 +44,11 @@ class ApproveDialog(FormDialog):
         if milestone.submission_note:
             self.form.addRow("Trainer's note:", _plain(milestone.submission_note))
         if milestone.deliverable_url:
-            link = QLabel(objectName="deliverableLink", openExternalLinks=True)
+            link = QLabel(objectName="deliverableLink", openExternalLinks=True, wordWrap=True)
             link.setTextFormat(Qt.TextFormat.RichText)
             from html import escape
             link.setText(f'<a href="{escape(milestone.deliverable_url, quote=True)}">'
-                         f"{escape(milestone.deliverable_url)}</a>")
+                         f"{escape(breakable(milestone.deliverable_url))}</a>")
             self.form.addRow("Deliverable:", link)
         warning = _plain("Releasing pays the trainer from this milestone's funds. Released "
                          "funds cannot be reversed from this app.")

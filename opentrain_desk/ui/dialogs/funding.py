@@ -13,6 +13,7 @@ from ...persistence.queries import MilestoneRow
 from ...services import billing, funding
 from ...services.funding import NoPaymentMethod, StripeNotConnected
 from ..context import AppContext
+from ..widgets.labels import plain_label
 from .form_dialog import FormDialog
 
 DEFAULT = ""
@@ -28,7 +29,8 @@ class FundDialog(FormDialog):
         super().__init__(ctx.runner, f"Fund milestone — {milestone.title}", "fundDialog",
                          f"Fund {amount}", parent)
         self.ctx, self.milestone = ctx, milestone
-        self.form.addRow("Milestone:", QLabel(milestone.title))
+        self.form.addRow("Milestone:", plain_label(milestone.title, "fundMilestoneLabel",
+                                                   wrap=True))
         amount_label = QLabel(amount, objectName="fundAmountLabel")
         amount_label.setProperty("role", "title")
         self.form.addRow("Amount:", amount_label)

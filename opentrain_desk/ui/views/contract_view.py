@@ -15,6 +15,8 @@ from ..context import AppContext
 from ..dialogs.forms import MilestoneDialog, RequestChangesDialog, SubmissionDialog
 from ..models.tables import MilestoneColumn, MilestonesModel, status_text
 from ..widgets.badges import BadgeDelegate
+from ..widgets.flow_layout import flow_container
+from ..widgets.labels import ElidedLabel, breakable, wrapping_label
 from ..widgets.messages import confirm
 from .funding_actions import FundingActions
 from .money_actions import MoneyActions
@@ -40,9 +42,10 @@ class ContractView(QWidget):
         self.table = self._make_table()
         self.summary = QLabel(objectName="contractSummaryLabel")
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
-        self.detail = QLabel(objectName="milestoneDetailLabel", wordWrap=True)
-        self.detail.setTextFormat(Qt.TextFormat.PlainText)
-        self.detail.setProperty("role", "hint")
+        self.detail = wrapping_label("milestoneDetailLabel", role="hint")
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                            | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        self._job_archived = False
         self.buttons = {
             "add": _button("addMilestoneButton", "Add milestone", "Add a milestone (Ctrl+M)"),
             "edit": _button("editMilestoneButton", "Edit", "Edit a Not Funded milestone"),
@@ -88,33 +91,32 @@ class ContractView(QWidget):
         table.setItemDelegateForColumn(MilestoneColumn.PAYOUT, badge)
         header = table.horizontalHeader()
         header.setMinimumSectionSize(60)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(MilestoneColumn.MILESTONE, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((MilestoneColumn.AMOUNT, 100), (MilestoneColumn.DUE, 105),
-                              (MilestoneColumn.STATUS, 180), (MilestoneColumn.PAYOUT, 180)):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+        for column, width in ((MilestoneColumn.AMOUNT, 95), (MilestoneColumn.DUE, 100),
+                              (MilestoneColumn.STATUS, 165), (MilestoneColumn.PAYOUT, 165)):
             table.setColumnWidth(column, width)
+        memory = self.ctx.extras.get("layout")
+        if memory is not None:
+            memory.track_header(header, "jobs/milestoneColumns")
         return table
 
     def _layout(self) -> None:
-        trainer = QLabel(f"{self.contract.trainer_name}  ·  {self.contract.trainer_email}"
-                         f"  ·  hired {self.contract.hired_on:%b %d, %Y}",
-                         objectName="contractTrainerLabel")
-        trainer.setTextFormat(Qt.TextFormat.PlainText)
+        trainer = ElidedLabel(f"{self.contract.trainer_name}  ·  {self.contract.trainer_email}"
+                              f"  ·  hired {self.contract.hired_on:%b %d, %Y}",
+                              objectName="contractTrainerLabel")
         top = QHBoxLayout()
-        top.addWidget(trainer)
-        top.addStretch()
+        top.addWidget(trainer, 1)
         top.addWidget(self.summary)
-        actions = QHBoxLayout()
-        for key in ("add", "edit", "delete"):
+        actions_row, actions = flow_container()
+        actions_row.setObjectName("milestoneActions")
+        for key in ("add", "edit", "delete", "submit", "changes"):
             actions.addWidget(self.buttons[key])
         self.actions_layout = actions
-        actions.addStretch()
-        for key in ("submit", "changes"):
-            actions.addWidget(self.buttons[key])
         timeline = QWidget(objectName="timelinePage")
         timeline_layout = QVBoxLayout(timeline)
         timeline_layout.setContentsMargins(0, 4, 0, 0)
-        timeline_layout.addLayout(actions)
+        timeline_layout.addWidget(actions_row)
         timeline_layout.addWidget(self.table, 1)
         timeline_layout.addWidget(self.detail)
         self.sections = QTabWidget(objectName="contractSections")
@@ -210,9 +212,17 @@ class ContractView(QWidget):
         self.buttons["delete"].setEnabled(not_funded)
         self.buttons["submit"].setEnabled(Action.SUBMIT in allowed)
         self.buttons["changes"].setEnabled(Action.REQUEST_CHANGES in allowed)
-        self.detail.setText(_describe(milestone) if milestone else
+        self.buttons["add"].setEnabled(not self._job_archived)
+        self.detail.setText(breakable(_describe(milestone)) if milestone else
                             "Select a milestone to see its details and actions.")
         self.selection_changed(milestone)
+
+    def set_job_archived(self, archived: bool) -> None:
+        """An archived job takes no new milestones (restore it first)."""
+        self._job_archived = archived
+        self.buttons["add"].setToolTip("This job is archived: restore it to add milestones"
+                                       if archived else "Add a milestone (Ctrl+M)")
+        self._update_actions()
 
     def selection_changed(self, milestone: MilestoneRow | None) -> None:
         for actions in (getattr(self, "funding", None), getattr(self, "payouts", None),
@@ -266,7 +276,12 @@ class ContractView(QWidget):
 def _describe(m: MilestoneRow) -> str:
     parts = [f"{m.title} — {format_cents(m.amount_cents)} — {status_text(m)}"]
     if m.description:
-        parts.append(m.description)
+        parts.append(_clip(m.description))
+    if m.status is MilestoneStatus.PENDING_APPROVAL or m.submission_note or m.deliverable_url:
+        if m.submission_note:
+            parts.append(f"Trainer's note: {_clip(m.submission_note)}")
+        if m.deliverable_url:
+            parts.append(f"Deliverable: {m.deliverable_url}")
     if m.status_note:
         parts.append(f"Note: {m.status_note}")
     if funding := _funding_line(m):
@@ -286,6 +301,11 @@ def _funding_line(m: MilestoneRow) -> str:
                 "is checking with Stripe; until then the funding cannot be cancelled or "
                 "changed, so it is never charged twice.")
     return ""
+
+
+def _clip(text: str, limit: int = 600) -> str:
+    """The details pane shows the start of a long description (Edit shows all of it)."""
+    return text if len(text) <= limit else text[:limit].rstrip() + "…"
 
 
 def _payout_line(m: MilestoneRow) -> str:

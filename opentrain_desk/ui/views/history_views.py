@@ -262,11 +262,25 @@ FIT_COLUMNS = {HistoryColumn.MILESTONE: (160, 300), HistoryColumn.JOB: (140, 240
                HistoryColumn.TRAINER: (110, 170), HistoryColumn.APPROVED_BY: (100, 160)}
 
 
+def elide_ids(text: str, metrics: QFontMetrics, width: int, separator: str = " / ") -> str:
+    """Each identifier elided in its own middle, so every one keeps its prefix (``pi_``,
+    ``tr_``) and its last characters: ``pi_3Nx…Q2a / ch_3Nx…Q2c / tr_1Pq…9Zk``."""
+    parts = text.split(separator)
+    room = max(0, width - metrics.horizontalAdvance(separator) * (len(parts) - 1))
+    share = room // max(1, len(parts))
+    return separator.join(metrics.elidedText(p, Qt.TextElideMode.ElideMiddle, share)
+                          for p in parts)
+
+
 class MiddleElideDelegate(QStyledItemDelegate):
-    """Long identifiers keep their start and end visible: ``pi_3Nx…/ tr_1Pq…``."""
+    """Long identifiers keep their start and end visible (the whole ids are in the tooltip
+    and copied with Ctrl+C)."""
 
     def initStyleOption(self, option: QStyleOptionViewItem, index) -> None:
         super().initStyleOption(option, index)
+        width = option.rect.width() - 16  # the cell's text margins
+        if option.text and option.fontMetrics.horizontalAdvance(option.text) > width:
+            option.text = elide_ids(option.text, option.fontMetrics, width)
         option.textElideMode = Qt.TextElideMode.ElideMiddle
 
 
@@ -416,7 +430,9 @@ def message_text(message: hq.TrainerMessageRow) -> str:
 
 
 def _sent_state(message: hq.TrainerMessageRow) -> str:
-    return f"sent {local_date(message.sent_at)}" if message.sent else "not sent yet"
+    if message.sent:
+        return f"sent {local_date(message.sent_at)}"
+    return "withdrawn: no longer needed" if message.withdrawn else "not sent yet"
 
 
 def mailto_url(email: str, message: hq.TrainerMessageRow) -> QUrl:
@@ -524,7 +540,7 @@ class TrainerMessagesView(QWidget):
         row = next((i for i, m in enumerate(messages) if m.id == keep), 0 if messages else -1)
         self.list.setCurrentRow(row)
         self._show_current()
-        unsent = sum(not m.sent for m in messages)
+        unsent = sum(m.owed for m in messages)
         self.summary.setText(
             f"Messages for {self.trainer_email}: " + (
                 "none yet." if not messages else
@@ -539,9 +555,9 @@ class TrainerMessagesView(QWidget):
         item.setData(TitleRole, message.subject)
         item.setData(CornerRole, short_date(message.at))
         item.setData(DetailRole, f"{message.kind.capitalize()} · {state}")
-        item.setData(UnreadRole, not message.sent)
+        item.setData(UnreadRole, message.owed)
         item.setToolTip(f"{message.subject}\n{state}")
-        if not message.sent:
+        if message.owed:
             font = QFont(item.font())
             font.setBold(True)
             item.setFont(font)
@@ -560,9 +576,11 @@ class TrainerMessagesView(QWidget):
                           "<p>Select a message to read it.</p>")
         self.copy_button.setEnabled(message is not None)
         self.email_button.setEnabled(message is not None and bool(self.trainer_email))
-        self.sent_button.setEnabled(message is not None and not message.sent)
+        self.sent_button.setEnabled(message is not None and message.owed)
         self.status.setText("" if message is None else
                             f"Sent {local_date(message.sent_at)}." if message.sent else
+                            "Withdrawn: the trainer already did this; no need to send it."
+                            if message.withdrawn else
                             "Not sent yet: send it, then mark it as sent.")
 
     def _html(self, message: hq.TrainerMessageRow) -> str:

@@ -13,6 +13,7 @@ from ...services import jobs as services
 from ..context import AppContext
 from ..dialogs.forms import HireDialog
 from ..tasks import user_message
+from ..widgets.labels import ElidedLabel
 from ..widgets.messages import confirm, inform
 from .contract_view import ContractView
 
@@ -25,8 +26,7 @@ class JobView(QWidget):
         self.ctx = ctx
         self.job: JobRow | None = None
         self.setObjectName("jobView")
-        self.title = QLabel(objectName="jobTitleLabel")
-        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.title = ElidedLabel(objectName="jobTitleLabel")
         self.title.setProperty("role", "title")
         self.state = QLabel(objectName="jobStateLabel")
         self.hire_button = QPushButton("Hire trainer…", objectName="hireButton")
@@ -34,6 +34,9 @@ class JobView(QWidget):
         self.hire_button.setToolTip("Hire a trainer and create the first milestone (Ctrl+H)")
         self.archive_button = QPushButton("Archive job", objectName="archiveJobButton")
         self.archive_button.setToolTip("Archive once every milestone is Paid")
+        self.restore_button = QPushButton("Restore job", objectName="restoreJobButton")
+        self.restore_button.setToolTip("Bring this job back to the active list")
+        self.restore_button.hide()
         self.tabs = QTabWidget(objectName="contractTabs")
         self.tabs.setDocumentMode(True)
         self.no_contracts = QLabel("No trainer hired yet. Use “Hire trainer…” to start a "
@@ -43,17 +46,19 @@ class JobView(QWidget):
         self.body = QStackedWidget()
         self.body.addWidget(self.no_contracts)
         self.body.addWidget(self.tabs)
+        self.tabs.setElideMode(Qt.TextElideMode.ElideRight)
         header = QHBoxLayout()
-        header.addWidget(self.title)
+        header.addWidget(self.title, 1)
         header.addWidget(self.state)
-        header.addStretch()
         header.addWidget(self.hire_button)
         header.addWidget(self.archive_button)
+        header.addWidget(self.restore_button)
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.body, 1)
         self.hire_button.clicked.connect(self.hire)
         self.archive_button.clicked.connect(self.archive)
+        self.restore_button.clicked.connect(self.restore)
         self.contract_views: list[ContractView] = []
         self.contract_view_factory = ContractView
 
@@ -79,7 +84,8 @@ class JobView(QWidget):
         self.title.setText(job.title)
         self.state.setText("Archived" if job.archived else "")
         self.hire_button.setEnabled(not job.archived)
-        self.archive_button.setEnabled(not job.archived)
+        self.archive_button.setVisible(not job.archived)
+        self.restore_button.setVisible(job.archived)
         known = {view.contract.id: view for view in self.contract_views}
         if [c.id for c in contracts] != list(known) or any(v.contract.job_id != job.id
                                                             for v in known.values()):
@@ -89,6 +95,7 @@ class JobView(QWidget):
                 view.model.reload()
         self.body.setCurrentWidget(self.tabs if contracts else self.no_contracts)
         for index, view in enumerate(self.contract_views):
+            view.set_job_archived(job.archived)
             if view.contract.id == select_contract:
                 self.tabs.setCurrentIndex(index)
                 if select_milestone is not None:
@@ -127,13 +134,37 @@ class JobView(QWidget):
         self.reload(result.contract_id)
         self.changed.emit()
 
+    def clear(self) -> None:
+        """Show no job (e.g. an archived one when archived jobs are hidden again)."""
+        self.job = None
+        self._rebuild_tabs([])
+
     def archive(self) -> None:
+        """Refuse at once when milestones are unresolved; otherwise ask, then archive."""
         if self.job is None:
             return
+        self._archive_candidate = self.job
+        self.ctx.runner.run(partial(services.archive_refusal, self.ctx.uow(), self.job.id),
+                            self._confirm_archive)  # bound: dropped if this view is gone
+
+    def _confirm_archive(self, refusal: str | None) -> None:
+        job = self._archive_candidate
+        if refusal:
+            inform(self.window(), "archiveRefusedBox", "Cannot archive yet", refusal)
+            return
         confirm(self.window(), "confirmArchiveJob", "Archive job",
-                f"Archive “{self.job.title}”? It leaves the active list; its contracts, "
-                "history and invoices stay available.", "Archive",
-                partial(self._archive, self.job.id))
+                f"Archive “{job.title}”? It leaves the active list; its contracts, "
+                "history and invoices stay available, and it can be restored.", "Archive",
+                partial(self._archive, job.id))
+
+    def restore(self) -> None:
+        if self.job is not None:
+            self.ctx.runner.run(partial(services.restore_job, self.ctx.uow(), self.job.id),
+                                self._restored)
+
+    def _restored(self, _result=None) -> None:
+        self.reload()
+        self.changed.emit()
 
     def _archive(self, job_id: int) -> None:
         self.ctx.runner.run(partial(services.archive_job, self.ctx.uow(), job_id),

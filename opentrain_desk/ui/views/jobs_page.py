@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
+from PySide6.QtCore import QEvent, QItemSelectionModel, Qt, QTimer
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QPushButton, QSplitter, QStackedWidget, QTableView,
                                QVBoxLayout, QWidget)
@@ -43,11 +43,16 @@ class WelcomePanel(QWidget):
         layout.addStretch(2)
 
 
+LIST_MIN_WIDTH = 320  # the job list stays readable whatever the window or the splitter
+LIST_WIDTH = 340
+
+
 class JobsPage(QWidget):
     def __init__(self, ctx: AppContext, parent=None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self._select_after_load: int | None = None
+        self._select_first_after_load = False
         self.setObjectName("jobsPage")
         self.search = QLineEdit(objectName="jobSearchEdit", placeholderText="Find jobs (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
@@ -66,15 +71,19 @@ class JobsPage(QWidget):
         self.splitter = QSplitter(objectName="jobsSplitter")
         self.splitter.addWidget(self._left_panel())
         self.splitter.addWidget(self.right)
-        self.splitter.setStretchFactor(1, 3)
-        self.splitter.setSizes([400, 880])
+        self.splitter.setChildrenCollapsible(False)  # a drag never hides the list
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([LIST_WIDTH, 880])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
         self._search_timer = QTimer(self, singleShot=True, interval=200)
         self._search_timer.timeout.connect(self.reload)
         self.search.textChanged.connect(self._search_timer.start)
-        self.show_archived.toggled.connect(self.reload)
+        self.search.returnPressed.connect(self.into_results)
+        self.search.installEventFilter(self)
+        self.show_archived.toggled.connect(self._archived_toggled)
         self.new_job_button.clicked.connect(self.new_job)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.model.loaded.connect(self._on_loaded)
@@ -90,15 +99,22 @@ class JobsPage(QWidget):
         table.verticalHeader().hide()
         table.setShowGrid(False)
         table.setAlternatingRowColors(True)
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        table.setTextElideMode(Qt.TextElideMode.ElideRight)
         header = table.horizontalHeader()
-        header.setResizeContentsPrecision(40)  # size columns from the visible rows only
+        header.setMinimumSectionSize(40)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(JobColumn.JOB, QHeaderView.ResizeMode.Stretch)
-        for column in (JobColumn.CONTRACTS, JobColumn.OPEN, JobColumn.STATE):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        metrics = header.fontMetrics()
+        for column, sample in ((JobColumn.CONTRACTS, "Trainers"), (JobColumn.OPEN, "Open"),
+                               (JobColumn.STATE, "Archived")):
+            table.setColumnWidth(column, metrics.horizontalAdvance(sample) + 18)
+        table.setColumnHidden(JobColumn.STATE, True)  # all "Active" unless archived are shown
         return table
 
     def _left_panel(self) -> QWidget:
-        panel = QWidget()
+        panel = QWidget(objectName="jobsListPanel")
+        panel.setMinimumWidth(LIST_MIN_WIDTH)
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
         top.addWidget(self.new_job_button)
@@ -109,6 +125,15 @@ class JobsPage(QWidget):
         return panel
 
     # -- behaviour ----------------------------------------------------------------------
+    def _archived_toggled(self, shown: bool) -> None:
+        self.table.setColumnHidden(JobColumn.STATE, not shown)
+        job = self.job_view.job
+        if not shown and job is not None and job.archived:  # it leaves the list: close it
+            self.table.clearSelection()
+            self.job_view.clear()
+            self.right.setCurrentWidget(self.pick_hint)
+        self.reload()
+
     def reload(self) -> None:
         if self._select_after_load is None and self.job_view.job is not None:
             self._select_after_load = self.job_view.job.id
@@ -118,6 +143,10 @@ class JobsPage(QWidget):
                               partial(queries.list_jobs, text, archived))
 
     def _on_loaded(self) -> None:
+        if self._select_first_after_load and self.model.rowCount() > 0:
+            self._select_first_after_load = False
+            self.table.selectRow(0)
+            return
         empty_workspace = self.model.total == 0 and not self.search.text()
         if self._select_after_load is not None and self.select_job(self._select_after_load):
             self._select_after_load = None
@@ -170,6 +199,24 @@ class JobsPage(QWidget):
         for view in self.job_view.contract_views:
             view.model.reload()
         self.model.reload()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if (watched is self.search and event.type() == QEvent.Type.KeyPress
+                and event.key() in (Qt.Key.Key_Down, Qt.Key.Key_PageDown)):
+            self.into_results()
+            return True
+        return super().eventFilter(watched, event)
+
+    def into_results(self) -> None:
+        """Enter or Down in Find jobs: to the results, the first one selected (after the
+        pending search has run)."""
+        if self._search_timer.isActive():
+            self._search_timer.stop()
+            self._select_first_after_load = True
+            self.reload()
+        elif not self.table.selectionModel().hasSelection() and self.model.rowCount() > 0:
+            self.table.selectRow(0)
+        self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def focus_search(self) -> None:
         self.search.setFocus()

@@ -22,6 +22,7 @@ from .history_views import (CornerRole, Debounced, DetailRole, StableLazyModel, 
                             TwoLineDelegate, UnreadRole, local_time)
 
 POLL_INTERVAL_MS = 30_000
+URGENT_KINDS = ("funding failed", "payout failed")
 
 
 class NotificationColumn(enum.IntEnum):
@@ -68,11 +69,13 @@ class NotificationsPage(QWidget):
     unreadChanged = Signal(int)
     openMilestone = Signal(int, int, int)  # job_id, contract_id, milestone_id (0: unknown)
     showRequested = Signal()  # the desktop message was clicked: show this page
+    attention = Signal(str)   # news that needs a person now (a declined card): status bar
 
     def __init__(self, ctx: AppContext, parent=None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.unread = -1  # not known yet
+        self.needing = -1  # unread notifications that wait for a person (the badge)
         self._latest_id: int | None = None  # newest notification seen (None: first load)
         self._current_id: int | None = None
         self._tray: QSystemTrayIcon | None = None
@@ -143,14 +146,15 @@ class NotificationsPage(QWidget):
     def _check_unread(self) -> None:
         engine, after = self.ctx.queries.engine, self._latest_id
 
-        def work() -> tuple[int, int, list[hq.NotificationRow]]:
+        def work() -> tuple[int, int, int, list[hq.NotificationRow]]:
             fresh = hq.unread_after(engine, after) if after is not None else []
-            return hq.unread_count(engine), hq.latest_notification_id(engine), fresh
+            return (hq.unread_count(engine), hq.unread_count(engine, hq.NEEDS_A_PERSON),
+                    hq.latest_notification_id(engine), fresh)
 
         self.ctx.runner.run(work, self._unread_checked)
 
-    def _unread_checked(self, result: tuple[int, int, list[hq.NotificationRow]]) -> None:
-        unread, latest, fresh = result
+    def _unread_checked(self, result: tuple[int, int, int, list[hq.NotificationRow]]) -> None:
+        unread, needing, latest, fresh = result
         first_load, seen = self._latest_id is None, self._latest_id or 0
         self._latest_id = max(latest, seen)
         fresh = [row for row in fresh if row.id > seen]
@@ -158,9 +162,14 @@ class NotificationsPage(QWidget):
             self.unread = unread
             self.mark_all.setEnabled(unread > 0)
             self.summary.setText(f"{unread} unread" if unread else "All read")
-            self.unreadChanged.emit(unread)
+        if needing != self.needing:  # the badge: only what still needs a person
+            self.needing = needing
+            self.unreadChanged.emit(needing)
         if fresh and not first_load:
             self._alert(fresh)
+        for row in fresh:  # a decline must not wait until someone looks here
+            if row.kind in URGENT_KINDS:
+                self.attention.emit(f"{row.title}: {row.first_line}".rstrip(": "))
 
     def _alert(self, fresh: list[hq.NotificationRow]) -> None:
         if len(fresh) == 1:

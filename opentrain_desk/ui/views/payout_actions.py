@@ -14,6 +14,7 @@ from ...persistence.queries import MilestoneRow, TrainerRow
 from ...services import payouts
 from ..dialogs.approval import ApproveDialog
 from ..tasks import user_message
+from ..widgets.labels import ElidedLabel
 
 
 class PayoutActions(QObject):
@@ -93,8 +94,12 @@ class TrainerPayoutBar(QWidget):
         self.ctx, self.trainer_id = ctx, trainer_id
         self.trainer: TrainerRow | None = None
         self.setObjectName("trainerPayoutBar")
-        self.label = QLabel(objectName="payoutReadinessLabel")
-        self.label.setTextFormat(Qt.TextFormat.PlainText)
+        self.label = ElidedLabel(objectName="payoutReadinessLabel", minimum_chars=24)
+        self.account = ElidedLabel(objectName="stripeAccountLabel",
+                                   mode=Qt.TextElideMode.ElideMiddle, minimum_chars=10)
+        self.account.setProperty("role", "hint")
+        self.account.setMaximumWidth(self.account.fontMetrics().horizontalAdvance("m" * 14))
+        self.account.hide()
         self.setup = QPushButton("Set up payouts…", objectName="setupPayoutsButton")
         self.refresh_button = QPushButton("Refresh", objectName="refreshPayoutStatusButton")
         self.sandbox_button = QPushButton("Complete onboarding (sandbox)",
@@ -107,6 +112,7 @@ class TrainerPayoutBar(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("Payouts:"))
         layout.addWidget(self.label, 1)
+        layout.addWidget(self.account)
         for button in (self.setup, self.refresh_button, self.sandbox_button):
             layout.addWidget(button)
         layout.addWidget(self.error)
@@ -130,6 +136,8 @@ class TrainerPayoutBar(QWidget):
         if trainer is None:
             return
         self.label.setText(trainer.readiness)
+        self.account.setText(trainer.stripe_account_id or "")
+        self.account.setVisible(bool(trainer.stripe_account_id))
         self.label.setProperty("ready", trainer.payouts_enabled)
         self.setup.setVisible(not trainer.payouts_enabled)
         self.setup.setText("Send setup link…" if trainer.stripe_account_id

@@ -13,6 +13,7 @@ from ...domain.money import format_cents
 from ...services import subscriptions
 from ..context import AppContext
 from ..tasks import user_message
+from ..widgets.messages import confirm
 
 
 def _button(text: str, name: str) -> QPushButton:
@@ -152,8 +153,15 @@ class PlanSection(QGroupBox):
             self._queue(lambda mode: subscriptions.subscribe(self.ctx.uow(), plan, mode))
 
     def change(self) -> None:
-        if (plan := self._plan()) is not None:
-            self._queue(lambda mode: subscriptions.change_plan(self.ctx.uow(), plan, mode))
+        """Ask first, with the price difference and when it applies."""
+        plan = self._plan()
+        if plan is None or self.row is None:
+            return
+        confirm(self.window(), "confirmChangePlan", "Change plan", change_plan_text(
+                    self.row, plan), "Change plan", partial(self._change, plan))
+
+    def _change(self, plan: Plan) -> None:
+        self._queue(lambda mode: subscriptions.change_plan(self.ctx.uow(), plan, mode))
 
     def cancel(self) -> None:
         self._queue(lambda mode: subscriptions.cancel_at_period_end(self.ctx.uow(), mode))
@@ -184,6 +192,23 @@ class PlanSection(QGroupBox):
 
         self.ctx.net.run(renew, lambda _r: self.sync(),
                          lambda error: self._fail(user_message(error)))
+
+
+def change_plan_text(row, plan: Plan) -> str:
+    """What a plan change costs and when: Stripe prorates from today (its default)."""
+    difference = plan.amount_cents - row.amount_cents
+    if difference > 0:
+        price = f"{format_cents(difference)} more per {plan.interval}"
+    elif difference < 0:
+        price = f"{format_cents(-difference)} less per {plan.interval}"
+    else:
+        price = "the same price"
+    renews = (f" (next renewal {row.current_period_end:%b %d, %Y})"
+              if row.current_period_end is not None else "")
+    return (f"Change from {row.plan_name} ({format_cents(row.amount_cents)} / {row.interval}) "
+            f"to {plan.label}? That is {price}.\n\nThe change applies now: Stripe credits "
+            f"the unused part of the current period and charges the rest at the new price "
+            f"on your next invoice{renews}.")
 
 
 def _describe(row, status: SubscriptionStatus) -> str:

@@ -44,7 +44,24 @@ from .stripe_check_view import StripeCheckView
 RELOAD_DELAY_MS = 300
 ANY_DATE = QDate(2000, 1, 1)  # a date edit at its minimum shows "Any": no bound
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-FUNDED_COLOUR, PAID_OUT_COLOUR = QColor("#1F4E79"), QColor("#2E9E5B")
+#: (funded, paid out) bar colours per palette: at least 3:1 against the chart's background.
+BAR_COLOURS = {"light": (QColor("#1F4E79"), QColor("#1E8449")),
+               "dark": (QColor("#60A5FA"), QColor("#34D399"))}
+
+
+def bar_colours(palette: QPalette) -> tuple[QColor, QColor]:
+    return BAR_COLOURS["dark" if palette.base().color().lightness() < 128 else "light"]
+
+
+#: Footer parts per invoice series: money in and money out are never added together.
+DIRECTIONS = (("EMP", "funded (in)"), ("PAY", "paid out"), ("SUB", "subscriptions"),
+              ("CN", "credit notes"))
+
+
+def directions_text(by_kind: dict[str, int]) -> str:
+    parts = [f"{label} {format_cents(by_kind[kind])}" for kind, label in DIRECTIONS
+             if kind in by_kind]
+    return " · ".join(parts)
 
 
 def _short_date(day: date) -> str:
@@ -69,11 +86,12 @@ def _hint(name: str) -> QLabel:
 class InvoiceColumn(enum.IntEnum):
     NUMBER = 0
     PROJECT = 1
-    BILLING = 2
-    AMOUNT = 3
-    STATUS = 4
-    DATE = 5
-    DOWNLOAD = 6
+    BILL_TO = 2
+    BILLING = 3
+    AMOUNT = 4
+    STATUS = 5
+    DATE = 6
+    DOWNLOAD = 7
 
 
 #: Columns the user can sort by (SQL-side) and their ``reports_queries.SORT_KEYS`` key.
@@ -88,7 +106,8 @@ class InvoicesModel(LazyTableModel[InvoiceRow]):
 
     Columns = InvoiceColumn
     HEADERS = {InvoiceColumn.NUMBER: "Number", InvoiceColumn.PROJECT: "Project",
-               InvoiceColumn.BILLING: "Billing type", InvoiceColumn.AMOUNT: "Amount",
+               InvoiceColumn.BILL_TO: "Bill to / payee", InvoiceColumn.BILLING: "Billing type",
+               InvoiceColumn.AMOUNT: "Amount",
                InvoiceColumn.STATUS: "Status", InvoiceColumn.DATE: "Date",
                InvoiceColumn.DOWNLOAD: "Download"}
 
@@ -124,6 +143,8 @@ class InvoicesModel(LazyTableModel[InvoiceRow]):
             return row.number
         if column is InvoiceColumn.PROJECT:
             return row.project_name
+        if column is InvoiceColumn.BILL_TO:
+            return row.bill_to_name
         if column is InvoiceColumn.BILLING:
             return row.billing_type
         if column is InvoiceColumn.AMOUNT:
@@ -219,6 +240,9 @@ class MonthlyChart(QChartView):
             axis.setLabelsColor(ink)
             axis.setGridLineColor(grid)
             axis.setLinePenColor(grid)
+        for series in chart.series():
+            for bar_set, colour in zip(series.barSets(), bar_colours(palette)):
+                bar_set.setColor(colour)
 
     def set_totals(self, totals: list[MonthlyTotal]) -> None:
         self.totals = totals
@@ -227,8 +251,6 @@ class MonthlyChart(QChartView):
         for axis in chart.axes():
             chart.removeAxis(axis)
         funded, paid = QBarSet("Funded"), QBarSet("Paid out")
-        funded.setColor(FUNDED_COLOUR)
-        paid.setColor(PAID_OUT_COLOUR)
         for bar_set in (funded, paid):
             bar_set.setBorderColor(Qt.GlobalColor.transparent)
         for month in totals:
@@ -379,7 +401,7 @@ class ReportsPage(QWidget):
     def _date_edit(self, name: str, accessible: str) -> QDateEdit:
         edit = QDateEdit(objectName=name, calendarPopup=True)
         edit.setAccessibleName(accessible)
-        edit.setDisplayFormat("yyyy-MM-dd")
+        edit.setDisplayFormat("MMM dd, yyyy")  # as the tables show dates
         edit.setMinimumDate(ANY_DATE)
         edit.setSpecialValueText("Any")
         edit.setDate(ANY_DATE)
@@ -422,9 +444,10 @@ class ReportsPage(QWidget):
         header.setSortIndicatorShown(True)
         table.setSortingEnabled(True)
         header.setSectionResizeMode(InvoiceColumn.PROJECT, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((InvoiceColumn.NUMBER, 150), (InvoiceColumn.BILLING, 110),
-                              (InvoiceColumn.AMOUNT, 110), (InvoiceColumn.STATUS, 100),
-                              (InvoiceColumn.DATE, 110), (InvoiceColumn.DOWNLOAD, 120)):
+        for column, width in ((InvoiceColumn.NUMBER, 140), (InvoiceColumn.BILL_TO, 160),
+                              (InvoiceColumn.BILLING, 100), (InvoiceColumn.AMOUNT, 100),
+                              (InvoiceColumn.STATUS, 90), (InvoiceColumn.DATE, 105),
+                              (InvoiceColumn.DOWNLOAD, 110)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             table.setColumnWidth(column, width)
         download = QAction("Download PDF…", table, objectName="downloadPdfAction")
@@ -563,19 +586,21 @@ class ReportsPage(QWidget):
 
     def _load_side_panels(self) -> None:
         engine, filters = self.engine, self.filters()
-        self.ctx.runner.run(partial(rq.invoice_totals, engine, filters), self._show_totals)
+        self.ctx.runner.run(lambda: (rq.invoice_totals(engine, filters),
+                                     rq.invoice_totals_by_kind(engine, filters)),
+                            self._show_totals)
         self.ctx.runner.run(partial(rq.payment_statuses, engine), self._fill_statuses)
         start, end = self._chart_range(filters)
         self.ctx.runner.run(partial(rq.monthly_totals, engine, start, end), self.chart.set_totals)
 
     @staticmethod
     def _chart_range(filters: InvoiceFilters) -> tuple[date, date]:
-        """Twelve months up to the filter's last month (or this month), more if the filter
-        starts earlier (the query caps it at 24)."""
+        """The filter's months (the query caps them at 24); without a start, twelve months
+        up to the filter's last month (or this month)."""
         last = filters.date_to or date.today()
         first = rq._add_months(last.replace(day=1), -11)
         if filters.date_from is not None:
-            first = min(first, filters.date_from.replace(day=1))
+            first = filters.date_from.replace(day=1)
         end = rq._add_months(last.replace(day=1), 1) - timedelta(days=1)
         return first, end
 
@@ -624,13 +649,14 @@ class ReportsPage(QWidget):
             header.setSortIndicator(current, order)
             header.blockSignals(False)
 
-    def _show_totals(self, totals: rq.InvoiceTotals) -> None:
+    def _show_totals(self, result: tuple[rq.InvoiceTotals, dict[str, int]]) -> None:
+        totals, by_kind = result
         if totals.count == 0:
             self.summary.setText("No invoices match. Invoices are issued when a milestone is "
                                  "funded (employer) and when it is approved (trainer payout).")
         else:
             noun = "invoice" if totals.count == 1 else "invoices"
-            self.summary.setText(f"{totals.count:,} {noun} · {format_cents(totals.amount_cents)}")
+            self.summary.setText(f"{totals.count:,} {noun} · {directions_text(by_kind)}")
         self._update_actions()
 
     def _fill_statuses(self, statuses: list[str]) -> None:

@@ -26,10 +26,13 @@ from ...services import billing
 from ...services.ports import CardInfo, KeyInfo, PaymentGateway
 from ...services.unit_of_work import UnitOfWorkFactory
 from ..context import AppContext
-from .plan_section import PlanSection
 from ..dialogs.form_dialog import FieldError, FormDialog
 from ..tasks import TaskRunner, user_message
 from ..widgets.messages import confirm
+from .appearance_section import AppearanceSection
+from .logo_field import LogoField
+from .plan_section import PlanSection
+from .profile_section import ProfileSection
 
 Index = QModelIndex | QPersistentModelIndex
 PAGE_WIDTH = 860  # the settings column stays readable on wide windows
@@ -625,6 +628,8 @@ class CompanySection(QGroupBox):
         form.addRow("Email:", self.email_edit)
         form.addRow("Address:", self.address_edit)
         form.addRow("Tax / VAT ID:", self.tax_edit)
+        self.logo = LogoField(ctx)
+        form.addRow("Logo:", self.logo)
         layout = QVBoxLayout(self)
         layout.setSpacing(10)
         layout.addLayout(form)
@@ -648,6 +653,7 @@ class CompanySection(QGroupBox):
     def load(self) -> None:
         self.ctx.runner.run(partial(load_company, self.ctx.uow), self._fill,
                             lambda error: self._show_error(user_message(error)))
+        self.logo.load()
 
     def _fill(self, values: dict[str, str]) -> None:
         self.name_edit.setText(values[billing.COMPANY_NAME])
@@ -734,6 +740,8 @@ class SettingsPage(QWidget):
         self.company_section = CompanySection(ctx)
         self.plan_section = PlanSection(ctx)
         self.workspace_section = WorkspaceSection(ctx)
+        self.profile_section = ProfileSection(ctx)
+        self.appearance_section = AppearanceSection(ctx.extras.get("layout"))
         self.scroll = QScrollArea(objectName="settingsScroll", widgetResizable=True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setWidget(self._content())
@@ -751,7 +759,8 @@ class SettingsPage(QWidget):
         title = _label("Settings", role="title")
         sections.addWidget(title)
         for section in (self.stripe_section, self.billing_section, self.company_section,
-                        self.plan_section, self.workspace_section):
+                        self.plan_section, self.profile_section, self.appearance_section,
+                        self.workspace_section):
             sections.addWidget(section)
         sections.addStretch()
         content = QWidget()
@@ -772,6 +781,7 @@ class SettingsPage(QWidget):
         self.billing_section.reload()
         self.company_section.load()
         self.plan_section.load()
+        self.profile_section.load()
 
     def _stripe_changed(self) -> None:
         self.stripeChanged.emit()

@@ -1,0 +1,55 @@
+"""Settings → Appearance: light, dark or follow the system, remembered per user."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QComboBox, QFormLayout, QGroupBox, QLabel, QWidget
+
+from ...hygiene.palette import ThemeController, theme_override
+
+THEME_KEY = "appearance/theme"
+CHOICES = (("Follow the system", ""), ("Light", "light"), ("Dark", "dark"))
+
+
+def theme_controller() -> ThemeController | None:
+    app = QApplication.instance()
+    return app.findChild(ThemeController) if app is not None else None
+
+
+def apply_preference(preference: str) -> None:
+    """Apply the user's choice now (no-op where the app runs without a theme, e.g. tests)."""
+    controller = theme_controller()
+    if controller is not None:
+        controller.preference = preference
+        controller.apply()
+
+
+class AppearanceSection(QGroupBox):
+    def __init__(self, memory, parent: QWidget | None = None) -> None:
+        super().__init__("Appearance", parent)
+        self.setObjectName("appearanceSection")
+        self.memory = memory
+        self.theme = QComboBox(objectName="themeCombo")
+        self.theme.setAccessibleName("Theme")
+        for text, value in CHOICES:
+            self.theme.addItem(text, value)
+        saved = (memory.value(THEME_KEY) if memory is not None else "") or ""
+        self.theme.setCurrentIndex(max(0, self.theme.findData(saved)))
+        forced = theme_override()
+        note = QLabel(objectName="themeNoteLabel", wordWrap=True)
+        note.setTextFormat(Qt.TextFormat.PlainText)
+        note.setProperty("role", "hint")
+        note.setText(f"OPENTRAIN_DESK_THEME={forced} is set for this launch and takes "
+                     "precedence; unset it to use this choice." if forced else
+                     "Also set per launch with the environment variable "
+                     "OPENTRAIN_DESK_THEME=light or dark.")
+        layout = QFormLayout(self)
+        layout.addRow("Theme:", self.theme)
+        layout.addRow(note)
+        self.theme.currentIndexChanged.connect(self._changed)
+
+    def _changed(self, _index: int) -> None:
+        value = self.theme.currentData() or ""
+        if self.memory is not None:
+            self.memory.set(THEME_KEY, value)
+            self.memory.sync()
+        apply_preference(value)

@@ -135,7 +135,12 @@ class ThemeController(QObject):
 
 
 def apply_theme(app: QGuiApplication) -> ThemeController:
-    """Style, palette and stylesheet for ``app``; keeps following the OS (parented to app)."""
+    """Style, palette and stylesheet for ``app``; keeps following the OS (parented to app).
+    One controller per app: an earlier one (an earlier window in the same process) goes, so
+    Settings → Appearance always talks to the one in charge."""
+    for earlier in app.findChildren(ThemeController):
+        earlier.setParent(None)
+        earlier.deleteLater()
     controller = ThemeController(app)
     controller.apply()
     return controller

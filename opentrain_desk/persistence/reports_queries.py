@@ -225,9 +225,9 @@ def invoice_totals(engine: sa.Engine,
 def invoice_totals_by_kind(engine: sa.Engine,
                            filters: InvoiceFilters = InvoiceFilters()) -> dict[str, int]:
     """The matching invoices' sums per series (``EMP`` money in, ``PAY`` money out, ``SUB``
-    subscriptions, …): never one sum of both directions."""
-    query = (sa.select(invoices.c.kind, sa.func.coalesce(sa.func.sum(invoices.c.amount_cents),
-                                                         0))
+    subscriptions, ``CN`` credit notes, negative: money back): never one sum of both
+    directions."""
+    query = (sa.select(invoices.c.kind, sa.func.coalesce(sa.func.sum(SIGNED_AMOUNT), 0))
              .select_from(invoices).where(*_where(filters, engine.dialect.name))
              .group_by(invoices.c.kind))
     with engine.connect() as conn:

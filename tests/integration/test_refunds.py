@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from opentrain_desk.domain.errors import ArchiveRefused, DomainError, IllegalTransition
 from opentrain_desk.domain.milestones import MilestoneStatus, PayoutStatus
-from opentrain_desk.domain.operations import OperationKind, OperationStatus
+from opentrain_desk.domain.operations import OperationKind, OperationStatus, RefundPurpose
 from opentrain_desk.persistence.orm import invoices, notifications, outgoing_messages
 from opentrain_desk.persistence.history_queries import payment_history
 from opentrain_desk.reports import exports
@@ -163,6 +163,10 @@ def test_partial_release_pays_part_and_refunds_the_rest(factory, gateway, sandbo
     emp, pay, cn = invoice_rows(factory, m_id)
     assert (pay.kind, pay.amount_cents, pay.payment_status) == ("PAY", 75_000, "Paid out")
     assert (cn.kind, cn.amount_cents, cn.corrects) == ("CN", 50_000, emp.number)
+    with factory() as uow:  # more than what remains of the charge is refused
+        with pytest.raises(DomainError, match=r"At most \$750\.00 .* \$500\.00 refunded"):
+            refunds.queue(uow, payment_intent_id=m.payment_intent_id, amount_cents=75_001,
+                          charged_cents=125_000, purpose=RefundPurpose.STRAY, reason="x")
 
 
 def failed_payout(factory, gateway, sandbox) -> int:

@@ -62,16 +62,18 @@ class ContractRepository(Repository[Contract]):
 
     def labels(self, contract_id: int) -> sa.Row:
         """``(job_id, job_title, trainer_name)`` of a contract in one query, for invoices
-        issued on the payment worker's hot path."""
-        query = (sa.select(jobs.c.id.label("job_id"), jobs.c.title.label("job_title"),
-                           trainers.c.name.label("trainer_name"))
-                 .select_from(contracts.join(jobs, jobs.c.id == contracts.c.job_id)
-                              .join(trainers, trainers.c.id == contracts.c.trainer_id))
-                 .where(contracts.c.id == contract_id))
-        row = self.session.execute(query).first()
+        issued on the payment worker's hot path (the statement is built once)."""
+        row = self.session.execute(_LABELS, {"contract_id": contract_id}).first()
         if row is None:
             raise NotFound(f"contract {contract_id} not found")
         return row
+
+
+_LABELS = (sa.select(jobs.c.id.label("job_id"), jobs.c.title.label("job_title"),
+                     trainers.c.name.label("trainer_name"))
+           .select_from(contracts.join(jobs, jobs.c.id == contracts.c.job_id)
+                        .join(trainers, trainers.c.id == contracts.c.trainer_id))
+           .where(contracts.c.id == sa.bindparam("contract_id")))
 
 
 class MilestoneRepository(Repository[Milestone]):

@@ -247,7 +247,7 @@ def test_reports_list_credit_notes_negative_and_net_them(factory, gateway, tmp_p
     by_kind = rq.invoice_totals_by_kind(factory.engine)
     assert by_kind == {"EMP": 250_000, "CN": -125_000}
     from opentrain_desk.ui.views.reports_page import directions_text
-    assert "refunded (credit notes) -$1,250.00" in directions_text(by_kind)
+    assert "refunded -$1,250.00" in directions_text(by_kind)
     [month] = rq.monthly_totals(factory.engine, date_from=rows[0].issue_date,
                                 date_to=rows[0].issue_date)
     assert month.funded_cents == 125_000

@@ -135,3 +135,10 @@ def test_a_failed_payout_is_retried_from_the_timeline(qtbot, sandbox_window, gat
     qtbot.waitUntil(lambda: statuses(table, MilestoneColumn.PAYOUT) == ["Paid out"],
                     timeout=10000)
     assert len(gateway.v1.transfers.list().data) == 1
+
+
+def test_every_status_has_a_badge():
+    from opentrain_desk.domain.milestones import MilestoneStatus, PayoutStatus
+    from opentrain_desk.ui.widgets.badges import BADGE_COLOURS
+    assert set(MilestoneStatus) <= set(BADGE_COLOURS)
+    assert set(PayoutStatus) - {PayoutStatus.NOT_STARTED} <= set(BADGE_COLOURS)

@@ -55,7 +55,7 @@ def bar_colours(palette: QPalette) -> tuple[QColor, QColor]:
 
 #: Footer parts per invoice series: money in and money out are never added together.
 DIRECTIONS = (("EMP", "funded (in)"), ("PAY", "paid out"), ("SUB", "subscriptions"),
-              ("CN", "refunded (credit notes)"))
+              ("CN", "refunded"))
 
 
 def directions_text(by_kind: dict[str, int]) -> str:

@@ -15,10 +15,13 @@ BADGE_COLOURS = {
     MilestoneStatus.ACTIVE_FUNDED: ("#DBEAFE", "#1E40AF"),
     MilestoneStatus.PENDING_APPROVAL: ("#EDE9FE", "#5B21B6"),
     MilestoneStatus.PAID: ("#D1FAE5", "#065F46"),
+    MilestoneStatus.REFUNDING: ("#FFEDD5", "#9A3412"),
+    MilestoneStatus.REFUNDED: ("#F3F4F6", "#4B5563"),
     PayoutStatus.PENDING_SETUP: ("#FEF3C7", "#92400E"),
     PayoutStatus.PENDING_RETRY: ("#FFEDD5", "#9A3412"),
     PayoutStatus.PAID_OUT: ("#D1FAE5", "#065F46"),
     PayoutStatus.FAILED: ("#FEE2E2", "#991B1B"),
+    PayoutStatus.REFUNDED: ("#F3F4F6", "#4B5563"),
 }
 
 

@@ -55,10 +55,13 @@ class Job:
     archived_at: datetime | None = None
     id: int | None = field(default=None)
 
-    def archive(self, milestones: Iterable[Milestone], now: datetime) -> None:
-        """Refuse while any milestone is unresolved; the refusal lists them."""
-        unresolved = [f"{m.title} — {m.unresolved_label}" for m in milestones
-                      if not m.resolved]
+    def archive(self, milestones: Iterable[Milestone], now: datetime,
+                disputed: Iterable[int] = ()) -> None:
+        """Refuse while any milestone is unresolved or its charge is disputed; the refusal
+        lists them."""
+        disputed = set(disputed)
+        unresolved = [f"{m.title} — {'Disputed' if m.id in disputed else m.unresolved_label}"
+                      for m in milestones if not m.resolved or m.id in disputed]
         if unresolved:
             raise ArchiveRefused(self.title, unresolved)
         self.archived, self.archived_at = True, now

@@ -29,6 +29,7 @@ class PayoutStatus(enum.Enum):
     PENDING_RETRY = "Pending – retrying"
     PAID_OUT = "Paid out"
     FAILED = "Failed"
+    REVERSED = "Reversed"   # the transfer was reversed at Stripe (money back from the trainer)
     REFUNDED = "Refunded"   # a failed payout's money went back to the employer instead
 
     @property
@@ -38,7 +39,7 @@ class PayoutStatus(enum.Enum):
     @property
     def settled(self) -> bool:
         """No money of this payout is pending, failed or disputed any more."""
-        return self in (PayoutStatus.PAID_OUT, PayoutStatus.REFUNDED)
+        return self in (PayoutStatus.PAID_OUT, PayoutStatus.REFUNDED, PayoutStatus.REVERSED)
 
 
 def is_resolved(status: MilestoneStatus, payout: PayoutStatus) -> bool:
@@ -60,6 +61,7 @@ class Action(enum.Enum):
     REFUND = "cancel and refund"
     REFUND_SUCCEEDED = "confirm the refund of"
     REFUND_FAILED = "record a failed refund of"
+    REFUNDED_AT_STRIPE = "record a refund made at Stripe for"
 
     @property
     def verb(self) -> str:
@@ -85,6 +87,10 @@ TRANSITIONS: dict[tuple[MilestoneStatus, Action], MilestoneStatus] = {
     (S.PENDING_APPROVAL, A.REFUND): S.REFUNDING,
     (S.REFUNDING, A.REFUND_SUCCEEDED): S.REFUNDED,
     (S.REFUNDING, A.REFUND_FAILED): S.ACTIVE_FUNDED,
+    # the whole charge refunded outside the app (Stripe Dashboard, a lost dispute)
+    (S.ACTIVE_FUNDED, A.REFUNDED_AT_STRIPE): S.REFUNDED,
+    (S.PENDING_APPROVAL, A.REFUNDED_AT_STRIPE): S.REFUNDED,
+    (S.REFUNDING, A.REFUNDED_AT_STRIPE): S.REFUNDED,
 }
 
 

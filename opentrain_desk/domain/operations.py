@@ -26,6 +26,7 @@ class RefundPurpose(enum.Enum):
     REMAINDER = "remainder"      # partial release: the part not released
     PAYOUT_FAILED = "payout failed"  # a failed payout refunded to the employer instead
     STRAY = "stray"              # Check against Stripe: a charge no milestone can take
+    OUTSIDE = "outside"          # made outside the app (Stripe Dashboard), recorded by sync
 
 
 class OperationStatus(enum.Enum):
@@ -59,6 +60,7 @@ class ErrorKind(enum.Enum):
     INVALID = "invalid request"
     NOT_READY = "not ready"    # payout: the trainer's account cannot receive transfers yet
     BALANCE = "balance"        # payout: platform balance not available yet
+    PROCESSING = "processing"  # funding: a bank debit Stripe settles days later
 
     @property
     def retryable(self) -> bool:

@@ -30,7 +30,7 @@ from typing import Callable, Protocol
 
 from ..domain.errors import ConcurrentChange, DomainError
 from ..domain.operations import ErrorKind, OperationKind, OperationStatus, StripeOperation
-from ..services import funding, payouts, refunds, subscriptions
+from ..services import funding, payouts, refunds, stripe_events, subscriptions
 from ..services.ports import GatewayError, PaymentGateway
 from ..services.unit_of_work import UnitOfWorkFactory
 from ..redaction import redact
@@ -239,6 +239,7 @@ class OutboxWorker:
                     funding.retry_now(self.factory())
                     self._check_waiting_payouts(gateway)
                     self._sync_subscriptions(gateway)
+                    self._sync_events(gateway)
                 settled = self.reconcile(gateway, refresh_pending=reconcile)
                 sent = self._drain(gateway)
                 if reconcile and not (settled or sent):
@@ -398,6 +399,22 @@ class OutboxWorker:
             log.warning("plan sync failed: %s", error.message)
         except Exception:  # noqa: BLE001 - the plan mirror never stops payments
             log.exception("plan sync failed")
+
+    def _sync_events(self, gateway: PaymentGateway) -> None:
+        """What happened at Stripe outside the app (refunds, disputes, reversals, bank
+        debits settling) reaches the books; one bad event never stops payments."""
+        try:
+            report = stripe_events.sync(self.factory, gateway)
+        except GatewayError as error:  # offline: caught up on a later sync; send anyway
+            self._note_error(error)
+            log.warning("event sync failed: %s", error.message)
+            return
+        except Exception:  # noqa: BLE001 - the event sync never stops payments
+            log.exception("event sync failed")
+            return
+        if report.applied:
+            log.info("stripe events applied: %s", report.outcomes)
+            self._changed()
 
     def _check_waiting_payouts(self, gateway: PaymentGateway) -> None:
         """Payouts held for a trainer's setup go out once the account is ready."""

@@ -13,9 +13,10 @@ import stripe
 from ..domain.operations import ErrorKind
 from .keys import KEY_PATTERN, key_mode, mask_key, redact  # noqa: F401 (re-exported)
 from ..domain.subscriptions import Plan
-from ..services.ports import (AccountInfo, CardInfo, GatewayError, KeyInfo, PaymentResult,
-                              RefundResult, StripeInvoiceInfo, StripePayment,
-                              SubscriptionInfo, TransferResult)
+from ..services.ports import (AccountInfo, CardInfo, DisputeInfo, EventPage, GatewayError,
+                              KeyInfo, PaymentResult, RefundResult, StripeEvent,
+                              StripeInvoiceInfo, StripePayment, SubscriptionInfo,
+                              TransferResult)
 
 log = logging.getLogger(__name__)
 STRIPE_API_VERSION = "2024-06-20"
@@ -193,6 +194,37 @@ class StripeGateway:
                     return _refund(refund)
         return None
 
+    # -- events (no webhooks for a desktop app: read the list) and disputes ---------------
+    def list_events(self, *, ending_before: str | None = None,
+                    starting_after: str | None = None) -> EventPage:
+        """One page (100) of events, newest first. ``ending_before``: the events just
+        newer than that one (paging forward from a cursor); ``starting_after``: older."""
+        params: dict = {"limit": 100}
+        if ending_before:
+            params["ending_before"] = ending_before
+        if starting_after:
+            params["starting_after"] = starting_after
+        with translated():
+            page = self.v1.events.list(params)
+        return EventPage([StripeEvent(e.id, e["type"], int(e["created"] or 0),
+                                      e["data"]["object"].to_dict()) for e in page.data],
+                         bool(page["has_more"]))
+
+    def list_refunds(self, payment_intent_id: str) -> list[RefundResult]:
+        with translated():
+            page = self.v1.refunds.list({"payment_intent": payment_intent_id, "limit": 100})
+            return [_refund(refund) for refund in page.auto_paging_iter()]
+
+    def list_disputes(self) -> list[DisputeInfo]:
+        with translated():
+            page = self.v1.disputes.list({"limit": 100})
+            return [dispute_info(d.to_dict()) for d in page.auto_paging_iter()]
+
+    def update_dispute(self, dispute_id: str, evidence: dict, submit: bool) -> DisputeInfo:
+        with translated():
+            return dispute_info(self.v1.disputes.update(
+                dispute_id, {"evidence": evidence, "submit": submit}).to_dict())
+
     # -- agency plans (Billing: products with recurring plans) --------------------------------
     def list_plans(self) -> list[Plan]:
         """Plans of products marked ``metadata.opentrain_plan = "1"`` (the app's plans)."""
@@ -284,8 +316,23 @@ def _refund(refund) -> RefundResult:
 
 def _transfer(transfer) -> TransferResult:
     metadata = transfer["metadata"].to_dict() if transfer["metadata"] else {}
+    reversed_ = transfer["amount_reversed"] if "amount_reversed" in transfer else 0
     return TransferResult(transfer.id, int(transfer["amount"]), transfer["destination"],
-                          metadata)
+                          metadata, int(reversed_ or 0))
+
+
+def dispute_info(data: dict) -> DisputeInfo:
+    """A dispute from its plain-dict form (an event's snapshot or an API answer)."""
+    details = data.get("evidence_details") or {}
+    evidence = {k: v for k, v in (data.get("evidence") or {}).items()
+                if isinstance(v, str) and v}
+    charge = data.get("charge") or ""
+    intent = data.get("payment_intent") or ""
+    return DisputeInfo(data["id"], data.get("status") or "", int(data.get("amount") or 0),
+                       data.get("reason") or "",
+                       charge if isinstance(charge, str) else charge.get("id", ""),
+                       intent if isinstance(intent, str) else intent.get("id", ""),
+                       details.get("due_by"), evidence)
 
 
 def _subscription(sub) -> SubscriptionInfo:

@@ -234,6 +234,34 @@ subscriptions = sa.Table(
     sa.Column("updated_at", Timestamp(), nullable=False),
 )
 
+stripe_events = sa.Table(
+    "stripe_events", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("type", sa.String(80), nullable=False),
+    sa.Column("created", sa.BigInteger, nullable=False),
+    sa.Column("applied_at", Timestamp(), nullable=False),
+    sa.Column("outcome", sa.Text, nullable=False, server_default=""),
+)
+
+disputes = sa.Table(
+    "disputes", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("milestone_id", sa.ForeignKey("milestones.id", ondelete="SET NULL"),
+              index=False),
+    sa.Column("payment_intent_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("charge_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.String(80), nullable=False, server_default=""),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("due_by", Timestamp()),
+    sa.Column("evidence", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("submitted_at", Timestamp()),
+    sa.Column("closed_at", Timestamp()),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("updated_at", Timestamp(), nullable=False),
+    sa.Index("ix_disputes_milestone", "milestone_id"),
+)
+
 _mapped = False
 
 

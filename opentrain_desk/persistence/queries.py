@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from ..domain.milestones import MilestoneStatus, PayoutStatus
 from ..domain.operations import ErrorKind, OperationKind, OperationStatus
 from ..domain.payout_requirements import requirements_in_words
-from .orm import contracts, jobs, milestones, stripe_operations, trainers
+from ..domain.disputes import CLOSED
+from .orm import contracts, disputes, jobs, milestones, stripe_operations, trainers
 
 SETTLED_PAYOUTS = [p.name for p in PayoutStatus if p.settled]
 
@@ -59,12 +60,30 @@ class MilestoneRow:
     payout_error: str = ""  # why the latest payout attempt failed, if it did
     operation_maybe_sent: bool = False  # the open funding may have reached Stripe
     operation_message: str = ""  # the open funding's last error or why it was set aside
+    dispute_status: str = ""     # an open dispute on its charge, if any (Stripe's status)
+    dispute_due_by: datetime | None = None
+    dispute_amount_cents: int = 0
+
+    @property
+    def disputed(self) -> bool:
+        return bool(self.dispute_status)
+
+    @property
+    def status_label(self) -> str:
+        """``Disputed`` while a dispute on the charge is open, else the lifecycle state."""
+        return "Disputed" if self.disputed else self.status.label
 
     @property
     def status_qualifier(self) -> str:
         """``queued offline``, ``action needed``, … for the Status column."""
+        if self.disputed:
+            from ..domain.disputes import countdown
+            from datetime import timezone
+            return countdown(self.dispute_due_by, datetime.now(timezone.utc))
         if self.status is not MilestoneStatus.FUNDING or self.operation_status is None:
             return ""
+        if self.operation_error is ErrorKind.PROCESSING:
+            return "bank debit processing"
         if self.operation_status is OperationStatus.NEEDS_ACTION:
             return "action needed"
         if self.operation_status is OperationStatus.ATTENTION:
@@ -181,6 +200,7 @@ class Queries:
                                op.kind == OperationKind.FUND_MILESTONE,
                                op.status.in_([s for s in OperationStatus if s.open]))
         payout = stripe_operations.alias("payout")
+        dispute = disputes.alias("open_dispute")
         payout_error = (sa.select(payout.c.last_error)
                         .where(payout.c.milestone_id == c.id,
                                payout.c.kind == OperationKind.PAYOUT)
@@ -191,8 +211,12 @@ class Queries:
                           op.error_kind, c.submission_note, c.deliverable_url,
                           sa.func.coalesce(payout_error, ""),
                           sa.func.coalesce(op.maybe_sent, sa.false()),
-                          sa.func.coalesce(op.last_error, ""))
-                .select_from(milestones.outerjoin(stripe_operations, open_funding)))
+                          sa.func.coalesce(op.last_error, ""),
+                          sa.func.coalesce(dispute.c.status, ""), dispute.c.due_by,
+                          sa.func.coalesce(dispute.c.amount_cents, 0))
+                .select_from(milestones.outerjoin(stripe_operations, open_funding)
+                             .outerjoin(dispute, sa.and_(dispute.c.milestone_id == c.id,
+                                                         dispute.c.status.not_in(CLOSED)))))
 
     def milestone_page(self, contract_id: int, offset: int = 0,
                        limit: int = 200) -> list[MilestoneRow]:

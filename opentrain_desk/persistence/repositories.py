@@ -11,7 +11,8 @@ from ..domain.errors import NotFound
 from ..domain.jobs import AuditEntry, Contract, Job, Trainer
 from ..domain.milestones import Milestone
 from ..domain.operations import OperationKind, OperationStatus, StripeOperation
-from .orm import contracts, jobs, milestones, stripe_operations, trainers, workspace_settings
+from .orm import (contracts, disputes, jobs, milestones, stripe_events, stripe_operations,
+                  trainers, workspace_settings)
 
 T = TypeVar("T")
 
@@ -83,6 +84,17 @@ class MilestoneRepository(Repository[Milestone]):
         query = (sa.select(Milestone).join(Contract, Contract.id == Milestone.contract_id)
                  .where(Contract.job_id == job_id).order_by(Milestone.id))
         return list(self.session.scalars(query))
+
+    def payment_intents(self) -> list[str]:
+        """Every charge the books know (for re-scanning refunds at Stripe)."""
+        return list(self.session.scalars(sa.select(Milestone.payment_intent_id).where(
+            Milestone.payment_intent_id.is_not(None), Milestone.payment_intent_id != "")))
+
+    def by_payment_intent(self, payment_intent_id: str) -> Milestone | None:
+        if not payment_intent_id:
+            return None
+        return self.session.scalars(sa.select(Milestone).where(
+            Milestone.payment_intent_id == payment_intent_id)).first()
 
     def next_position(self, contract_id: int) -> int:
         query = sa.select(sa.func.max(Milestone.position)).where(
@@ -170,6 +182,14 @@ class OperationRepository(Repository[StripeOperation]):
         return list(self.session.scalars(sa.select(S).where(S.milestone_id == milestone_id)
                                          .order_by(S.created_at, S.id)))
 
+    def get_or_none(self, operation_id: str) -> StripeOperation | None:
+        return self.session.get(StripeOperation, operation_id)
+
+    def by_stripe_object(self, object_id: str) -> StripeOperation | None:
+        S = StripeOperation
+        return self.session.scalars(sa.select(S).where(S.stripe_object_id == object_id)
+                                    .limit(1)).first()
+
     def refunds_of(self, payment_intent_id: str) -> list[StripeOperation]:
         """Refund operations of one charge (any status)."""
         S = StripeOperation
@@ -191,6 +211,48 @@ class OperationRepository(Repository[StripeOperation]):
         S = StripeOperation
         return self.session.scalar(sa.select(sa.func.count()).select_from(S).where(
             S.status == OperationStatus.ATTENTION)) or 0
+
+
+class EventRepository:
+    """Stripe events applied to the books (each once, in the same transaction)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def seen(self, event_id: str) -> bool:
+        return self.session.scalar(sa.select(stripe_events.c.id).where(
+            stripe_events.c.id == event_id)) is not None
+
+    def record(self, event_id: str, event_type: str, created: int, at: datetime,
+               outcome: str) -> None:
+        self.session.execute(stripe_events.insert().values(
+            id=event_id, type=event_type, created=created, applied_at=at, outcome=outcome))
+
+
+class DisputeRepository:
+    """Disputes (chargebacks) on funding charges, as plain rows."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, dispute_id: str) -> sa.Row | None:
+        return self.session.execute(sa.select(disputes).where(
+            disputes.c.id == dispute_id)).first()
+
+    def save(self, dispute_id: str, **values) -> None:
+        if self.get(dispute_id) is None:
+            self.session.execute(disputes.insert().values(id=dispute_id, **values))
+        else:
+            values.pop("created_at", None)
+            self.session.execute(disputes.update().where(disputes.c.id == dispute_id)
+                                 .values(**values))
+
+    def open_for_milestones(self, milestone_ids: list[int]) -> list[sa.Row]:
+        from ..domain.disputes import CLOSED
+        if not milestone_ids:
+            return []
+        return list(self.session.execute(sa.select(disputes).where(
+            disputes.c.milestone_id.in_(milestone_ids), disputes.c.status.not_in(CLOSED))))
 
 
 class SettingsRepository:

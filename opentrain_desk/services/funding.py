@@ -156,46 +156,55 @@ def record_payment(uow: UnitOfWork, operation_id: str, result: PaymentResult) ->
     Idempotent: recording the same outcome twice (two workers, a replayed key) changes
     nothing; an outcome that no longer applies is kept aside, never retried."""
     with uow:
-        operation = uow.operations.get(operation_id, for_update=True)
-        if outcomes.already_settled(uow, operation, result.payment_intent_id, result.succeeded):
-            uow.commit()
-            return
-        milestone = (uow.milestones.get(operation.milestone_id, for_update=True)
-                     if operation.milestone_id is not None else None)
-        if milestone is None or milestone.status is not MilestoneStatus.FUNDING:
-            state = milestone.status.label if milestone else "deleted"
-            outcomes.no_longer_applies(uow, operation, result, f"the milestone is {state}")
-            uow.commit()
-            return
-        before = milestone.snapshot()
-        if result.succeeded:
-            operation.succeed(uow.now, result.payment_intent_id, result.charge_id)
-            milestone.apply(Action.FUNDING_SUCCEEDED, uow.now)
-            milestone.payment_intent_id, milestone.charge_id = (result.payment_intent_id,
-                                                                result.charge_id)
-            issue_funding_invoice(uow, milestone, operation, result)
-            action = "funded"
-        elif result.needs_action:
-            operation.needs_action(uow.now, result.payment_intent_id,
-                                   "Your bank asks you to authenticate this payment.")
-            milestone.status_note = "Action needed: authenticate the payment (3-D Secure)."
-            milestone.payment_intent_id = result.payment_intent_id
-            action = "funding needs action"
-        elif result.status in ("processing", "requires_confirmation", "requires_capture"):
-            operation.needs_action(uow.now, result.payment_intent_id,
-                                   f"Stripe is still processing the payment ({result.status}).")
-            action = "funding pending at Stripe"
-        else:
-            reason = result.failure_message or "The payment could not be completed."
-            operation.fail(uow.now, ErrorKind.DECLINED, reason, result.payment_intent_id)
-            milestone.apply(Action.FUNDING_FAILED, uow.now, reason)
-            notify_funding_failed(uow, milestone, reason)
-            action = "funding failed"
-        uow.audit("milestone", milestone.id, action, before, milestone.snapshot()
-                  | {"payment_intent": result.payment_intent_id or None,
-                     "charge": result.charge_id or None})
-        uow.audit("operation", None, result.status, after=operation.snapshot())
+        apply_payment(uow, operation_id, result)
         uow.commit()
+
+
+def apply_payment(uow: UnitOfWork, operation_id: str, result: PaymentResult) -> str:
+    """``record_payment`` inside the caller's transaction (the event sync records the
+    event id in the same one); returns what it did."""
+    operation = uow.operations.get(operation_id, for_update=True)
+    if outcomes.already_settled(uow, operation, result.payment_intent_id, result.succeeded):
+        return "already recorded"
+    milestone = (uow.milestones.get(operation.milestone_id, for_update=True)
+                 if operation.milestone_id is not None else None)
+    if milestone is None or milestone.status is not MilestoneStatus.FUNDING:
+        state = milestone.status.label if milestone else "deleted"
+        outcomes.no_longer_applies(uow, operation, result, f"the milestone is {state}")
+        return "no longer applies"
+    before = milestone.snapshot()
+    if result.succeeded:
+        operation.succeed(uow.now, result.payment_intent_id, result.charge_id)
+        milestone.apply(Action.FUNDING_SUCCEEDED, uow.now)
+        milestone.payment_intent_id, milestone.charge_id = (result.payment_intent_id,
+                                                            result.charge_id)
+        issue_funding_invoice(uow, milestone, operation, result)
+        action = "funded"
+    elif result.needs_action:
+        operation.needs_action(uow.now, result.payment_intent_id,
+                               "Your bank asks you to authenticate this payment.")
+        milestone.status_note = "Action needed: authenticate the payment (3-D Secure)."
+        milestone.payment_intent_id = result.payment_intent_id
+        action = "funding needs action"
+    elif result.status in ("processing", "requires_confirmation", "requires_capture"):
+        operation.needs_action(uow.now, result.payment_intent_id,
+                               f"Stripe is still processing the payment ({result.status}).")
+        if result.status == "processing":  # a bank debit: settles in a few business days
+            operation.error_kind = ErrorKind.PROCESSING
+            milestone.status_note = ("Bank debit processing: Stripe usually settles it "
+                                     "within 4 business days.")
+        action = "funding pending at Stripe"
+    else:
+        reason = result.failure_message or "The payment could not be completed."
+        operation.fail(uow.now, ErrorKind.DECLINED, reason, result.payment_intent_id)
+        milestone.apply(Action.FUNDING_FAILED, uow.now, reason)
+        notify_funding_failed(uow, milestone, reason)
+        action = "funding failed"
+    uow.audit("milestone", milestone.id, action, before, milestone.snapshot()
+              | {"payment_intent": result.payment_intent_id or None,
+                 "charge": result.charge_id or None})
+    uow.audit("operation", None, result.status, after=operation.snapshot())
+    return action
 
 
 def issue_funding_invoice(uow: UnitOfWork, milestone: Milestone,

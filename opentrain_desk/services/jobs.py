@@ -24,11 +24,19 @@ def create_job(uow: UnitOfWork, title: str, description: str = "") -> int:
 def archive_job(uow: UnitOfWork, job_id: int) -> None:
     """Raises ArchiveRefused, listing the unresolved milestones."""
     with uow:
-        job = uow.jobs.get(job_id)
-        job.archive(uow.milestones.for_job(job_id), uow.now)
+        job = _archive(uow, job_id)
         uow.audit("job", job.id, "archived", before={"archived": False},
                   after={"archived": True})
         uow.commit()
+
+
+def _archive(uow: UnitOfWork, job_id: int) -> Job:
+    job = uow.jobs.get(job_id)
+    milestones = uow.milestones.for_job(job_id)
+    disputed = {d.milestone_id for d in uow.disputes.open_for_milestones(
+        [m.id for m in milestones])}
+    job.archive(milestones, uow.now, disputed)
+    return job
 
 
 def archive_refusal(uow: UnitOfWork, job_id: int) -> str | None:
@@ -36,7 +44,7 @@ def archive_refusal(uow: UnitOfWork, job_id: int) -> str | None:
     rolled back (the block is left without a commit)."""
     with uow:
         try:
-            uow.jobs.get(job_id).archive(uow.milestones.for_job(job_id), uow.now)
+            _archive(uow, job_id)
         except ArchiveRefused as refusal:
             return str(refusal)
         return None

@@ -95,6 +95,35 @@ class TransferResult:
     amount: int
     destination: str
     metadata: dict = field(default_factory=dict)
+    amount_reversed: int = 0
+
+
+@dataclass(frozen=True)
+class StripeEvent:
+    """One entry of Stripe's event list: what happened, and the object as it was then."""
+
+    id: str
+    type: str
+    created: int
+    data: dict  # ``data.object`` as plain dicts
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: list  # newest first, as Stripe lists them
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class DisputeInfo:
+    id: str
+    status: str
+    amount: int
+    reason: str
+    charge_id: str
+    payment_intent_id: str
+    due_by: int | None
+    evidence: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -167,6 +196,15 @@ class PaymentGateway(Protocol):
                idempotency_key: str) -> RefundResult: ...
 
     def find_refund(self, payment_intent_id: str, operation_id: str) -> RefundResult | None: ...
+
+    def list_events(self, *, ending_before: str | None = None,
+                    starting_after: str | None = None) -> EventPage: ...
+
+    def list_refunds(self, payment_intent_id: str) -> list[RefundResult]: ...
+
+    def list_disputes(self) -> list[DisputeInfo]: ...
+
+    def update_dispute(self, dispute_id: str, evidence: dict, submit: bool) -> DisputeInfo: ...
 
 
 class SecretStore(Protocol):

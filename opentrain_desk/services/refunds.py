@@ -110,20 +110,63 @@ def _charged(uow: UnitOfWork, milestone: Milestone) -> int:
 
 def record_refund(uow: UnitOfWork, operation_id: str, result: RefundResult) -> None:
     with uow:
-        operation = uow.operations.get(operation_id, for_update=True)
-        if outcomes.already_settled(uow, operation, result.id, result.succeeded):
-            uow.commit()
-            return
-        if result.succeeded:
-            operation.succeed(uow.now, result.id)
-            _refunded(uow, operation, result.id)
-        else:
-            operation.fail(uow.now, ErrorKind.DECLINED,
-                           f"Stripe did not refund it ({result.status}).", result.id)
-            refund_failed(uow, operation, operation.last_error)
-        uow.audit("operation", None, f"refund {result.status}",
-                  after=operation.snapshot() | {"payment_intent": result.payment_intent_id})
+        apply_refund(uow, operation_id, result)
         uow.commit()
+
+
+def apply_refund(uow: UnitOfWork, operation_id: str, result: RefundResult) -> str:
+    """``record_refund`` inside the caller's transaction; returns what it did."""
+    operation = uow.operations.get(operation_id, for_update=True)
+    if outcomes.already_settled(uow, operation, result.id, result.succeeded):
+        return "already recorded"
+    if result.succeeded:
+        operation.succeed(uow.now, result.id)
+        _refunded(uow, operation, result.id)
+    else:
+        operation.fail(uow.now, ErrorKind.DECLINED,
+                       f"Stripe did not refund it ({result.status}).", result.id)
+        refund_failed(uow, operation, operation.last_error)
+    uow.audit("operation", None, f"refund {result.status}",
+              after=operation.snapshot() | {"payment_intent": result.payment_intent_id})
+    return f"refund {result.status}"
+
+
+def record_outside_refund(uow: UnitOfWork, result: RefundResult) -> str:
+    """A refund made outside the app (the Stripe Dashboard): recorded once, with a credit
+    note; the milestone becomes Refunded when its whole charge went back."""
+    if uow.operations.by_stripe_object(result.id) is not None:
+        return "already recorded"
+    if not result.succeeded:
+        return f"refund {result.status}: no money moved"
+    milestone = uow.milestones.by_payment_intent(result.payment_intent_id)
+    if milestone is None:
+        return "not in these books"
+    operation = uow.operations.add(StripeOperation(
+        kind=OperationKind.REFUND, amount_cents=result.amount, milestone_id=milestone.id,
+        destination=result.payment_intent_id, purpose=RefundPurpose.OUTSIDE.value,
+        note="Refunded outside the app (Stripe Dashboard)", status=OperationStatus.SUCCEEDED,
+        stripe_object_id=result.id, maybe_sent=True, created_at=uow.now, updated_at=uow.now))
+    refunded_all = refunded_so_far(uow, result.payment_intent_id) >= _charged(uow, milestone)
+    before = milestone.snapshot()
+    note = f"{Money(result.amount).format()} refunded in the Stripe Dashboard ({result.id})."
+    if refunded_all and milestone.status in (MilestoneStatus.ACTIVE_FUNDED,
+                                             MilestoneStatus.PENDING_APPROVAL,
+                                             MilestoneStatus.REFUNDING):
+        milestone.apply(Action.REFUNDED_AT_STRIPE, uow.now, note)
+    else:
+        milestone.status_note = note
+    number = invoicing.issue_credit_note(uow, milestone.id, InvoiceKind.EMPLOYER_FUNDING,
+                                         result.amount, "Refunded in the Stripe Dashboard",
+                                         result.id, operation.id)
+    uow.audit("milestone", milestone.id, "refunded at Stripe", before, milestone.snapshot()
+              | {"refund": result.id, "refund_cents": result.amount, "credit_note": number})
+    contract, job, _trainer = _context(uow, milestone)
+    notify(uow, "refunded", f"{Money(result.amount).format()} refunded at Stripe",
+           f"“{milestone.title}” ({job.title}) was refunded in the Stripe Dashboard "
+           f"({result.id}); credit note {number}. Whoever manages the Stripe account should "
+           "confirm it was intended.", job_id=job.id, contract_id=contract.id,
+           milestone_id=milestone.id)
+    return "outside refund recorded"
 
 
 def _refunded(uow: UnitOfWork, operation: StripeOperation, refund_id: str) -> None:

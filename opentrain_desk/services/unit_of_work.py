@@ -37,6 +37,8 @@ class UnitOfWork:
         self.audit_log = repos.AuditRepository(self.session)
         self.operations = repos.OperationRepository(self.session)
         self.settings = repos.SettingsRepository(self.session)
+        self.events = repos.EventRepository(self.session)
+        self.disputes = repos.DisputeRepository(self.session)
         self.now = self.clock()
         return self
 

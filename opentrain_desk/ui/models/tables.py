@@ -85,7 +85,7 @@ class MilestonesModel(LazyTableModel[MilestoneRow]):
 
     def extra(self, row: MilestoneRow, column: MilestoneColumn, role: int) -> Any:
         if role == StatusRole:
-            return {MilestoneColumn.STATUS: row.status,
+            return {MilestoneColumn.STATUS: DISPUTED if row.disputed else row.status,
                     MilestoneColumn.PAYOUT: row.payout_status}.get(column)
         if role == Qt.ItemDataRole.TextAlignmentRole and column is MilestoneColumn.AMOUNT:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -94,7 +94,11 @@ class MilestonesModel(LazyTableModel[MilestoneRow]):
         return None
 
 
+#: The Status badge of a milestone whose charge is disputed (not a lifecycle state).
+DISPUTED = "disputed"
+
+
 def status_text(row: MilestoneRow) -> str:
     """Status label with its qualifier, e.g. ``Funding (queued offline)``."""
     qualifier = row.status_qualifier
-    return f"{row.status.label} ({qualifier})" if qualifier else row.status.label
+    return f"{row.status_label} ({qualifier})" if qualifier else row.status_label

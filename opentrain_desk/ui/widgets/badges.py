@@ -6,7 +6,7 @@ from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from ...domain.milestones import MilestoneStatus, PayoutStatus
-from ..models.tables import StatusRole
+from ..models.tables import DISPUTED, StatusRole
 
 # (background, text) per status: calm colours, readable in light and dark palettes.
 BADGE_COLOURS = {
@@ -22,6 +22,8 @@ BADGE_COLOURS = {
     PayoutStatus.PAID_OUT: ("#D1FAE5", "#065F46"),
     PayoutStatus.FAILED: ("#FEE2E2", "#991B1B"),
     PayoutStatus.REFUNDED: ("#F3F4F6", "#4B5563"),
+    PayoutStatus.REVERSED: ("#FEE2E2", "#991B1B"),
+    DISPUTED: ("#FEE2E2", "#991B1B"),
 }
 
 

@@ -522,13 +522,15 @@ def _charge_available(charge: Charge) -> int:
 
 
 def platform_available(currency: str) -> int:
-    """Platform balance = succeeded charges (net of refunds) - all transfers.
+    """Platform balance = succeeded charges (net of refunds) - transfers (net
+    of reversals) - what disputes withdrew.
 
     The emulator has no pending funds: a succeeded charge is available at once.
     Must run on the server loop (reads the store)."""
     charged = sum(_charge_available(c) for c in _stored(Charge) if c.currency == currency)
-    transferred = sum(t.amount for t in _stored(Transfer) if t.currency == currency)
-    return charged - transferred
+    transferred = sum(t.amount - t.amount_reversed for t in _stored(Transfer)
+                      if t.currency == currency)
+    return charged - transferred - disputes.disputed_amount(currency)
 
 
 def _insufficient(message: str) -> UserError:
@@ -659,7 +661,8 @@ def _check_source_transaction(charge_id: str, amount: int, currency: str) -> Non
             f"must be the same as the transfer currency ({currency})",
             param="currency",
         )
-    already = sum(t.amount for t in _stored(Transfer) if t.source_transaction == charge_id)
+    already = sum(t.amount - t.amount_reversed for t in _stored(Transfer)
+                  if t.source_transaction == charge_id)
     if already + amount > _charge_available(charge):
         raise _insufficient(
             f"The transfer amount exceeds the remaining amount of source_transaction "
@@ -723,6 +726,10 @@ def _refund_amount(data: Mapping[str, Any], charge: Charge) -> int:
     if charge.status != "succeeded" or not charge.captured:
         raise stripe_error(400, "charge_not_refundable",
                            f"Charge {charge.id} has not succeeded and cannot be refunded.",
+                           param="charge")
+    if disputes.charge_is_disputed(charge):
+        raise stripe_error(400, "charge_disputed",
+                           f"Charge {charge.id} has been charged back; cannot issue a refund.",
                            param="charge")
     left = int(charge.amount) - int(charge.amount_refunded)
     if left <= 0:
@@ -1005,6 +1012,11 @@ def _extension_routes(faults: FaultInjector) -> list[tuple[str, str, Handler]]:
         ("POST", SANDBOX_PREFIX + "reset", reset),
         ("POST", SANDBOX_PREFIX + "idempotency_keys/expire", _expire_idempotency_keys),
         *_fault_routes(faults),
+        *events.routes(),
+        *disputes.routes(),
+        *transfer_reversals.routes(),
+        *bank_debits.routes(),
+        *refund_failures.routes(),
     ]
 
 
@@ -1049,7 +1061,8 @@ def build_app(faults: FaultInjector, idempotency: IdempotencyStore | None = None
     Authentication runs before idempotency and faults (401s are never saved);
     ``persist`` is called after each write, before its answer is sent."""
     api = api_middleware(faults, IDEMPOTENCY if idempotency is None else idempotency, persist)
-    app = web.Application(middlewares=[ls_server.error_middleware, _auth_middleware, api])
+    app = web.Application(middlewares=[ls_server.error_middleware, _auth_middleware, api,
+                                       events.request_context_middleware])
     app.on_response_prepare.append(ls_server.add_cors_headers)
     ours = _extension_routes(faults)
     for method, path, handler in ours:
@@ -1414,6 +1427,14 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdin.read()  # until the parent closes our stdin
     finally:
         server.stop()
+
+
+# Extension modules (they import this one): events, disputes, transfer
+# reversals, US bank account debits, refunds failing later. Imported last, as modules, so importing
+# any of them first works too.
+from . import bank_debits, disputes, events, refund_failures, transfer_reversals  # noqa: E402
+
+_assert_unique_id_prefixes()
 
 
 if __name__ == "__main__":

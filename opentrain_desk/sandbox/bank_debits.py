@@ -137,8 +137,9 @@ def _patch_test_ids() -> None:
 
 
 def _patch_payment_intents() -> None:
-    """Accept ``mandate_data``/``mandate``/``payment_method_types`` and keep a
-    bank debit ``processing``."""
+    """Accept ``mandate_data``/``mandate``/``payment_method_types`` (shown as
+    Stripe does), emit ``payment_intent.created`` and keep a bank debit
+    ``processing``."""
     original_init = PaymentIntent.__init__
     original_create_charge = PaymentIntent._create_charge
 
@@ -153,6 +154,7 @@ def _patch_payment_intents() -> None:
             bank = pm is not None and pm.type == "us_bank_account" or method in TEST_IDS
             payment_method_types = ["us_bank_account" if bank else "card"]
         self.payment_method_types = [str(t) for t in payment_method_types]
+        emit("payment_intent.created", self)  # here: after the fields above are set
 
     def _create_charge(self: PaymentIntent, on_failure_now: Callable[[], None]) -> None:
         pm = PaymentMethod._api_retrieve(self.payment_method)

@@ -180,6 +180,16 @@ def _patch_payment_intents() -> None:
         emit("payment_intent.processing", self)
         return None
 
+    original_confirm = PaymentIntent._api_confirm.__func__
+
+    def _api_confirm(cls: type[PaymentIntent], id: str, **kwargs: Any) -> PaymentIntent:  # noqa: A002
+        """localstripe refuses every confirm parameter; Stripe's off-session
+        bank debit sends these."""
+        for name in ("mandate_data", "mandate", "off_session", "payment_method_types"):
+            kwargs.pop(name, None)
+        return original_confirm(cls, id, **kwargs)
+
+    PaymentIntent._api_confirm = classmethod(_api_confirm)  # type: ignore[method-assign]
     PaymentIntent.__init__ = __init__  # type: ignore[method-assign]
     PaymentIntent._create_charge = _create_charge  # type: ignore[method-assign]
 
@@ -269,8 +279,18 @@ def _pm_list_predicate(query: Mapping[str, Any]) -> Callable[[StripeObject], boo
                        and (kind is None or pm.type == kind))
 
 
+async def _confirm(request: web.Request) -> web.Response:
+    """``POST /v1/payment_intents/{id}/confirm`` through the patched
+    ``_api_confirm`` (localstripe's route holds the original function)."""
+    data = await emu._body(request)
+    expand = emu._pop_expand(data)
+    intent = PaymentIntent._api_confirm(request.match_info["id"], **data)
+    return emu._json(intent._export(expand=expand))
+
+
 def routes() -> list[tuple[str, str, emu.Handler]]:
     return [
+        ("POST", "/v1/payment_intents/{id}/confirm", _confirm),
         ("POST", "/v1/payment_methods", _create_pm),
         ("GET", "/v1/payment_methods",
          emu._list_route(PaymentMethod, "/v1/payment_methods", _pm_list_predicate)),

@@ -251,6 +251,9 @@ def test_dispute_lifecycle_stage_submit_and_win(client: stripe.StripeClient,
     [closed] = client.v1.events.list({"type": "charge.dispute.closed"}).data
     assert closed.data.object.status == "won" and closed.request.id is None  # Stripe did it
     assert client.v1.balance.retrieve().available[0].amount == 8_000
+    assert len(client.v1.disputes.retrieve(dispute_id).balance_transactions) == 2
+    [created] = client.v1.events.list({"type": "charge.dispute.created"}).data
+    assert len(created.data.object.balance_transactions) == 1  # a snapshot, not the live object
     with pytest.raises(stripe.InvalidRequestError):
         client.v1.disputes.update(dispute_id, {"evidence": {"uncategorized_text": "late"}})
     listed = client.v1.disputes.list({"payment_intent": intent.id}).data
@@ -441,3 +444,32 @@ def test_new_post_routes_replay_with_the_same_idempotency_key(
     assert client.v1.transfers.retrieve(transfer.id).amount_reversed == 1_500
     assert len(client.v1.events.list({"type": "transfer.reversed"}).data) == 2
     assert len(client.v1.events.list({"type": "charge.dispute.updated"}).data) == 1
+
+
+def test_bank_debit_confirmed_separately_and_python_shortcuts(
+        client: stripe.StripeClient, sandbox: SandboxStripe) -> None:
+    customer = _customer(client)
+    pm = _bank_account(client, customer, "000111111116")
+    intent = client.v1.payment_intents.create({
+        "amount": 7_000, "currency": "usd", "customer": customer, "payment_method": pm,
+        "payment_method_types": ["us_bank_account"]})
+    assert intent.status == "requires_confirmation"
+
+    confirmed = client.v1.payment_intents.confirm(intent.id, {
+        "off_session": True, "mandate_data": {"customer_acceptance": {"type": "offline"}}})
+
+    assert confirmed.status == "processing"
+    assert sandbox.settle_all_payment_intents() == [intent.id]
+    failed = client.v1.payment_intents.retrieve(intent.id)
+    assert (failed.status, failed.last_payment_error.code) == ("requires_payment_method",
+                                                               "no_account")
+    paid = _paid(client, 3_000, customer=customer)
+    refund = client.v1.refunds.create({"payment_intent": paid.id, "amount": 1_000})
+    assert sandbox.fail_refund(refund.id)["status"] == "failed"
+    dispute = sandbox.open_dispute(paid.latest_charge, reason="general")
+    assert (dispute["amount"], dispute["reason"]) == (3_000, "general")
+    assert sandbox.resolve_dispute(dispute["id"], "lost")["status"] == "lost"
+    assert _types(client, type="charge.dispute.closed") == ["charge.dispute.closed"]
+    count = len(_types(client))
+    assert sandbox.expire_events() == count > 0
+    assert client.v1.events.list().data == []

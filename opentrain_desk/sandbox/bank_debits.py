@@ -182,7 +182,8 @@ def _patch_payment_intents() -> None:
 
     original_confirm = PaymentIntent._api_confirm.__func__
 
-    def _api_confirm(cls: type[PaymentIntent], id: str, **kwargs: Any) -> PaymentIntent:  # noqa: A002
+    def _api_confirm(cls: type[PaymentIntent], id: str,  # noqa: A002
+                     **kwargs: Any) -> PaymentIntent:
         """localstripe refuses every confirm parameter; Stripe's off-session
         bank debit sends these."""
         for name in ("mandate_data", "mandate", "off_session", "payment_method_types"):

@@ -167,7 +167,8 @@ def test_a_refund_failing_later_emits_refund_updated_and_gives_the_money_back(
 
 def test_events_survive_save_and_load_and_reset_clears_them(
         client: stripe.StripeClient, sandbox: SandboxStripe, tmp_path: Path) -> None:
-    _paid(client, 1_000)
+    intent = _paid(client, 1_000)
+    dispute = sandbox.open_dispute(payment_intent=intent.id)
     before = [e.id for e in client.v1.events.list({"limit": 100}).data]
     saved = tmp_path / "stripe.state"
     sandbox.save_state(saved)
@@ -177,6 +178,7 @@ def test_events_survive_save_and_load_and_reset_clears_them(
     assert SandboxStripe.load_state(saved)
     sandbox.start()
     assert [e.id for e in client.v1.events.list({"limit": 100}).data] == before
+    assert client.v1.disputes.retrieve(dispute["id"]).status == "needs_response"
     client.v1.customers.create({"email": "later@example.test"})
     assert client.v1.events.list({"limit": 1}).data[0].type == "customer.created"  # newest
 
@@ -433,7 +435,8 @@ def test_new_post_routes_replay_with_the_same_idempotency_key(
         {"idempotency_key": "d"})
     sandbox.inject_fault("/v1/transfers", method="POST", when="after", drop=True)
     with pytest.raises(stripe.APIConnectionError):
-        client.v1.transfers.reversals.create(transfer.id, {"amount": 500}, {"idempotency_key": "r2"})
+        client.v1.transfers.reversals.create(transfer.id, {"amount": 500},
+                                             {"idempotency_key": "r2"})
     retried = client.v1.transfers.reversals.create(transfer.id, {"amount": 500},
                                                    {"idempotency_key": "r2"})
 

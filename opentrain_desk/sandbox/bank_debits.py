@@ -137,8 +137,9 @@ def _patch_test_ids() -> None:
 
 
 def _patch_payment_intents() -> None:
-    """Accept ``mandate_data``/``mandate``/``payment_method_types`` and keep a
-    bank debit ``processing``."""
+    """Accept ``mandate_data``/``mandate``/``payment_method_types`` (shown as
+    Stripe does), emit ``payment_intent.created`` and keep a bank debit
+    ``processing``."""
     original_init = PaymentIntent.__init__
     original_create_charge = PaymentIntent._create_charge
 
@@ -153,6 +154,7 @@ def _patch_payment_intents() -> None:
             bank = pm is not None and pm.type == "us_bank_account" or method in TEST_IDS
             payment_method_types = ["us_bank_account" if bank else "card"]
         self.payment_method_types = [str(t) for t in payment_method_types]
+        emit("payment_intent.created", self)  # here: after the fields above are set
 
     def _create_charge(self: PaymentIntent, on_failure_now: Callable[[], None]) -> None:
         pm = PaymentMethod._api_retrieve(self.payment_method)
@@ -178,6 +180,17 @@ def _patch_payment_intents() -> None:
         emit("payment_intent.processing", self)
         return None
 
+    original_confirm = PaymentIntent._api_confirm.__func__
+
+    def _api_confirm(cls: type[PaymentIntent], id: str,  # noqa: A002
+                     **kwargs: Any) -> PaymentIntent:
+        """localstripe refuses every confirm parameter; Stripe's off-session
+        bank debit sends these."""
+        for name in ("mandate_data", "mandate", "off_session", "payment_method_types"):
+            kwargs.pop(name, None)
+        return original_confirm(cls, id, **kwargs)
+
+    PaymentIntent._api_confirm = classmethod(_api_confirm)  # type: ignore[method-assign]
     PaymentIntent.__init__ = __init__  # type: ignore[method-assign]
     PaymentIntent._create_charge = _create_charge  # type: ignore[method-assign]
 
@@ -267,8 +280,18 @@ def _pm_list_predicate(query: Mapping[str, Any]) -> Callable[[StripeObject], boo
                        and (kind is None or pm.type == kind))
 
 
+async def _confirm(request: web.Request) -> web.Response:
+    """``POST /v1/payment_intents/{id}/confirm`` through the patched
+    ``_api_confirm`` (localstripe's route holds the original function)."""
+    data = await emu._body(request)
+    expand = emu._pop_expand(data)
+    intent = PaymentIntent._api_confirm(request.match_info["id"], **data)
+    return emu._json(intent._export(expand=expand))
+
+
 def routes() -> list[tuple[str, str, emu.Handler]]:
     return [
+        ("POST", "/v1/payment_intents/{id}/confirm", _confirm),
         ("POST", "/v1/payment_methods", _create_pm),
         ("GET", "/v1/payment_methods",
          emu._list_route(PaymentMethod, "/v1/payment_methods", _pm_list_predicate)),

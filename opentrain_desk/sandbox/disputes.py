@@ -78,11 +78,12 @@ class Dispute(StripeObject):  # type: ignore[misc]
         self.metadata: dict[str, str] = {}
         self.network_reason_code = "10.4" if reason == "fraudulent" else "13.1"
         self.payment_intent = charge.payment_intent
+        card = getattr(charge, "payment_method_details", None) is None  # bank debits set it
         self.payment_method_details = {
             "type": "card",
             "card": {"brand": "visa", "case_type": "chargeback",
                      "network_reason_code": self.network_reason_code},
-        }
+        } if card else None
         self.reason = reason
         self.status = "needs_response"
 
@@ -93,12 +94,12 @@ class Dispute(StripeObject):  # type: ignore[misc]
         return details
 
     def _balance_transaction(self, amount: int, category: str, description: str) -> None:
-        self.balance_transactions.append({
+        self.balance_transactions = [*self.balance_transactions, {
             "id": "txn_" + random_id(24), "object": "balance_transaction", "amount": amount,
             "currency": self.currency, "created": int(time.time()), "description": description,
             "fee": 0, "fee_details": [], "net": amount, "reporting_category": category,
             "source": self.id, "status": "available", "type": "adjustment",
-        })
+        }]
 
     @property
     def _withdrawn(self) -> int:

@@ -17,6 +17,11 @@ localstripe lacks, shaped like Stripe's real API:
 * Stripe's ``Idempotency-Key`` semantics and fault injection before or after
   execution (``/_sandbox/faults``), as aiohttp middleware: see
   :mod:`opentrain_desk.sandbox.faults`.
+* Extension modules, imported at the end of this one: :mod:`.events` (the
+  event list, newest first, that the app reads instead of webhooks),
+  :mod:`.disputes`, :mod:`.transfer_reversals`, :mod:`.bank_debits` (US bank
+  account debits that stay ``processing`` until the sandbox settles them) and
+  :mod:`.refund_failures`.
 * Optional persistence (``state_path``): the state is written to disk after
   each write request, *before* the answer is sent, so a killed emulator
   restarts with every object it ever acknowledged.
@@ -1231,7 +1236,8 @@ class SandboxStripe:
 
     def reset(self) -> None:
         """Clear ALL state: localstripe objects (customers, payment intents,
-        charges, ... and our accounts/transfers, all in its store), webhook
+        charges, ... and our accounts, transfers, reversals, disputes and
+        events, all in its store), webhook
         registrations, fault rules and idempotency records."""
         self._call(self._changed_by, _clear_all_state, self.faults)
 
@@ -1297,6 +1303,47 @@ class SandboxStripe:
                                  f"{subscription_id}/renew", timeout=10)
         response.raise_for_status()
         return response.json()
+
+    # Python shortcuts for the /_sandbox/ routes of the extension modules
+    # (they emit events, so the server must be running).
+
+    def open_dispute(self, charge: str | None = None, *, payment_intent: str | None = None,
+                     **params: Any) -> dict[str, Any]:
+        """``POST /_sandbox/disputes`` (``amount``, ``reason``, ``due_in``)."""
+        data = {"charge": charge, "payment_intent": payment_intent, **params}
+        return self._emitting(lambda: disputes.Dispute._sandbox_open(
+            {k: v for k, v in data.items() if v is not None})._export())
+
+    def resolve_dispute(self, dispute_id: str, outcome: str = "won") -> dict[str, Any]:
+        """``POST /_sandbox/disputes/{id}/resolve``."""
+        return self._emitting(lambda: disputes.Dispute._api_retrieve(dispute_id)
+                              ._sandbox_resolve(outcome)._export())
+
+    def settle_payment_intent(self, intent_id: str, outcome: str | None = None) -> dict[str, Any]:
+        """``POST /_sandbox/payment_intents/{id}/settle``."""
+        return self._emitting(lambda: bank_debits.settle(
+            PaymentIntent._api_retrieve(intent_id), outcome)._export())
+
+    def settle_all_payment_intents(self) -> list[str]:
+        """``POST /_sandbox/payment_intents/settle_all``: ids of the settled intents."""
+        return self._emitting(lambda: [bank_debits.settle(pi).id for pi in _stored(PaymentIntent)
+                                       if bank_debits._is_processing_debit(pi)])
+
+    def fail_refund(self, refund_id: str,
+                    failure_reason: str = "expired_or_canceled_card") -> dict[str, Any]:
+        """``POST /_sandbox/refunds/{id}/fail``."""
+        return self._emitting(lambda: refund_failures.fail(
+            Refund._api_retrieve(refund_id), failure_reason)._export())
+
+    def expire_events(self, older_than: float = 0.0) -> int:
+        """``POST /_sandbox/events/expire``: drop events at least ``older_than``
+        seconds old (0: all); returns how many."""
+        return self._call(self._changed_by, events.expire, older_than)
+
+    def _emitting(self, func: Callable[[], _T]) -> _T:
+        if not self.running:
+            raise RuntimeError("this sandbox action needs the server running (it emits events)")
+        return self._call(self._changed_by, func)
 
     def revoke_key(self, key: str) -> None:
         """From now on requests with ``key`` get 401 (as a revoked key does)."""

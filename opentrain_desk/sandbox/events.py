@@ -22,6 +22,7 @@ Part of :mod:`opentrain_desk.sandbox.emulator`, which imports it last.
 from __future__ import annotations
 
 import contextvars
+import copy
 import fnmatch
 import threading
 import time
@@ -58,7 +59,8 @@ def _event_init(self: Event, type: str, data: StripeObject) -> None:  # noqa: A0
     """Replacement for localstripe's ``Event.__init__`` (Stripe's fields)."""
     StripeObject.__init__(self)
     self.type = type
-    self.data = {"object": data._export()}
+    # deep copy: an export shares nested lists with the live object
+    self.data = {"object": copy.deepcopy(data._export())}
     self.api_version = EVENT_API_VERSION
     self.pending_webhooks = 0
     request_id, key = _REQUEST.get()

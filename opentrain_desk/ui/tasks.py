@@ -52,6 +52,10 @@ class _Task:
     on_success: Callback | None
     on_error: Callback | None
     attempts: int = 0
+    owner: QObject | None = None  # results for an owner deleted meanwhile are dropped
+
+    def alive(self, callback: Callable) -> bool:
+        return (self.owner is None or shiboken6.isValid(self.owner)) and _alive(callback)
 
 
 def _alive(callback: Callable) -> bool:
@@ -85,14 +89,15 @@ class TaskRunner(QObject):
         return self._pending
 
     def run(self, fn: Callable[[], Any], on_success: Callback | None = None,
-            on_error: Callback | None = None) -> Future | None:
-        """Run ``fn()`` off the GUI thread; callbacks run on the GUI thread.
+            on_error: Callback | None = None, owner: QObject | None = None) -> Future | None:
+        """Run ``fn()`` off the GUI thread; callbacks run on the GUI thread, unless
+        ``owner`` (for callbacks that are lambdas or partials) was deleted meanwhile.
 
         After ``shutdown()`` (the window is closing) nothing new is started."""
         if self._closed:
             return None
         self._set_pending(self._pending + 1)
-        return self._submit(_Task(fn, on_success, on_error))
+        return self._submit(_Task(fn, on_success, on_error, owner=owner))
 
     def _submit(self, task: _Task) -> Future:
         future = self._pool.submit(task.fn)
@@ -115,7 +120,7 @@ class TaskRunner(QObject):
         if error is None:
             if self._trouble == "busy" and not self._waiting:
                 self._set_trouble("")
-            if task.on_success is not None and _alive(task.on_success):
+            if task.on_success is not None and task.alive(task.on_success):
                 task.on_success(future.result())
             return
         self._report(task, error)
@@ -132,7 +137,7 @@ class TaskRunner(QObject):
         else:
             log.error("background task failed", exc_info=error)
         if task.on_error is not None:
-            if _alive(task.on_error):
+            if task.alive(task.on_error):
                 task.on_error(error)
         else:
             self.failed.emit(user_message(error))

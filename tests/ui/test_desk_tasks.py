@@ -34,3 +34,20 @@ def test_callbacks_are_released_on_the_gui_thread(qtbot):
     qtbot.waitUntil(lambda: bool(dropped_on), timeout=5000)
     runner.shutdown()
     assert dropped_on == [threading.main_thread().name]
+
+
+def test_a_page_arriving_for_a_deleted_model_is_dropped(qtbot):
+    """Found as 'Internal C++ object (MilestonesModel) already deleted': the model's
+    callbacks are lambdas, so the runner needs to know their owner."""
+    import shiboken6
+    from PySide6.QtCore import QObject
+
+    from opentrain_desk.ui.models.tables import MilestonesModel
+    runner, parent, gate = TaskRunner(), QObject(), threading.Event()
+    model = MilestonesModel(runner, parent)
+    model.set_source(lambda: gate.wait(5) and 1, lambda _offset, _limit: [])
+    parent.deleteLater()  # the job view closes while the page is loading
+    qtbot.waitUntil(lambda: not shiboken6.isValid(model))
+    gate.set()
+    qtbot.waitUntil(lambda: runner.pending == 0, timeout=5000)  # no exception raised
+    runner.shutdown()

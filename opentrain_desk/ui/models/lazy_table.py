@@ -64,7 +64,7 @@ class LazyTableModel(QAbstractTableModel, Generic[Row]):
         self._loading = True
         self._runner.run(lambda: (count(), list(page(0, limit))),
                          lambda result: self._reset_to(generation, *result),
-                         lambda _error: self._fetch_failed(generation))
+                         lambda _error: self._fetch_failed(generation), owner=self)
 
     def _reset_to(self, generation: int, total: int, rows: list[Row]) -> None:
         if generation != self._generation:
@@ -90,7 +90,7 @@ class LazyTableModel(QAbstractTableModel, Generic[Row]):
         generation, page, offset = self._generation, self._page, len(self._rows)
         self._runner.run(lambda: list(page(offset, self.PAGE_SIZE)),
                          lambda rows: self._append(generation, rows),
-                         lambda _error: self._fetch_failed(generation))
+                         lambda _error: self._fetch_failed(generation), owner=self)
 
     def _append(self, generation: int, rows: list[Row]) -> None:
         if generation != self._generation:

@@ -111,7 +111,7 @@ class Workspace:
         if self.sandbox is not None and gateway is not None:
             from .sandbox.sandbox_demo import seed_sandbox_demo
             seed_sandbox_demo(self.uow, gateway, self.sandbox.complete_onboarding,
-                              self.sandbox.inject_fault)
+                              self.sandbox.inject_fault, self.sandbox.open_dispute)
         else:
             from .sandbox.demo import seed_demo
             seed_demo(self.uow)

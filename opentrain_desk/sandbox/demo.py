@@ -20,6 +20,7 @@ DEMO_JOBS = [
             ("Batch 1 — 400 ranked pairs", "1,200.00", -20, "PAID"),
             ("Batch 2 — 400 ranked pairs", "1,200.00", -3, "PENDING_APPROVAL"),
             ("Batch 3 — edge cases & style guide", "1,450.00", 12, "ACTIVE_FUNDED"),
+            ("Warm-up — 50 pairs (payout reversed)", "250.00", -50, "PAID_REVERSED"),
         ]),
         ("José Núñez", "jose.nunez@example.com", [
             ("Pilot — 100 ranked pairs", "350.00", -10, "PAID_SETUP"),
@@ -51,6 +52,7 @@ DEMO_JOBS = [
         ("Priya Raman", "priya.raman@example.com", [
             ("Pilot — 20 worked solutions", "150.00", -8, "PAID_FAILED"),
             ("Algebra set — 200 solutions", "900.00", None, "NOT_FUNDED"),
+            ("Geometry set — 80 proofs", "700.00", 10, "DISPUTED"),
         ]),
     ]),
 ]
@@ -71,6 +73,7 @@ PATH = {
     "ACTIVE_FUNDED": [Action.START_FUNDING, Action.FUNDING_SUCCEEDED],
     "PENDING_APPROVAL": [Action.START_FUNDING, Action.FUNDING_SUCCEEDED, Action.SUBMIT],
     "PAID": [Action.START_FUNDING, Action.FUNDING_SUCCEEDED, Action.SUBMIT, Action.APPROVE],
+    "DISPUTED": [Action.START_FUNDING, Action.FUNDING_SUCCEEDED],  # + an open dispute
     "REFUNDING": [Action.START_FUNDING, Action.FUNDING_SUCCEEDED, Action.REFUND],
     "REFUNDED": [Action.START_FUNDING, Action.FUNDING_SUCCEEDED, Action.REFUND,
                  Action.REFUND_SUCCEEDED],
@@ -79,7 +82,8 @@ PATH = {
 PAYOUT_OUTCOME = {"PAID": PayoutStatus.PAID_OUT, "PAID_SETUP": PayoutStatus.PENDING_SETUP,
                   "PAID_RETRY": PayoutStatus.PENDING_RETRY, "PAID_FAILED": PayoutStatus.FAILED,
                   "PAID_PARTIAL": PayoutStatus.PAID_OUT,
-                  "PAID_REFUNDED": PayoutStatus.REFUNDED}
+                  "PAID_REFUNDED": PayoutStatus.REFUNDED,
+                  "PAID_REVERSED": PayoutStatus.REVERSED}
 PATH.update({target: PATH["PAID"] for target in PAYOUT_OUTCOME})
 #: A partial release pays this share of the milestone; the rest goes back to the employer.
 PARTIAL_SHARE = (3, 5)
@@ -173,10 +177,28 @@ def advance_locally(factory: UnitOfWorkFactory, milestone_id: int, target: str,
                     _demo_invoice(uow, milestone, InvoiceKind.EMPLOYER_FUNDING)
             uow.audit("milestone", milestone.id, "demo seed", before, milestone.snapshot())
             uow.commit()
+    if target == "DISPUTED":
+        _demo_dispute(factory, milestone_id)
+
+
+def _demo_dispute(factory: UnitOfWorkFactory, milestone_id: int) -> None:
+    """An open dispute on the milestone's charge (this demo has no Stripe objects)."""
+    with factory() as uow:
+        milestone = uow.milestones.get(milestone_id)
+        uow.disputes.save(f"dp_demo{milestone_id}", milestone_id=milestone_id,
+                          payment_intent_id=milestone.payment_intent_id or "",
+                          amount_cents=milestone.amount_cents, reason=DISPUTE_REASON,
+                          status="needs_response",
+                          due_by=utcnow() + timedelta(days=DISPUTE_DAYS, hours=1),
+                          created_at=uow.now, updated_at=uow.now)
+        uow.commit()
 
 
 PAYOUT_INVOICE_STATUS = {PayoutStatus.PAID_OUT: "Paid out", PayoutStatus.FAILED:
-                         "Payout failed", PayoutStatus.REFUNDED: "Refunded to employer"}
+                         "Payout failed", PayoutStatus.REFUNDED: "Refunded to employer",
+                         PayoutStatus.REVERSED: "Reversed"}
+#: The demo's open dispute: Stripe's reason and how long the employer has for evidence.
+DISPUTE_REASON, DISPUTE_DAYS = "product_not_received", 6
 
 
 def _demo_credit_note(uow, milestone, corrects: InvoiceKind, amount_cents: int,

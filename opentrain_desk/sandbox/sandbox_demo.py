@@ -15,12 +15,12 @@ from ..domain.milestones import Action
 from ..domain.operations import OperationKind
 from ..domain.subscriptions import AccountType
 from ..payments.outbox import OutboxWorker
-from ..services import billing, funding, payouts, refunds, subscriptions
+from ..services import billing, funding, payouts, refunds, stripe_events, subscriptions
 from ..services import jobs as services
 from ..services.ports import PaymentGateway
 from ..services.unit_of_work import UnitOfWorkFactory
-from .demo import (CANCEL_REASON, DEMO_COMPANY, PAYOUT_OUTCOME, Schedule, released,
-                   seed_demo, travel)
+from .demo import (CANCEL_REASON, DEMO_COMPANY, DISPUTE_DAYS, DISPUTE_REASON, PAYOUT_OUTCOME,
+                   Schedule, released, seed_demo, travel)
 
 NOT_ONBOARDED = {"jose.nunez@example.com"}
 #: Emulated Stripe answers to the transfer of a demo payout (``SandboxStripe.inject_fault``).
@@ -35,7 +35,8 @@ REFUND_FAULT = dict(status=503, should_retry=True)
 
 def seed_sandbox_demo(factory: UnitOfWorkFactory, gateway: PaymentGateway,
                       complete_onboarding: Callable[[str], object],
-                      inject_fault: Callable[..., None]) -> None:
+                      inject_fault: Callable[..., None],
+                      open_dispute: Callable[..., object] | None = None) -> None:
     with factory() as uow:
         if uow.settings.get(funding.default_card_key(gateway.mode)):
             return  # already seeded
@@ -78,6 +79,11 @@ def seed_sandbox_demo(factory: UnitOfWorkFactory, gateway: PaymentGateway,
             services.record_submission(f(), milestone_id, "Delivered — annotation log and "
                                        "summary report attached.",
                                        "https://files.example.com/deliveries/batch.zip")
+        if target == "DISPUTED" and open_dispute is not None:
+            with f() as uow:
+                intent = uow.milestones.get(milestone_id).payment_intent_id
+            open_dispute(payment_intent=intent, reason=DISPUTE_REASON,
+                         due_in=DISPUTE_DAYS * 86_400 + 3_600)
         if target == "REFUNDING":
             refunding.append(milestone_id)  # cancelled last: its refund is still in flight
         elif target == "REFUNDED":
@@ -93,6 +99,12 @@ def seed_sandbox_demo(factory: UnitOfWorkFactory, gateway: PaymentGateway,
             if target in TRANSFER_FAULTS:
                 inject_fault("/v1/transfers", method="POST", **TRANSFER_FAULTS[target])
             demo_worker.run_once(reconcile=False)
+            if target == "PAID_REVERSED":  # the agency reversed it in the Dashboard
+                with f() as uow:
+                    transfer = next(op.stripe_object_id for op in
+                                    uow.operations.for_milestone(milestone_id)
+                                    if op.kind is OperationKind.PAYOUT)
+                gateway.v1.transfers.reversals.create(transfer)
             if target == "PAID_REFUNDED":
                 payouts.refund_failed_payout(f(), milestone_id, "The trainer closed their "
                                              "payout account; refunded to the agency.")
@@ -100,6 +112,7 @@ def seed_sandbox_demo(factory: UnitOfWorkFactory, gateway: PaymentGateway,
 
     refunding: list[int] = []
     seed_demo(factory, advance, subscription_invoice=False)
+    stripe_events.sync(factory, gateway)  # the reversal and the dispute reach the books
     refunds_only = OutboxWorker(factory, lambda: gateway, lease=timedelta(0), senders=1)
     refunds_only.handlers = {OperationKind.REFUND: refunds_only.handlers[OperationKind.REFUND]}
     for milestone_id in refunding:  # meets a 503: the app's worker sends it after start

@@ -26,7 +26,8 @@ def assert_money_equals_stripe(engine, gateway) -> None:
     transfers: dict[str, int] = {}
     for transfer in gateway.v1.transfers.list({"limit": 100}).auto_paging_iter():
         key = transfer.metadata["milestone_id"]
-        transfers[key] = transfers.get(key, 0) + transfer.amount
+        transfers[key] = (transfers.get(key, 0) + transfer.amount
+                          - int(transfer.amount_reversed or 0))  # reversed: back to us
     per_contract_books: dict[int, int] = {}
     per_contract_stripe: dict[int, int] = {}
     for row in books:
@@ -53,4 +54,5 @@ def books_held(row, released: int | None, refunded: int) -> int:
         return row.amount_cents - released - min(refunded, remainder_back)
     if row.payout_status is PayoutStatus.REFUNDED:
         return row.amount_cents - refunded
-    return row.amount_cents - min(refunded, remainder_back)  # payout pending or failed
+    # payout pending, failed, or reversed (the money came back to the agency's balance)
+    return row.amount_cents - min(refunded, remainder_back)

@@ -41,8 +41,17 @@ def test_sandbox_demo_shows_every_state_with_real_stripe_objects(tmp_path, sandb
             assert gateway.retrieve_payment(row.payment_intent_id).status == "succeeded"
         transfers = gateway.v1.transfers.list({"limit": 100}).data
         paid_out = [r for r in seeded if r.payout_status is PayoutStatus.PAID_OUT]
-        assert len(transfers) == len(paid_out)
+        reversed_ = [r for r in seeded if r.payout_status is PayoutStatus.REVERSED]
+        assert len(transfers) == len(paid_out) + len(reversed_)
+        assert [t.amount_reversed for t in transfers if t.amount_reversed] == [
+            r.amount_cents for r in reversed_]
         assert_money_equals_stripe(engine, gateway)
+        disputed = [Queries(engine).milestone(r.id) for r in seeded]
+        [open_dispute] = [row for row in disputed if row.disputed]
+        assert open_dispute.status_label == "Disputed"
+        assert open_dispute.status_qualifier == "evidence due in 6 days"
+        assert gateway.list_disputes()[0].payment_intent_id == next(
+            r.payment_intent_id for r in seeded if r.id == open_dispute.id)
 
         # The payout that met a 503 is retried by the payment worker and paid out, once.
         retrying = next(r for r in seeded if r.payout_status is PayoutStatus.PENDING_RETRY)
@@ -59,7 +68,7 @@ def test_sandbox_demo_shows_every_state_with_real_stripe_objects(tmp_path, sandb
         assert "Payout failed (Sandbox fault injection: simulated HTTP 400)" in detail
         assert PayoutStatus.PENDING_SETUP in after.values()        # waits for the trainer
         transfers = gateway.v1.transfers.list({"limit": 100}).data
-        assert len(transfers) == len(paid_out) + 1
+        assert len(transfers) == len(paid_out) + len(reversed_) + 1
         # the refund that met a 503 went out too: Refunding -> Refunded, with a credit note
         assert MilestoneStatus.REFUNDING not in {r.status for r in rows(engine)}
         assert_money_equals_stripe(engine, gateway)

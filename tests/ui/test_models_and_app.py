@@ -120,6 +120,10 @@ def test_demo_workspace_shows_every_state(qtbot, settings):
                 sa.select(milestones.c.payout_status).distinct())}
         assert states == set(MilestoneStatus)
         assert payouts == set(PayoutStatus)  # every payout badge of the timeline
+        with window.ctx.uow.engine.connect() as conn:
+            ids = list(conn.scalars(sa.select(milestones.c.id)))
+        labels = {queries.milestone(i).status_label for i in ids}
+        assert "Disputed" in labels  # an open dispute with its deadline
         assert_history_in_number_order(window.ctx.uow.engine)
         jobs_table = find(window, QTableView, "jobsTable")
         qtbot.waitUntil(lambda: jobs_table.model().rowCount() >= 4)

@@ -219,7 +219,8 @@ def count_notifications(engine: sa.Engine) -> int:
 
 #: Notifications that wait for a person (review, a declined card, a failed payout); the
 #: others (paid out, …) are news. The badge counts only these.
-NEEDS_A_PERSON = ("submitted", "funding failed", "payout failed")
+NEEDS_A_PERSON = ("submitted", "funding failed", "payout failed", "disputed", "refund failed",
+                  "payout reversed", "dispute lost")
 
 
 def unread_count(engine: sa.Engine, kinds: tuple[str, ...] | None = None) -> int:

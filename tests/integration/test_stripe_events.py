@@ -133,6 +133,8 @@ def test_a_dispute_shows_its_countdown_blocks_archiving_and_a_loss_is_booked(
     assert row.status_label == "Disputed" and row.status_qualifier == "evidence due in 5 days"
     assert row.dispute_amount_cents == 125_000
     assert "disputed" in kinds_notified(factory)
+    from opentrain_desk.persistence.history_queries import NEEDS_A_PERSON
+    assert "disputed" in NEEDS_A_PERSON  # the badge counts it until someone looks
     with factory() as uow:
         job_id = uow.contracts.get(uow.milestones.get(m_id).contract_id).job_id
     with pytest.raises(ArchiveRefused, match="Batch 1 — Disputed"):
@@ -172,3 +174,17 @@ def test_a_transfer_reversed_at_stripe_shows_the_payout_reversed(factory, gatewa
         status = conn.scalar(sa.select(invoices.c.payment_status).where(
             invoices.c.milestone_id == m_id, invoices.c.kind == "PAY"))
     assert status == "Reversed"
+
+
+def test_evidence_after_the_deadline_shows_stripes_refusal(factory, gateway, sandbox):
+    from opentrain_desk.domain.errors import DomainError
+    from opentrain_desk.services import disputes
+    [m_id] = funded(factory, gateway)
+    sandbox_post(sandbox, "disputes", payment_intent=milestone(factory, m_id).payment_intent_id,
+                 due_in=-60)
+    stripe_events.sync(factory, gateway)
+    view = disputes.for_milestone(factory, m_id)
+    assert view is not None and "Batch 1" in view.evidence["product_description"]
+    with pytest.raises(DomainError, match="Stripe did not take the evidence"):
+        disputes.save_evidence(factory, gateway, view.id, view.evidence, submit=True)
+    assert disputes.for_milestone(factory, m_id).submitted is False

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QPushButton
 from ...domain.milestones import MilestoneStatus, PayoutStatus
 from ...persistence.queries import MilestoneRow
 from ...services import payouts
+from ..dialogs.dispute import DisputeDialog
 from ..dialogs.refund import RefundDialog
 from ..widgets.messages import confirm
 
@@ -26,6 +27,9 @@ class MoneyActions(QObject):
         self.refund_payout = self._button("refundPayoutButton", "Refund payout…",
                                           "Refund the failed payout to your payment method "
                                           "instead")
+        self.dispute = self._button("disputeButton", "Dispute…",
+                                    "Review the dispute and answer it with evidence")
+        self.dispute.clicked.connect(self.open_dispute)
         self.refund.clicked.connect(partial(self.open_refund, False))
         self.refund_payout.clicked.connect(partial(self.open_refund, True))
         self.retry.clicked.connect(self.retry_payout)
@@ -41,7 +45,8 @@ class MoneyActions(QObject):
         funded = milestone is not None and milestone.status in (
             MilestoneStatus.ACTIVE_FUNDED, MilestoneStatus.PENDING_APPROVAL)
         failed = milestone is not None and milestone.payout_status is PayoutStatus.FAILED
-        self.refund.setVisible(funded)
+        self.refund.setVisible(funded and not milestone.disputed)
+        self.dispute.setVisible(milestone is not None and milestone.disputed)
         self.retry.setVisible(failed)
         self.refund_payout.setVisible(failed)
 
@@ -53,6 +58,15 @@ class MoneyActions(QObject):
                               self.view.window())
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.saved.connect(self._done)
+        dialog.open()
+
+    def open_dispute(self) -> None:
+        milestone = self.view.selected()
+        if milestone is None:
+            return
+        dialog = DisputeDialog(self.ctx, milestone.id, milestone.title, self.view.window())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.changed.connect(self._done)
         dialog.open()
 
     def retry_payout(self) -> None:

@@ -55,7 +55,8 @@ class FundingHandler:
     def send(self, gateway, op):
         return gateway.charge(amount_cents=op.amount_cents, customer_id=op.customer_id,
                               payment_method_id=op.payment_method_id, metadata=op.metadata,
-                              idempotency_key=op.idempotency_key)
+                              idempotency_key=op.idempotency_key,
+                              bank_debit=op.purpose == funding.BANK_DEBIT)
 
     def record(self, factory, op_id, result) -> None:
         funding.record_payment(factory(), op_id, result)
@@ -384,7 +385,7 @@ class OutboxWorker:
             return 1
         if op.stripe_object_id:
             result = handler.refresh(gateway, op)
-            if result is not None and result.status != "requires_action":
+            if result is not None and result.status not in ("requires_action", "processing"):
                 self._settle(op.id, partial(handler.record, self.factory, op.id, result),
                              _object_id(result))
                 return 1

@@ -52,9 +52,24 @@ class StripeGateway:
         with translated():
             customer = self.v1.customers.retrieve(customer_id)
             methods = self.v1.payment_methods.list({"customer": customer_id, "type": "card"})
+            banks = self.v1.payment_methods.list({"customer": customer_id,
+                                                  "type": "us_bank_account"})
         settings = customer["invoice_settings"] if "invoice_settings" in customer else None
         default = settings["default_payment_method"] if settings else None
-        return [_card(pm, pm.id == default) for pm in methods.data]
+        return ([_card(pm, pm.id == default) for pm in methods.data]
+                + [_bank(pm, pm.id == default) for pm in banks.data])
+
+    def attach_bank_account(self, customer_id: str, routing_number: str, account_number: str,
+                            holder_name: str) -> CardInfo:
+        """A US bank account for ACH debits (test mode: Stripe's test account numbers)."""
+        with translated():
+            pm = self.v1.payment_methods.create({
+                "type": "us_bank_account", "billing_details": {"name": holder_name},
+                "us_bank_account": {"routing_number": routing_number,
+                                    "account_number": account_number,
+                                    "account_holder_type": "company"}})
+            pm = self.v1.payment_methods.attach(pm.id, {"customer": customer_id})
+        return _bank(pm, False)
 
     def attach_card(self, customer_id: str, payment_method: str) -> CardInfo:
         with translated():
@@ -72,10 +87,13 @@ class StripeGateway:
 
     # -- payments --------------------------------------------------------------------
     def charge(self, *, amount_cents: int, customer_id: str, payment_method_id: str,
-               metadata: dict, idempotency_key: str) -> PaymentResult:
+               metadata: dict, idempotency_key: str,
+               bank_debit: bool = False) -> PaymentResult:
         params = {"amount": amount_cents, "currency": "usd", "customer": customer_id,
                   "payment_method": payment_method_id, "off_session": True, "confirm": True,
                   "metadata": metadata}
+        if bank_debit:  # an ACH debit: Stripe answers "processing", settles days later
+            params["payment_method_types"] = ["us_bank_account"]
         with translated():
             intent = self.v1.payment_intents.create(
                 params, {"idempotency_key": idempotency_key})
@@ -342,6 +360,12 @@ def _subscription(sub) -> SubscriptionInfo:
     return SubscriptionInfo(sub.id, sub["status"], plan, sub["current_period_start"],
                             sub["current_period_end"], bool(sub["cancel_at_period_end"]),
                             metadata)
+
+
+def _bank(pm, is_default: bool) -> CardInfo:
+    account = pm["us_bank_account"]
+    return CardInfo(pm.id, account["bank_name"] or "Bank account", account["last4"], 0, 0,
+                    is_default, bank=True)
 
 
 def _card(pm, is_default: bool) -> CardInfo:

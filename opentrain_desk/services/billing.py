@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from ..domain.errors import DomainError
-from .funding import customer_key, default_card_key, workspace_id
+from .funding import bank_methods_key, customer_key, default_card_key, workspace_id
 from .ports import CardInfo, GatewayError, PaymentGateway
 from .unit_of_work import UnitOfWorkFactory
 
@@ -87,6 +87,39 @@ def add_test_card(factory: UnitOfWorkFactory, gateway: PaymentGateway,
         raise _user_error(error) from None
     _audit(factory, "payment method added", card)
     return card
+
+
+#: Stripe's test bank accounts (routing 110000000): what their debits do.
+TEST_BANK_ACCOUNTS = {
+    "000123456789": "US bank account — debits settle after a few business days",
+    "000111111113": "US bank account — debits fail later (account closed)",
+}
+TEST_ROUTING = "110000000"
+
+
+def add_test_bank_account(factory: UnitOfWorkFactory, gateway: PaymentGateway,
+                          account_number: str) -> CardInfo:
+    """Attach one of Stripe's test bank accounts (test mode only): fundings charged to it
+    are ACH debits that settle (or fail) days later."""
+    if gateway.mode != "test":
+        raise BillingError("Test bank accounts can only be added with a test-mode key; in "
+                           "live mode add the account on Stripe's secure page.")
+    if account_number not in TEST_BANK_ACCOUNTS:
+        raise BillingError("Unknown test bank account.")
+    customer = ensure_customer(factory, gateway)
+    with factory() as uow:
+        holder = uow.settings.get("company.name") or "OpenTrain Desk agency"
+    try:
+        account = gateway.attach_bank_account(customer, TEST_ROUTING, account_number, holder)
+    except GatewayError as error:
+        raise _user_error(error) from None
+    with factory() as uow:
+        known = uow.settings.get(bank_methods_key(gateway.mode)) or ""
+        uow.settings.set(bank_methods_key(gateway.mode),
+                         ",".join(filter(None, [*known.split(","), account.id])))
+        uow.commit()
+    _audit(factory, "payment method added", account)
+    return account
 
 
 def set_default(factory: UnitOfWorkFactory, gateway: PaymentGateway, card_id: str) -> None:

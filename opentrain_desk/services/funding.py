@@ -33,6 +33,15 @@ class StripeNotConnected(DomainError):
         super().__init__("Connect Stripe first: Settings → Stripe → paste your secret key.")
 
 
+#: A funding charged to a US bank account (ACH): Stripe settles it days later.
+BANK_DEBIT = "bank debit"
+
+
+def bank_methods_key(mode: str) -> str:
+    """The saved payment methods that are US bank accounts (comma-separated ids)."""
+    return f"stripe.{mode}.bank_payment_methods"
+
+
 def customer_key(mode: str) -> str:
     return f"stripe.{mode}.customer_id"
 
@@ -62,10 +71,12 @@ def _queue(uow: UnitOfWork, milestone: Milestone, mode: str | None,
         raise NoPaymentMethod()
     before = milestone.snapshot()
     milestone.apply(Action.START_FUNDING, uow.now)
+    banks = (uow.settings.get(bank_methods_key(mode)) or "").split(",")
     operation = uow.operations.add(StripeOperation(
         kind=OperationKind.FUND_MILESTONE, amount_cents=milestone.amount_cents,
         milestone_id=milestone.id, customer_id=customer, payment_method_id=card,
-        created_at=uow.now, updated_at=uow.now))
+        purpose=BANK_DEBIT if card in banks else "", created_at=uow.now,
+        updated_at=uow.now))
     uow.audit("milestone", milestone.id, "funding queued", before,
               milestone.snapshot() | {"operation": operation.id})
     uow.audit("operation", None, "queued", after=operation.snapshot())

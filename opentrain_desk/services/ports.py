@@ -70,14 +70,17 @@ class CardInfo:
     exp_month: int
     exp_year: int
     is_default: bool = False
+    bank: bool = False  # a US bank account (ACH debit) rather than a card
 
     @property
     def label(self) -> str:
+        if self.bank:
+            return f"{self.brand} •••• {self.last4} (bank debit)"
         return f"{self.brand.title()} •••• {self.last4}"
 
     @property
     def expiry(self) -> str:
-        return f"{self.exp_month:02d}/{self.exp_year % 100:02d}"
+        return "—" if self.bank else f"{self.exp_month:02d}/{self.exp_year % 100:02d}"
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,8 @@ class PaymentGateway(Protocol):
     def detach_card(self, payment_method_id: str) -> None: ...
 
     def charge(self, *, amount_cents: int, customer_id: str, payment_method_id: str,
-               metadata: dict, idempotency_key: str) -> PaymentResult: ...
+               metadata: dict, idempotency_key: str,
+               bank_debit: bool = False) -> PaymentResult: ...
 
     def find_payment(self, customer_id: str, operation_id: str,
                      created_after: int) -> PaymentResult | None: ...

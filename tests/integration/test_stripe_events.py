@@ -188,3 +188,33 @@ def test_evidence_after_the_deadline_shows_stripes_refusal(factory, gateway, san
     with pytest.raises(DomainError, match="Stripe did not take the evidence"):
         disputes.save_evidence(factory, gateway, view.id, view.evidence, submit=True)
     assert disputes.for_milestone(factory, m_id).submitted is False
+
+
+@pytest.mark.parametrize("account, settles", [("000123456789", True), ("000111111113", False)])
+def test_a_bank_debit_stays_processing_then_settles_or_fails(factory, gateway, sandbox,
+                                                             account, settles):
+    from opentrain_desk.services import billing
+    [m_id] = hire(factory)
+    bank = billing.add_test_bank_account(factory, gateway, account)
+    assert bank.bank and "bank debit" in bank.label
+    assert bank.id in {m.id for m in billing.list_cards(factory, gateway)}
+    funding.queue_funding(factory(), m_id, "test", bank.id)
+    w = worker(factory, gateway)
+    w.run_once()
+    row = Queries(factory.engine).milestone(m_id)
+    assert row.status is MilestoneStatus.FUNDING
+    assert row.status_qualifier == "bank debit processing"
+    assert "4 business days" in milestone(factory, m_id).status_note
+    w.run_once()  # days pass without news: nothing changes, nothing is sent again
+    assert len(gateway.v1.payment_intents.list({"limit": 100}).data) == 1
+    sandbox_post(sandbox, "payment_intents/settle_all")  # the app was closed meanwhile
+    w.run_once()  # next start: the events settle it
+    m = milestone(factory, m_id)
+    if settles:
+        assert m.status is MilestoneStatus.ACTIVE_FUNDED
+        with factory.engine.connect() as conn:
+            assert conn.scalar(sa.select(sa.func.count()).select_from(invoices).where(
+                invoices.c.milestone_id == m_id, invoices.c.kind == "EMP")) == 1
+    else:
+        assert m.status is MilestoneStatus.NOT_FUNDED and m.status_note
+        assert "funding failed" in kinds_notified(factory)

@@ -37,6 +37,14 @@ class FundDialog(FormDialog):
         self.cards = QComboBox(objectName="fundPaymentMethodCombo")
         self.cards.addItem("Default payment method", DEFAULT)
         self.form.addRow("Charge to:", self.cards)
+        self.bank_note = QLabel("A bank debit (ACH) usually takes 4 business days: the "
+                                "milestone stays Funding (bank debit processing) until "
+                                "Stripe settles it.", objectName="bankDebitNoteLabel",
+                                wordWrap=True)
+        self.bank_note.setProperty("role", "hint")
+        self.bank_note.hide()
+        self.form.addRow(self.bank_note)
+        self.cards.currentIndexChanged.connect(self._explain_method)
         note = QLabel("The charge is queued and sent to Stripe in the background; while "
                       "offline it waits and goes out once Stripe is reachable.", wordWrap=True)
         note.setProperty("role", "hint")
@@ -58,7 +66,15 @@ class FundDialog(FormDialog):
         self.cards.clear()
         for card in sorted(cards, key=lambda c: not c.is_default):
             suffix = " (default)" if card.is_default else ""
-            self.cards.addItem(f"{card.label} · expires {card.expiry}{suffix}", card.id)
+            self.cards.addItem(f"{card.label}{suffix}" if card.bank else
+                               f"{card.label} · expires {card.expiry}{suffix}", card.id)
+        self._banks = {card.id for card in cards if card.bank}
+        self._explain_method()
+
+    def _explain_method(self, *_args) -> None:
+        """A bank debit takes days: say so before the employer confirms."""
+        bank = self.cards.currentData() in getattr(self, "_banks", ())
+        self.bank_note.setVisible(bank)
 
     def build(self):
         mode = self.ctx.stripe.mode if self.ctx.stripe else None

@@ -337,10 +337,11 @@ class AddPaymentMethodDialog(FormDialog):
     browser (Checkout, setup mode), then pick the result up. No card data in the app."""
 
     def __init__(self, ctx: AppContext, gateway: PaymentGateway,
-                 parent: QWidget | None = None) -> None:
-        self.live = gateway.mode == "live"
+                 parent: QWidget | None = None, bank: bool = False) -> None:
+        self.live, self.bank = gateway.mode == "live", bank
         super().__init__(_net(ctx), "Add payment method", "addPaymentMethodDialog",
-                         "I've finished in the browser" if self.live else "Add card", parent)
+                         "I've finished in the browser" if self.live else
+                         "Add bank account" if bank else "Add card", parent)
         self.ctx, self.gateway = ctx, gateway
         self.setup: billing.CardSetup | None = None
         if self.live:
@@ -352,12 +353,19 @@ class AddPaymentMethodDialog(FormDialog):
         self.form.addRow(_label("Test mode: choose one of Stripe's test cards. No card "
                                 "number is typed or stored.", role="hint"))
         self.cards = QButtonGroup(self)
-        for payment_method, description in billing.TEST_CARDS.items():
+        options = ([(f"bank:{number}", text) for number, text in
+                    billing.TEST_BANK_ACCOUNTS.items()] if self.bank else
+                   list(billing.TEST_CARDS.items()))
+        for payment_method, description in options:
             radio = QRadioButton(description, objectName=f"testCard_{payment_method}")
             radio.setProperty("paymentMethod", payment_method)
             self.cards.addButton(radio)
             self.form.addRow(radio)
         self.cards.buttons()[0].setChecked(True)
+        if self.bank:
+            self.form.addRow(_label("Fundings charged to a bank account are ACH debits: "
+                                    "Stripe usually settles them within 4 business days; "
+                                    "the milestone stays Funding until then.", role="hint"))
 
     def _build_hosted(self) -> None:
         self.form.addRow(_label(
@@ -403,8 +411,11 @@ class AddPaymentMethodDialog(FormDialog):
         checked = self.cards.checkedButton()
         if checked is None:
             raise DomainError("Choose a test card.")
-        return partial(billing.add_test_card, self.ctx.uow, self.gateway,
-                       checked.property("paymentMethod"))
+        choice = checked.property("paymentMethod")
+        if choice.startswith("bank:"):
+            return partial(billing.add_test_bank_account, self.ctx.uow, self.gateway,
+                           choice.removeprefix("bank:"))
+        return partial(billing.add_test_card, self.ctx.uow, self.gateway, choice)
 
 
 class BillingSection(QGroupBox):
@@ -424,6 +435,8 @@ class BillingSection(QGroupBox):
         self.error_label = _label(name="billingErrorLabel", role="error")
         self.error_label.hide()
         self.add_button = _button("Add payment method…", "addPaymentMethodButton")
+        self.bank_button = _button("Add bank account…", "addBankAccountButton",
+                                   "A US bank account for ACH debits (settle in days)")
         self.default_button = _button("Set as default", "setDefaultPaymentMethodButton",
                                       "Fundings are charged to the default card")
         self.remove_button = _button("Remove…", "removePaymentMethodButton")
@@ -436,9 +449,10 @@ class BillingSection(QGroupBox):
         layout.addWidget(self.table)
         layout.addWidget(self.hint_label)
         layout.addWidget(self.error_label)
-        layout.addLayout(_button_row(self.add_button, self.default_button,
+        layout.addLayout(_button_row(self.add_button, self.bank_button, self.default_button,
                                      self.remove_button, self.refresh_button))
         self.add_button.clicked.connect(self.add_payment_method)
+        self.bank_button.clicked.connect(self.add_bank_account)
         self.default_button.clicked.connect(self.set_default)
         self.remove_button.clicked.connect(self.confirm_remove)
         self.refresh_button.clicked.connect(self.reload)
@@ -542,13 +556,21 @@ class BillingSection(QGroupBox):
         self.hint_label.setVisible(bool(text))
 
     # -- actions ------------------------------------------------------------------------
-    def add_payment_method(self) -> None:
+    def add_bank_account(self) -> None:
+        gateway = _gateway(self.ctx)
+        if gateway is not None and gateway.mode == "live":
+            self._show_error("In live mode a bank account is added on Stripe's secure page: "
+                             "use Add payment method… and choose the bank account there.")
+            return
+        self.add_payment_method(bank=True)
+
+    def add_payment_method(self, bank: bool = False) -> None:
         gateway = _gateway(self.ctx)
         if gateway is None:
             self._show_error("Connect Stripe first: save an API key in the Stripe section "
                              "above.")
             return
-        dialog = AddPaymentMethodDialog(self.ctx, gateway, self.window())
+        dialog = AddPaymentMethodDialog(self.ctx, gateway, self.window(), bank=bank)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.saved.connect(lambda _card: self.reload())
         dialog.open()

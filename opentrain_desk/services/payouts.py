@@ -44,7 +44,11 @@ def approve_milestone(uow: UnitOfWork, milestone_id: int,
     approval, so a second click or a second window cannot approve (and pay) twice."""
     with uow:
         milestone = uow.milestones.get(milestone_id, for_update=True)
-        release = _release_amount(milestone, release_cents)
+        if uow.disputes.open_for_milestones([milestone.id]):
+            raise DomainError(f"“{milestone.title}”'s charge is disputed: answer the dispute "
+                              "first; nothing can be released while it is open.")
+        release = _release_amount(milestone, release_cents,
+                                  refunds.refunded_so_far(uow, milestone.payment_intent_id or ""))
         contract, job, trainer = _context(uow, milestone)
         before = milestone.snapshot()
         milestone.approve(uow.now, uow.actor)
@@ -76,10 +80,11 @@ def approve_milestone(uow: UnitOfWork, milestone_id: int,
             job_id=job.id, contract_id=contract.id, milestone_id=milestone.id,
             operation_id=operation.id)
         extra = {}
-        if release < milestone.amount_cents:
+        already = refunds.refunded_so_far(uow, milestone.payment_intent_id or "")
+        if release + already < milestone.amount_cents:
             remainder = refunds.queue(
                 uow, payment_intent_id=milestone.payment_intent_id or "",
-                amount_cents=milestone.amount_cents - release,
+                amount_cents=milestone.amount_cents - release - already,
                 charged_cents=milestone.amount_cents, purpose=RefundPurpose.REMAINDER,
                 reason=reason or "Partial release: the part not released",
                 milestone_id=milestone.id)
@@ -94,9 +99,16 @@ def approve_milestone(uow: UnitOfWork, milestone_id: int,
 PAYOUT_PENDING = "Payout pending"
 
 
-def _release_amount(milestone: Milestone, release_cents: int | None) -> int:
+def _release_amount(milestone: Milestone, release_cents: int | None,
+                    refunded: int = 0) -> int:
+    """What approving releases: by default the milestone amount, less whatever of its
+    charge was refunded already (e.g. in the Stripe Dashboard)."""
+    left = milestone.amount_cents - refunded
+    if left <= 0:
+        raise DomainError("The whole charge of this milestone was refunded: there is nothing "
+                          "left to release.")
     if release_cents is None:
-        return milestone.amount_cents
+        return left
     if isinstance(release_cents, bool) or not isinstance(release_cents, int) or \
             release_cents <= 0:
         raise DomainError("Release a positive amount (to release nothing, cancel & refund "
@@ -104,6 +116,9 @@ def _release_amount(milestone: Milestone, release_cents: int | None) -> int:
     if release_cents > milestone.amount_cents:
         raise DomainError(f"At most the milestone amount "
                           f"({Money(milestone.amount_cents).format()}) can be released.")
+    if release_cents > left:
+        raise DomainError(f"Only {Money(left).format()} of this milestone's charge is left "
+                          f"({Money(refunded).format()} was refunded).")
     return release_cents
 
 

@@ -70,18 +70,20 @@ class _Books:
     milestones: dict        # id -> (status, payout, amount, pi, label)
     operations: list[StripeOperation]
     trainer_accounts: dict  # milestone id -> connected account
+    lost_disputes: set = frozenset()  # charges taken back by a lost dispute
 
 
 def _read_books(factory: UnitOfWorkFactory) -> _Books:
-    from ..persistence.stripe_check_queries import books_for_check
+    from ..persistence.stripe_check_queries import books_for_check, lost_dispute_intents
     with factory() as uow:
         space = workspace_id(uow)
         mode = uow.settings.get("stripe.mode") or "test"
         customer = uow.settings.get(customer_key(mode))
         milestones, accounts = books_for_check(uow.session)
         ops = uow.operations.with_status(*OperationStatus)
+        lost = lost_dispute_intents(uow.session)
         uow.commit()
-    return _Books(space, customer, milestones, ops, accounts)
+    return _Books(space, customer, milestones, ops, accounts, lost)
 
 
 def check(factory: UnitOfWorkFactory, gateway: PaymentGateway) -> list[Difference]:
@@ -116,7 +118,8 @@ def _charge_differences(books: _Books, payments: list[StripePayment]) -> list[Di
                     (Remedy.REFUND,)))
             if status in FUNDED:
                 continue
-        if payment.id in refunding or payment.amount_refunded >= payment.amount:
+        if (payment.id in refunding or payment.amount_refunded >= payment.amount
+                or payment.id in books.lost_disputes):
             continue
         if payment.metadata.get("operation_id") in in_flight:
             continue  # the payment worker is settling it right now

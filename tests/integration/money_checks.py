@@ -22,12 +22,19 @@ def assert_money_equals_stripe(engine, gateway) -> None:
         {"limit": 100}).auto_paging_iter() if pi.status == "succeeded" and not pi.invoice}
     refunds: dict[str, int] = {}
     for refund in gateway.v1.refunds.list({"limit": 100}).auto_paging_iter():
-        refunds[refund.payment_intent] = refunds.get(refund.payment_intent, 0) + refund.amount
+        if refund.status in ("succeeded", "pending"):
+            refunds[refund.payment_intent] = (refunds.get(refund.payment_intent, 0)
+                                              + refund.amount)
+    for dispute in gateway.v1.disputes.list({"limit": 100}).auto_paging_iter():
+        if dispute.status == "lost":  # taken back by the card issuer: like a refund
+            refunds[dispute.payment_intent] = (refunds.get(dispute.payment_intent, 0)
+                                               + dispute.amount)
     transfers: dict[str, int] = {}
     for transfer in gateway.v1.transfers.list({"limit": 100}).auto_paging_iter():
         key = transfer.metadata["milestone_id"]
         transfers[key] = (transfers.get(key, 0) + transfer.amount
                           - int(transfer.amount_reversed or 0))  # reversed: back to us
+    ledger = books_ledger(engine)
     per_contract_books: dict[int, int] = {}
     per_contract_stripe: dict[int, int] = {}
     for row in books:
@@ -38,21 +45,39 @@ def assert_money_equals_stripe(engine, gateway) -> None:
         per_contract_stripe[row.contract_id] = (per_contract_stripe.get(row.contract_id, 0)
                                                 + charged - refunded - paid)
         per_contract_books[row.contract_id] = (per_contract_books.get(row.contract_id, 0)
-                                               + books_held(row, pay.get(row.id), refunded))
+                                               + books_held(row, pay.get(row.id), refunded,
+                                                            ledger))
     assert per_contract_stripe == per_contract_books
 
 
-def books_held(row, released: int | None, refunded: int) -> int:
-    """What the books' states say the agency holds for one milestone."""
-    if row.status in (MilestoneStatus.NOT_FUNDED, MilestoneStatus.FUNDING):
-        return 0
-    if row.status is not MilestoneStatus.PAID:
-        return row.amount_cents - refunded  # funded, Refunding (nothing back yet), Refunded
-    released = row.amount_cents if released is None else released
-    remainder_back = row.amount_cents - released  # partial release: refunded at approval
-    if row.payout_status is PayoutStatus.PAID_OUT:
-        return row.amount_cents - released - min(refunded, remainder_back)
-    if row.payout_status is PayoutStatus.REFUNDED:
-        return row.amount_cents - refunded
-    # payout pending, failed, or reversed (the money came back to the agency's balance)
-    return row.amount_cents - min(refunded, remainder_back)
+def books_held(row, _released: int | None, _refunded: int, ledger: dict | None = None) -> int:
+    """What the books' own money records say the agency holds for one milestone: its
+    funding charge, less refunds (in the app or recorded from Stripe), lost disputes and
+    payouts that were not reversed."""
+    return (ledger or {}).get(row.id, 0)
+
+
+def books_ledger(engine) -> dict[int, int]:
+    from opentrain_desk.domain.operations import OperationKind, OperationStatus
+    from opentrain_desk.persistence.orm import disputes, stripe_operations
+    op = stripe_operations.c
+    held: dict[int, int] = {}
+    with engine.connect() as conn:
+        for kind, milestone_id, amount in conn.execute(
+                sa.select(op.kind, op.milestone_id, op.amount_cents).where(
+                    op.status == OperationStatus.SUCCEEDED.name,
+                    op.milestone_id.is_not(None))):
+            sign = 1 if kind is OperationKind.FUND_MILESTONE else -1
+            held[milestone_id] = held.get(milestone_id, 0) + sign * amount
+        for milestone_id, amount in conn.execute(sa.select(
+                milestones.c.id, stripe_operations.c.amount_cents).join(
+                stripe_operations, stripe_operations.c.milestone_id == milestones.c.id).where(
+                milestones.c.payout_status == PayoutStatus.REVERSED.name,
+                op.kind == OperationKind.PAYOUT.name,
+                op.status == OperationStatus.SUCCEEDED.name)):
+            held[milestone_id] += amount  # the transfer came back
+        for milestone_id, amount in conn.execute(sa.select(
+                disputes.c.milestone_id, disputes.c.amount_cents).where(
+                disputes.c.status == "lost", disputes.c.milestone_id.is_not(None))):
+            held[milestone_id] = held.get(milestone_id, 0) - amount
+    return held

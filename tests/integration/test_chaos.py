@@ -28,7 +28,8 @@ from opentrain_desk.payments.stripe_gateway import StripeGateway
 from opentrain_desk.persistence import database
 from opentrain_desk.persistence.orm import (audit_log, contracts, invoices, jobs, milestones,
                                             stripe_operations, trainers)
-from opentrain_desk.services import billing, funding, payouts, refunds, stripe_check
+from opentrain_desk.services import (billing, funding, payouts, refunds, stripe_check,
+                                    stripe_events)
 from opentrain_desk.services import jobs as services
 from opentrain_desk.services.unit_of_work import UnitOfWorkFactory
 from tests.integration.money_checks import assert_money_equals_stripe
@@ -102,8 +103,10 @@ class Workers:
 class Agency:
     """The random user: acts on whatever the books show, accepting refusals."""
 
-    def __init__(self, factory: UnitOfWorkFactory, rng: random.Random) -> None:
+    def __init__(self, factory: UnitOfWorkFactory, rng: random.Random, gateway=None,
+                 sandbox=None, bank: str | None = None) -> None:
         self.factory, self.rng = factory, rng
+        self.gateway, self.sandbox, self.bank = gateway, sandbox, bank
         self.done: Counter = Counter()
 
     def amount(self) -> Money:
@@ -134,7 +137,8 @@ class Agency:
                 [self._fund, self._fund, self._fund, self._edit, self._delete]),
             MilestoneStatus.FUNDING: self._cancel,
             MilestoneStatus.ACTIVE_FUNDED: self.rng.choice(
-                [self._submit, self._submit, self._submit, self._refund]),
+                [self._submit, self._submit, self._submit, self._refund, self._dashboard,
+                 self._dispute]),
             MilestoneStatus.PENDING_APPROVAL: self.rng.choice(
                 [self._approve, self._approve, self._partial, self._changes, self._refund]),
         }.get(m.status)
@@ -162,7 +166,32 @@ class Agency:
                       MilestoneDraft(f"M {self.rng.randrange(1000)}", self.amount()))
 
     def _fund(self, m_id: int) -> None:
-        self._attempt("fund", funding.queue_funding, m_id, "test")
+        method = self.bank if self.bank and self.rng.random() < 0.2 else None
+        self._attempt("fund" if method is None else "fund by bank debit",
+                      funding.queue_funding, m_id, "test", method)
+
+    def _intent(self, m_id: int) -> str | None:
+        with self.factory() as uow:
+            return uow.milestones.get(m_id).payment_intent_id
+
+    def _dashboard(self, m_id: int) -> None:
+        """Someone refunds (part of) the charge in the Stripe Dashboard."""
+        intent = self._intent(m_id)
+        amount = self._amount_of(m_id)
+        try:
+            self.gateway.v1.refunds.create({"payment_intent": intent, "amount": (
+                amount if self.rng.random() < 0.5 else self.rng.randint(1, amount))})
+            self.done["dashboard refund"] += 1
+        except Exception:  # noqa: BLE001 - e.g. already refunded or disputed: Stripe says no
+            self.done["dashboard refund refused"] += 1
+
+    def _dispute(self, m_id: int) -> None:
+        """The card issuer opens a dispute on the funding charge."""
+        try:
+            self.sandbox.open_dispute(payment_intent=self._intent(m_id))
+            self.done["dispute"] += 1
+        except Exception:  # noqa: BLE001 - e.g. refunded or disputed already
+            self.done["dispute refused"] += 1
 
     def _edit(self, m_id: int) -> None:
         self._attempt("edit", services.edit_milestone, m_id,
@@ -202,8 +231,9 @@ class Agency:
         self._attempt("refund payout", payouts.refund_failed_payout, m_id, "chaos")
 
 
-def _setup(factory, gateway, sandbox) -> None:
+def _setup(factory, gateway, sandbox) -> str:
     billing.add_test_card(factory, gateway, "pm_card_visa")
+    bank = billing.add_test_bank_account(factory, gateway, "000123456789").id
     for j in range(4):
         job_id = services.create_job(factory(), f"Job {j}")
         for t in range(2):
@@ -213,6 +243,14 @@ def _setup(factory, gateway, sandbox) -> None:
             account = payouts.ensure_account(factory, gateway, hired.trainer_id)
             sandbox.complete_onboarding(account)
             payouts.refresh_account(factory, gateway, hired.trainer_id)
+    return bank
+
+
+def _settle_at_stripe(sandbox, gateway, rng: random.Random) -> None:
+    sandbox.settle_all_payment_intents()
+    for dispute in gateway.v1.disputes.list({"limit": 100}).auto_paging_iter():
+        if dispute.status in ("needs_response", "under_review"):
+            sandbox.resolve_dispute(dispute.id, rng.choice(["won", "lost"]))
 
 
 def _unsettled(factory) -> list:
@@ -223,11 +261,14 @@ def _unsettled(factory) -> list:
                                 [s.name for s in UNSETTLED]))).all()
 
 
-def _wait_settled(factory, workers: Workers, timeout: float = 90.0) -> None:
+def _wait_settled(factory, workers: Workers, timeout: float = 90.0,
+                  waiting_at_stripe: bool = False) -> None:
+    """Until nothing is in flight; ``waiting_at_stripe``: bank debits may still process."""
     deadline = time.monotonic() + timeout
+    done = {"ATTENTION", "NEEDS_ACTION"} if waiting_at_stripe else {"ATTENTION"}
     while time.monotonic() < deadline:
         left = _unsettled(factory)
-        if not left or all(op.status == "ATTENTION" for op in left):
+        if all(getattr(op.status, "name", op.status) in done for op in left):
             return
         time.sleep(0.25)  # polling another process's progress
     pytest.fail(f"operations still unsettled after {timeout} s: {_unsettled(factory)}\n"
@@ -245,8 +286,8 @@ def run_chaos(db_url: str, sandbox, log_dir: Path, seconds: float, seed: int,
     factory = UnitOfWorkFactory(engine, actor="chaos")
     gateway = StripeGateway(sandbox.api_key, base_url=sandbox.base_url, timeout=10,
                             mode="test")
-    _setup(factory, gateway, sandbox)
-    agency = Agency(factory, rng)
+    bank = _setup(factory, gateway, sandbox)
+    agency = Agency(factory, rng, gateway, sandbox, bank if chaos else None)
     workers = Workers(db_url, sandbox, log_dir)
     workers.start(0)
     workers.start(1)
@@ -263,6 +304,12 @@ def run_chaos(db_url: str, sandbox, log_dir: Path, seconds: float, seed: int,
                 workers.kill_one(rng)
             time.sleep(rng.uniform(0, 0.03))  # pacing the random user
         sandbox.clear_faults()
+        # A day passes: Stripe forgets idempotency keys (a sticky 5xx replayed under its
+        # key can no longer hide the outcome: lookup first, then a fresh send executes).
+        sandbox.expire_idempotency_keys()
+        _wait_settled(factory, workers, waiting_at_stripe=True)
+        _settle_at_stripe(sandbox, gateway, rng)  # days pass: debits settle, disputes end
+        stripe_events.sync(factory, gateway)  # what happened at Stripe reaches the books
         _wait_settled(factory, workers)
         elapsed = time.monotonic() - deadline + seconds
     finally:
@@ -341,6 +388,9 @@ def _check_invoices_and_audit(factory, books, gateway) -> None:
             invoices.c.kind == "CN")).scalars())
         refunded_audit = Counter(conn.execute(sa.select(audit_log.c.entity_id).where(
             audit_log.c.entity == "milestone", audit_log.c.action == "refunded")).scalars())
+        dashboard_audit = Counter(conn.execute(sa.select(audit_log.c.entity_id).where(
+            audit_log.c.entity == "milestone",
+            audit_log.c.action == "refunded at Stripe")).scalars())
     for row in books:
         status = getattr(row.status, "name", row.status)
         payout = getattr(row.payout_status, "name", row.payout_status)
@@ -351,8 +401,12 @@ def _check_invoices_and_audit(factory, books, gateway) -> None:
         refunds_made = [r for r in gateway.v1.refunds.list(
             {"payment_intent": row.payment_intent_id, "limit": 100}).data] \
             if row.payment_intent_id else []
-        assert credit[row.id] == len(refunds_made) == refunded_audit[row.id], \
-            f"credit notes of {row.id}"
+        lost = [d for d in gateway.v1.disputes.list(
+            {"payment_intent": row.payment_intent_id}).data if d.status == "lost"] \
+            if row.payment_intent_id else []
+        assert credit[row.id] == len(refunds_made) + len(lost), f"credit notes of {row.id}"
+        assert refunded_audit[row.id] + dashboard_audit[row.id] == len(refunds_made), \
+            f"refund audit of {row.id}"
 
 
 @pytest.mark.parametrize("database_kind", ["sqlite", "postgres"])

@@ -46,6 +46,7 @@ DEMO_JOBS = [
             ("Glossary — 60 key terms", "300.00", -6, "PAID_RETRY"),
             ("Term list v0 (payout refunded)", "200.00", -27, "PAID_REFUNDED"),
             ("Batch B — 250 summaries", "1,875.50", 18, "NOT_FUNDED"),
+            ("Batch C — 120 summaries", "960.00", 25, "BANK_PROCESSING"),
         ]),
     ]),
     ("Math reasoning step-by-step", "Verify chain-of-thought solutions, grade 9–12.", [
@@ -74,6 +75,7 @@ PATH = {
     "PENDING_APPROVAL": [Action.START_FUNDING, Action.FUNDING_SUCCEEDED, Action.SUBMIT],
     "PAID": [Action.START_FUNDING, Action.FUNDING_SUCCEEDED, Action.SUBMIT, Action.APPROVE],
     "DISPUTED": [Action.START_FUNDING, Action.FUNDING_SUCCEEDED],  # + an open dispute
+    "BANK_PROCESSING": [Action.START_FUNDING],  # charged to a bank account: settles later
     "REFUNDING": [Action.START_FUNDING, Action.FUNDING_SUCCEEDED, Action.REFUND],
     "REFUNDED": [Action.START_FUNDING, Action.FUNDING_SUCCEEDED, Action.REFUND,
                  Action.REFUND_SUCCEEDED],
@@ -179,6 +181,26 @@ def advance_locally(factory: UnitOfWorkFactory, milestone_id: int, target: str,
             uow.commit()
     if target == "DISPUTED":
         _demo_dispute(factory, milestone_id)
+    elif target == "BANK_PROCESSING":
+        _demo_bank_debit(factory, milestone_id)
+
+
+def _demo_bank_debit(factory: UnitOfWorkFactory, milestone_id: int) -> None:
+    """A funding charged to a bank account, still processing at Stripe."""
+    from ..domain.operations import ErrorKind, OperationKind, OperationStatus, StripeOperation
+    from ..services.funding import BANK_DEBIT
+    with factory() as uow:
+        milestone = uow.milestones.get(milestone_id)
+        uow.operations.add(StripeOperation(
+            kind=OperationKind.FUND_MILESTONE, amount_cents=milestone.amount_cents,
+            milestone_id=milestone_id, status=OperationStatus.NEEDS_ACTION,
+            error_kind=ErrorKind.PROCESSING, purpose=BANK_DEBIT, maybe_sent=True,
+            last_error="Stripe is still processing the payment (processing).",
+            stripe_object_id=f"pi_demo_bank{milestone_id}", attempts=1, created_at=uow.now,
+            updated_at=uow.now))
+        milestone.status_note = ("Bank debit processing: Stripe usually settles it within 4 "
+                                 "business days.")
+        uow.commit()
 
 
 def _demo_dispute(factory: UnitOfWorkFactory, milestone_id: int) -> None:

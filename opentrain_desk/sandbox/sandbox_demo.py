@@ -46,6 +46,7 @@ def seed_sandbox_demo(factory: UnitOfWorkFactory, gateway: PaymentGateway,
     card = billing.add_test_card(factory, gateway, "pm_card_visa")
     needs_3ds = billing.add_test_card(factory, gateway, "pm_card_authenticationRequired")
     billing.set_default(factory, gateway, card.id)
+    bank = billing.add_test_bank_account(factory, gateway, "000123456789")
     worker = OutboxWorker(factory, lambda: gateway, lease=timedelta(0), senders=1)
     _subscribe_agency(factory, gateway, worker)
 
@@ -70,6 +71,9 @@ def seed_sandbox_demo(factory: UnitOfWorkFactory, gateway: PaymentGateway,
         at(Action.START_FUNDING)
         onboard(milestone_id)
         if target == "NOT_FUNDED":
+            return
+        if target == "BANK_PROCESSING":
+            bank_debits.append(milestone_id)  # charged last: nothing else is sent then
             return
         card_id = needs_3ds.id if target == "FUNDING" else None  # waits for 3-D Secure
         funding.queue_funding(f(), milestone_id, gateway.mode, card_id)
@@ -111,6 +115,7 @@ def seed_sandbox_demo(factory: UnitOfWorkFactory, gateway: PaymentGateway,
                 demo_worker.run_once(reconcile=False)
 
     refunding: list[int] = []
+    bank_debits: list[int] = []
     seed_demo(factory, advance, subscription_invoice=False)
     stripe_events.sync(factory, gateway)  # the reversal and the dispute reach the books
     refunds_only = OutboxWorker(factory, lambda: gateway, lease=timedelta(0), senders=1)
@@ -119,6 +124,12 @@ def seed_sandbox_demo(factory: UnitOfWorkFactory, gateway: PaymentGateway,
         cancel(factory, milestone_id)
         inject_fault("/v1/refunds", method="POST", **REFUND_FAULT)
         refunds_only.run_once(reconcile=False)
+    fundings_only = OutboxWorker(factory, lambda: gateway, lease=timedelta(0), senders=1)
+    fundings_only.handlers = {OperationKind.FUND_MILESTONE:
+                              fundings_only.handlers[OperationKind.FUND_MILESTONE]}
+    for milestone_id in bank_debits:  # processing at Stripe: settles days later
+        funding.queue_funding(factory(), milestone_id, gateway.mode, bank.id)
+        fundings_only.run_once(reconcile=False)
 
 
 def cancel(factory: UnitOfWorkFactory, milestone_id: int) -> None:

@@ -48,6 +48,7 @@ def test_sandbox_demo_shows_every_state_with_real_stripe_objects(tmp_path, sandb
         assert_money_equals_stripe(engine, gateway)
         disputed = [Queries(engine).milestone(r.id) for r in seeded]
         [open_dispute] = [row for row in disputed if row.disputed]
+        assert [r.status_qualifier for r in disputed].count("bank debit processing") == 1
         assert open_dispute.status_label == "Disputed"
         assert open_dispute.status_qualifier == "evidence due in 6 days"
         assert gateway.list_disputes()[0].payment_intent_id == next(

@@ -124,6 +124,7 @@ def test_demo_workspace_shows_every_state(qtbot, settings):
             ids = list(conn.scalars(sa.select(milestones.c.id)))
         labels = {queries.milestone(i).status_label for i in ids}
         assert "Disputed" in labels  # an open dispute with its deadline
+        assert "bank debit processing" in {queries.milestone(i).status_qualifier for i in ids}
         assert_history_in_number_order(window.ctx.uow.engine)
         jobs_table = find(window, QTableView, "jobsTable")
         qtbot.waitUntil(lambda: jobs_table.model().rowCount() >= 4)

@@ -91,6 +91,8 @@ TRANSITIONS: dict[tuple[MilestoneStatus, Action], MilestoneStatus] = {
     (S.ACTIVE_FUNDED, A.REFUNDED_AT_STRIPE): S.REFUNDED,
     (S.PENDING_APPROVAL, A.REFUNDED_AT_STRIPE): S.REFUNDED,
     (S.REFUNDING, A.REFUNDED_AT_STRIPE): S.REFUNDED,
+    # a refund that Stripe reports failed days later: the money is with the agency again
+    (S.REFUNDED, A.REFUND_FAILED): S.ACTIVE_FUNDED,
 }
 
 

@@ -203,6 +203,12 @@ class StripeOperation:
         self.status, self.maybe_sent, self.updated_at = OperationStatus.QUEUED, True, now
         self.next_attempt_at = max(now, self.next_attempt_at or now)
 
+    def failed_later(self, now: datetime, message: str) -> None:
+        """Stripe reported a success that it undid later (a refund that failed days after)."""
+        self._require(OperationStatus.SUCCEEDED)
+        self.status, self.error_kind, self.last_error, self.updated_at = (
+            OperationStatus.FAILED, ErrorKind.DECLINED, message, now)
+
     def needs_attention(self, now: datetime, reason: str, object_id: str = "") -> None:
         """Recording failed: keep the operation aside (never re-sent) with the reason."""
         self.status, self.last_error, self.updated_at = OperationStatus.ATTENTION, reason, now

@@ -121,7 +121,8 @@ class StripeGateway:
         """A Checkout Session that saves a card for ``customer_id``: (session id, URL)."""
         with translated():
             session = self.v1.checkout.sessions.create({
-                "mode": "setup", "customer": customer_id, "payment_method_types": ["card"],
+                "mode": "setup", "customer": customer_id,
+                "payment_method_types": ["card", "us_bank_account"],
                 "success_url": success_url, "cancel_url": cancel_url})
         return session.id, session["url"]
 

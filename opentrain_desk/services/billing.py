@@ -85,6 +85,8 @@ def add_test_card(factory: UnitOfWorkFactory, gateway: PaymentGateway,
             _cache_default(factory, gateway.mode, card.id)
     except GatewayError as error:
         raise _user_error(error) from None
+    if card.bank:  # Stripe's page also offers US bank accounts (ACH debits)
+        _remember_bank(factory, gateway.mode, card.id)
     _audit(factory, "payment method added", card)
     return card
 
@@ -113,13 +115,18 @@ def add_test_bank_account(factory: UnitOfWorkFactory, gateway: PaymentGateway,
         account = gateway.attach_bank_account(customer, TEST_ROUTING, account_number, holder)
     except GatewayError as error:
         raise _user_error(error) from None
-    with factory() as uow:
-        known = uow.settings.get(bank_methods_key(gateway.mode)) or ""
-        uow.settings.set(bank_methods_key(gateway.mode),
-                         ",".join(filter(None, [*known.split(","), account.id])))
-        uow.commit()
+    _remember_bank(factory, gateway.mode, account.id)
     _audit(factory, "payment method added", account)
     return account
+
+
+def _remember_bank(factory: UnitOfWorkFactory, mode: str, method_id: str) -> None:
+    """Fundings charged to this payment method are bank debits (ACH)."""
+    with factory() as uow:
+        known = uow.settings.get(bank_methods_key(mode)) or ""
+        uow.settings.set(bank_methods_key(mode),
+                         ",".join(filter(None, [*known.split(","), method_id])))
+        uow.commit()
 
 
 def set_default(factory: UnitOfWorkFactory, gateway: PaymentGateway, card_id: str) -> None:
@@ -220,5 +227,7 @@ def finish_card_setup(factory: UnitOfWorkFactory, gateway: CardSetupGateway,
             card = replace(card, is_default=True)
     except GatewayError as error:
         raise _user_error(error) from None
+    if card.bank:  # Stripe's page also offers US bank accounts (ACH debits)
+        _remember_bank(factory, gateway.mode, card.id)
     _audit(factory, "payment method added", card)
     return card

@@ -214,3 +214,35 @@ def refund_failed(uow: UnitOfWork, operation: StripeOperation, reason: str) -> N
     notify(uow, "refund failed", f"Refund of {Money(operation.amount_cents).format()} failed",
            f"“{milestone.title}” ({job.title}): {reason}", job_id=job.id,
            contract_id=contract.id, milestone_id=milestone.id)
+
+
+def refund_failed_later(uow: UnitOfWork, operation: StripeOperation,
+                        result: RefundResult) -> str:
+    """A refund Stripe reported done, failed days later: the money is with the agency
+    again. The credit note stands as issued; an employer invoice re-states the amount."""
+    operation.failed_later(uow.now, f"The refund {result.id} failed at Stripe after it was "
+                                    "reported done.")
+    if operation.milestone_id is None:
+        return "refund failed later"
+    milestone = uow.milestones.get(operation.milestone_id, for_update=True)
+    before = milestone.snapshot()
+    note = f"Refund of {Money(operation.amount_cents).format()} failed at Stripe ({result.id})."
+    if milestone.status is MilestoneStatus.REFUNDED:
+        milestone.apply(Action.REFUND_FAILED, uow.now, note)
+    else:
+        milestone.status_note = note
+    contract, job, _trainer = _context(uow, milestone)
+    invoicing.issue(uow, InvoiceKind.EMPLOYER_FUNDING, bill_to=invoicing.company_party(uow),
+                    project=job.title, description=f"Refund {result.id} of “{milestone.title}” "
+                    "failed at Stripe: the amount credited is charged again",
+                    amount_cents=operation.amount_cents, payment_status="Paid",
+                    refs=(("Failed refund", result.id),), job_id=job.id,
+                    contract_id=contract.id, milestone_id=milestone.id,
+                    operation_id=operation.id)
+    uow.audit("milestone", milestone.id, "refund failed later", before, milestone.snapshot()
+              | {"refund": result.id})
+    notify(uow, "refund failed", f"Refund of {Money(operation.amount_cents).format()} failed",
+           f"“{milestone.title}” ({job.title}): Stripe could not return the money ({result.id}); "
+           "it is with the agency again.", job_id=job.id, contract_id=contract.id,
+           milestone_id=milestone.id)
+    return "refund failed later"

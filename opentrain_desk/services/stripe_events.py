@@ -153,6 +153,10 @@ def refund_from(data: dict) -> RefundResult:
 
 def apply_refund_object(uow: UnitOfWork, refund: RefundResult) -> str:
     """Our own refund (made through the outbox) or one made outside the app."""
+    if refund.status == "failed":
+        recorded = uow.operations.by_stripe_object(refund.id)
+        if recorded is not None and recorded.status.name == "SUCCEEDED":
+            return refunds.refund_failed_later(uow, recorded, refund)
     operation_id = refund.metadata.get("operation_id")
     ours = uow.operations.get_or_none(operation_id) if operation_id else None
     if ours is not None and ours.kind is OperationKind.REFUND:

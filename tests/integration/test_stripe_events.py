@@ -218,3 +218,23 @@ def test_a_bank_debit_stays_processing_then_settles_or_fails(factory, gateway, s
     else:
         assert m.status is MilestoneStatus.NOT_FUNDED and m.status_note
         assert "funding failed" in kinds_notified(factory)
+
+
+def test_a_refund_that_fails_days_later_returns_the_milestone(factory, gateway, sandbox):
+    from opentrain_desk.services import refunds
+    [m_id] = funded(factory, gateway)
+    refunds.cancel_and_refund(factory(), m_id, 125_000, "Trainer left")
+    worker(factory, gateway).run_once()
+    assert milestone(factory, m_id).status is MilestoneStatus.REFUNDED
+    [refund] = [op for op in operations(factory) if op.kind == OperationKind.REFUND]
+    sandbox_post(sandbox, f"refunds/{refund.stripe_object_id}/fail")
+    stripe_events.sync(factory, gateway)
+    stripe_events.sync(factory, gateway)  # once only
+    m = milestone(factory, m_id)
+    assert m.status is MilestoneStatus.ACTIVE_FUNDED and "failed at Stripe" in m.status_note
+    with factory.engine.connect() as conn:
+        kinds = list(conn.scalars(sa.select(invoices.c.kind).where(
+            invoices.c.milestone_id == m_id).order_by(invoices.c.id)))
+    assert kinds == ["EMP", "CN", "EMP"]  # the credit note stands; the amount re-stated
+    assert "refund failed" in kinds_notified(factory)
+    assert stripe_check.check(factory, gateway) == []

@@ -155,7 +155,7 @@ def test_gateway_creates_a_setup_mode_card_session():
     assert gateway.create_setup_session("cus_1", "https://ok", "https://cancel") == (
         "cs_123", "https://checkout.stripe.com/c/pay/cs_123")
     assert sessions.calls == [("create", {
-        "mode": "setup", "customer": "cus_1", "payment_method_types": ["card"],
+        "mode": "setup", "customer": "cus_1", "payment_method_types": ["card", "us_bank_account"],
         "success_url": "https://ok", "cancel_url": "https://cancel"})]
 
 
@@ -172,3 +172,13 @@ def test_gateway_reads_the_saved_method_from_the_expanded_intent(session, expect
     gateway, sessions = gateway_with(session)
     assert gateway.finish_setup_session("cs_9") == expected
     assert sessions.calls == [("retrieve", "cs_9", {"expand": ["setup_intent"]})]
+
+
+def test_a_bank_account_saved_on_stripes_page_is_charged_by_bank_debit(factory):
+    gateway = FakeGateway()
+    setup = billing.start_card_setup(factory, gateway)
+    gateway.sessions[setup.session_id] = "pm_bank"
+    gateway.cards.append(CardInfo("pm_bank", "STRIPE TEST BANK", "6789", 0, 0, bank=True))
+    saved = billing.finish_card_setup(factory, gateway, setup.session_id)
+    assert saved.bank and saved.label == "STRIPE TEST BANK •••• 6789 (bank debit)"
+    assert settings_value(factory, "stripe.live.bank_payment_methods") == "pm_bank"

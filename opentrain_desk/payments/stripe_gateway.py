@@ -166,18 +166,9 @@ class StripeGateway:
                   "transfer_group": transfer_group, "metadata": metadata}
         if source_transaction:
             params["source_transaction"] = source_transaction
-        try:
-            with translated():
-                return _transfer(self.v1.transfers.create(
-                    params, {"idempotency_key": idempotency_key}))
-        except GatewayError as error:
-            if source_transaction and error.kind is ErrorKind.BALANCE:
-                # funded by the charge itself: "not enough" means the charge was refunded
-                # or disputed at Stripe, which waiting will not change
-                raise GatewayError(ErrorKind.INVALID, "The milestone's charge has not enough "
-                                   "left to pay this out (refunded or disputed at Stripe).",
-                                   error.code) from None
-            raise
+        with translated():
+            return _transfer(self.v1.transfers.create(
+                params, {"idempotency_key": idempotency_key}))
 
     def find_transfer(self, transfer_group: str,
                       operation_id: str | None) -> TransferResult | None:

@@ -247,6 +247,10 @@ class DisputeRepository:
             self.session.execute(disputes.update().where(disputes.c.id == dispute_id)
                                  .values(**values))
 
+    def lost_for(self, payment_intent_id: str) -> list[sa.Row]:
+        return list(self.session.execute(sa.select(disputes).where(
+            disputes.c.payment_intent_id == payment_intent_id, disputes.c.status == "lost")))
+
     def open_for_milestones(self, milestone_ids: list[int]) -> list[sa.Row]:
         from ..domain.disputes import CLOSED
         if not milestone_ids:

@@ -241,7 +241,7 @@ def record_error(uow: UnitOfWork, operation_id: str, error: GatewayError,
     be retried. An error for an attempt that is no longer the operation's current one
     (another worker moved it on) changes nothing."""
     from .payouts import record_payout_error
-    from .refunds import refund_failed
+    from .refunds import left_of_charge, refund_failed
     with uow:
         operation = uow.operations.get(operation_id, for_update=True)
         if operation.status is not OperationStatus.SENDING or (
@@ -251,6 +251,12 @@ def record_error(uow: UnitOfWork, operation_id: str, error: GatewayError,
                      if operation.milestone_id is not None else None)
         before = milestone.snapshot() if milestone else None
         payout = operation.kind is OperationKind.PAYOUT
+        if (payout and milestone and error.kind is ErrorKind.BALANCE
+                and left_of_charge(uow, milestone) < operation.amount_cents):
+            # the charge funding it was refunded or lost to a dispute: waiting won't help
+            error = GatewayError(ErrorKind.INVALID, "The milestone's charge has not enough "
+                                 "left to pay this out (refunded or disputed at Stripe).",
+                                 error.code)
         retry = error.kind.retryable or error.kind is ErrorKind.KEY_REJECTED
         if error.kind.outcome_unknown:
             operation.outcome_unknown(uow.now, error.kind, error.message)

@@ -97,6 +97,14 @@ def trainer_notice(trainer: str, milestone: str, job: str, reason: str) -> str:
             f"to the agency.\nReason: {reason.strip()}\n\nNo payment will be made for it.")
 
 
+def left_of_charge(uow: UnitOfWork, milestone: Milestone) -> int:
+    """What of the milestone's charge is still with the agency at Stripe: the charge less
+    refunds (in the app or recorded from Stripe) and lost disputes."""
+    intent = milestone.payment_intent_id or ""
+    lost = sum(row.amount_cents for row in uow.disputes.lost_for(intent))
+    return _charged(uow, milestone) - refunded_so_far(uow, intent) - lost
+
+
 def _charged(uow: UnitOfWork, milestone: Milestone) -> int:
     for operation in uow.operations.for_milestone(milestone.id):
         if (operation.kind is OperationKind.FUND_MILESTONE and operation.status is

@@ -238,3 +238,18 @@ def test_a_refund_that_fails_days_later_returns_the_milestone(factory, gateway, 
     assert kinds == ["EMP", "CN", "EMP"]  # the credit note stands; the amount re-stated
     assert "refund failed" in kinds_notified(factory)
     assert stripe_check.check(factory, gateway) == []
+
+
+def test_a_payout_whose_charge_was_refunded_at_stripe_fails_instead_of_retrying(
+        factory, gateway, sandbox):
+    [m_id] = funded_and_submitted(factory, gateway)
+    ready_trainer(factory, gateway, sandbox, m_id)
+    payouts.approve_milestone(factory(), m_id)
+    gateway.v1.refunds.create({"payment_intent": milestone(factory, m_id).payment_intent_id})
+    worker(factory, gateway).run_once()  # syncs the refund, then tries the transfer
+    m = milestone(factory, m_id)
+    assert m.payout_status is PayoutStatus.FAILED
+    [payout] = [op for op in operations(factory) if op.kind == OperationKind.PAYOUT]
+    assert payout.status.name == "FAILED"
+    assert "refunded or disputed" in payout.last_error
+    assert gateway.v1.transfers.list().data == []

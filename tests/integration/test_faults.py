@@ -420,7 +420,25 @@ def _other_user() -> dict:
     return {}
 
 
-def test_a_read_only_data_folder_opens_read_only_and_logs_to_stderr(tmp_path):
+@pytest.fixture(autouse=False)
+def reachable_checkout():
+    """As root the app runs as ``nobody``, who must be able to reach this checkout and its
+    virtualenv: a clone in a private folder (``mktemp -d`` is 0700) is opened for traversal
+    (search permission only) during the test, then closed again."""
+    opened = []
+    if _other_user():
+        for folder in {*Path(sys.executable).parents, *ROOT.parents, ROOT}:
+            mode = folder.stat().st_mode
+            if folder.is_dir() and not mode & 0o001 and str(folder) != "/":
+                folder.chmod(mode | 0o001)
+                opened.append((folder, mode))
+    yield
+    for folder, mode in opened:
+        folder.chmod(mode)
+
+
+def test_a_read_only_data_folder_opens_read_only_and_logs_to_stderr(tmp_path,
+                                                                   reachable_checkout):
     import stat
     import tempfile
     base = Path(tempfile.mkdtemp(prefix="otd-ro-"))  # reachable by another user
@@ -450,7 +468,8 @@ def test_a_read_only_data_folder_opens_read_only_and_logs_to_stderr(tmp_path):
         shutil.rmtree(base, ignore_errors=True)
 
 
-def test_a_read_only_folder_without_a_workspace_cannot_create_one(tmp_path):
+def test_a_read_only_folder_without_a_workspace_cannot_create_one(tmp_path,
+                                                                 reachable_checkout):
     import tempfile
     base = Path(tempfile.mkdtemp(prefix="otd-ro-"))
     try:

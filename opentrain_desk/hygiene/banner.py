@@ -67,7 +67,25 @@ class StorageBanner(QFrame):
         self.cancel_button.setVisible(kind == "busy")
         if kind == "connection":
             self._probe.start()
+        elif kind == "busy":
+            self._name_holder(message)
         self.show()
+
+    def _name_holder(self, message: str) -> None:
+        """Where the OS tells (lsof, the Restart Manager), say which program holds the
+        lock; asked off the GUI thread (it may take a second or two)."""
+        from ..persistence.database import sqlite_path
+        path = sqlite_path(self.window_.ctx.uow.engine)
+        net = getattr(self.window_.ctx, "net", None)
+        if path is None or net is None:
+            return
+        from .lockinfo import lock_holders
+        net.run(lambda: lock_holders(path), lambda holders: self._show_holder(message, holders),
+                owner=self)
+
+    def _show_holder(self, message: str, holders: list[str]) -> None:
+        if self.kind == "busy" and holders:
+            self.label.setText(f"{message} It is held by {', '.join(holders)}.")
 
     def show_read_only(self) -> None:
         self.read_only = True

@@ -78,6 +78,32 @@ def test_a_locked_workspace_shows_a_banner_keeps_input_and_saves_by_itself(
     assert titles(window) == ["Saved once the lock is gone"]
 
 
+def test_the_busy_banner_names_the_program_holding_the_lock(qtbot, fast_window, settings):
+    import shutil
+    import subprocess
+    import sys
+    window, banner = fast_window, fast_window.storage_banner
+    path = sa.engine.make_url(settings.db_url).database
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], "
+         "isolation_level=None); c.execute('BEGIN EXCLUSIVE'); print('ready', flush=True); "
+         "sys.stdin.read()", path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        new_job_dialog(qtbot, window, "Waits for the other program")
+        qtbot.waitUntil(banner.isVisible, timeout=5000)
+        label = find(banner, QLabel, "storageBannerLabel")
+        if shutil.which("lsof"):  # where the OS tells
+            qtbot.waitUntil(lambda: f"(process {holder.pid})" in label.text(), timeout=8000)
+        assert "busy" in label.text()
+    finally:
+        holder.stdin.close()
+        holder.wait(10)
+    qtbot.waitUntil(lambda: not banner.isVisible(), timeout=8000)
+    idle(qtbot, window)
+    assert titles(window) == ["Waits for the other program"]
+
+
 def test_stop_waiting_gives_up_with_the_input_kept_and_nothing_saved(qtbot, fast_window,
                                                                      settings):
     window = fast_window

@@ -21,7 +21,9 @@ def main(db_url: str, base_url: str, api_key: str, name: str) -> None:
                           lease=timedelta(seconds=3), senders=2)
     worker.start()
     print("ready", flush=True)
-    threading.Event().wait()  # until killed
+    while True:  # like the app's SyncController: a full sync (with Stripe's events) often
+        threading.Event().wait(1.0)
+        worker.sync_now()
 
 
 if __name__ == "__main__":

@@ -253,22 +253,30 @@ def _settle_at_stripe(sandbox, gateway, rng: random.Random) -> None:
             sandbox.resolve_dispute(dispute.id, rng.choice(["won", "lost"]))
 
 
+def _done(op, waiting_at_stripe: bool) -> bool:
+    status = getattr(op.status, "name", op.status)
+    kind = getattr(op.error_kind, "name", op.error_kind)
+    return status == "ATTENTION" or waiting_at_stripe and (
+        status == "NEEDS_ACTION" or status == "QUEUED" and kind == "BALANCE")
+
+
 def _unsettled(factory) -> list:
     with factory.engine.connect() as conn:
         return conn.execute(sa.select(stripe_operations.c.id, stripe_operations.c.status,
-                                      stripe_operations.c.last_error)
+                                      stripe_operations.c.last_error,
+                                      stripe_operations.c.error_kind)
                             .where(stripe_operations.c.status.in_(
                                 [s.name for s in UNSETTLED]))).all()
 
 
 def _wait_settled(factory, workers: Workers, timeout: float = 90.0,
                   waiting_at_stripe: bool = False) -> None:
-    """Until nothing is in flight; ``waiting_at_stripe``: bank debits may still process."""
+    """Until nothing is in flight; ``waiting_at_stripe``: bank debits may still process and
+    payouts may wait for a disputed charge's funds."""
     deadline = time.monotonic() + timeout
-    done = {"ATTENTION", "NEEDS_ACTION"} if waiting_at_stripe else {"ATTENTION"}
     while time.monotonic() < deadline:
         left = _unsettled(factory)
-        if all(getattr(op.status, "name", op.status) in done for op in left):
+        if all(_done(op, waiting_at_stripe) for op in left):
             return
         time.sleep(0.25)  # polling another process's progress
     pytest.fail(f"operations still unsettled after {timeout} s: {_unsettled(factory)}\n"
@@ -308,8 +316,10 @@ def run_chaos(db_url: str, sandbox, log_dir: Path, seconds: float, seed: int,
         # key can no longer hide the outcome: lookup first, then a fresh send executes).
         sandbox.expire_idempotency_keys()
         _wait_settled(factory, workers, waiting_at_stripe=True)
-        _settle_at_stripe(sandbox, gateway, rng)  # days pass: debits settle, disputes end
-        stripe_events.sync(factory, gateway)  # what happened at Stripe reaches the books
+        for _day in range(2):  # days pass: debits settle, disputes end
+            _settle_at_stripe(sandbox, gateway, rng)
+            stripe_events.sync(factory, gateway)  # what happened at Stripe reaches the books
+            _wait_settled(factory, workers, waiting_at_stripe=True)
         _wait_settled(factory, workers)
         elapsed = time.monotonic() - deadline + seconds
     finally:

@@ -74,7 +74,10 @@ class FundDialog(FormDialog):
     def _explain_method(self, *_args) -> None:
         """A bank debit takes days: say so before the employer confirms."""
         bank = self.cards.currentData() in getattr(self, "_banks", ())
-        self.bank_note.setVisible(bank)
+        if bank != self.bank_note.isVisibleTo(self):
+            self.bank_note.setVisible(bank)
+            self.layout().activate()
+            self.resize(self.width(), self.sizeHint().height())  # room for the wrapped note
 
     def build(self):
         mode = self.ctx.stripe.mode if self.ctx.stripe else None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from functools import partial
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QLabel
 
 from ...domain.errors import InvalidAmount
@@ -13,13 +12,12 @@ from ...domain.money import Money, format_cents
 from ...persistence.queries import MilestoneRow
 from ...services import payouts, refunds
 from ..context import AppContext
+from ..widgets.labels import plain_label
 from .form_dialog import FieldError, FormDialog
 
 
 def _plain(text: str, name: str = "") -> QLabel:
-    label = QLabel(text, wordWrap=True, objectName=name)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    return label
+    return plain_label(text, name, wrap=True)
 
 
 class RefundDialog(FormDialog):

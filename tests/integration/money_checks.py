@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from opentrain_desk.domain.milestones import MilestoneStatus, PayoutStatus
+from opentrain_desk.domain.milestones import PayoutStatus
 from opentrain_desk.persistence.orm import contracts, invoices, milestones
 
 

@@ -14,7 +14,10 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from sqlalchemy.exc import IntegrityError
+
 from ..domain import disputes as dispute_rules
+from ..domain.errors import ConcurrentChange
 from ..domain.invoices import InvoiceKind
 from ..domain.milestones import Action, MilestoneStatus, PayoutStatus
 from ..domain.money import Money
@@ -109,7 +112,22 @@ def _all(gateway: PaymentGateway) -> list[StripeEvent]:
 
 def apply_event(factory: UnitOfWorkFactory, gateway: PaymentGateway,
                 event: StripeEvent) -> str | None:
-    """Apply one event once; returns its outcome (None when it was applied before)."""
+    """Apply one event once; returns its outcome (None when it was applied before, here or
+    by another worker at the same moment). A lost compare-and-set is re-tried; if it keeps
+    losing, the error stops the sync before the cursor passes this event."""
+    for attempt in range(3):
+        try:
+            return _apply_once(factory, gateway, event)
+        except IntegrityError:
+            continue  # another worker recorded it (or the cursor) first: look again
+        except ConcurrentChange:
+            if attempt == 2:
+                raise
+    return None
+
+
+def _apply_once(factory: UnitOfWorkFactory, gateway: PaymentGateway,
+                event: StripeEvent) -> str | None:
     with factory() as uow:
         if uow.events.seen(event.id):
             return None

@@ -253,3 +253,24 @@ def test_a_payout_whose_charge_was_refunded_at_stripe_fails_instead_of_retrying(
     assert payout.status.name == "FAILED"
     assert "refunded or disputed" in payout.last_error
     assert gateway.v1.transfers.list().data == []
+
+
+def test_two_workers_applying_the_same_event_at_once_book_it_once(factory, gateway,
+                                                                  monkeypatch):
+    """Found by a chaos run on PostgreSQL: both saw the event as new, the second insert of
+    its id failed (UniqueViolation) and stopped that worker's sync."""
+    from opentrain_desk.persistence.repositories import EventRepository
+    [m_id] = funded(factory, gateway)
+    gateway.v1.refunds.create({"payment_intent": milestone(factory, m_id).payment_intent_id})
+    events = [e for e in gateway.list_events().events if e.type == "refund.created"]
+    stripe_events.apply_event(factory, gateway, events[0])  # the other worker, first
+    real_seen = EventRepository.seen
+    calls = []
+
+    def stale_seen(self, event_id):  # this worker looked just before the other committed
+        calls.append(event_id)
+        return False if len(calls) == 1 else real_seen(self, event_id)
+
+    monkeypatch.setattr(EventRepository, "seen", stale_seen)
+    assert stripe_events.apply_event(factory, gateway, events[0]) is None
+    assert len(credit_notes(factory, m_id)) == 1

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 import sqlalchemy as sa
 
 from ..domain.milestones import MilestoneStatus, PayoutStatus
 from ..domain.operations import ErrorKind, OperationKind, OperationStatus
 from ..domain.payout_requirements import requirements_in_words
-from ..domain.disputes import CLOSED
+from ..domain.disputes import CLOSED, countdown
 from .orm import contracts, disputes, jobs, milestones, stripe_operations, trainers
 
 SETTLED_PAYOUTS = [p.name for p in PayoutStatus if p.settled]
@@ -77,8 +77,6 @@ class MilestoneRow:
     def status_qualifier(self) -> str:
         """``queued offline``, ``action needed``, … for the Status column."""
         if self.disputed:
-            from ..domain.disputes import countdown
-            from datetime import timezone
             return countdown(self.dispute_due_by, datetime.now(timezone.utc))
         if self.status is not MilestoneStatus.FUNDING or self.operation_status is None:
             return ""

@@ -247,6 +247,11 @@ class DisputeRepository:
             self.session.execute(disputes.update().where(disputes.c.id == dispute_id)
                                  .values(**values))
 
+    def lost_intents(self) -> set[str]:
+        """Charges whose dispute was lost (the money went back to the card)."""
+        return set(self.session.scalars(sa.select(disputes.c.payment_intent_id).where(
+            disputes.c.status == "lost")))
+
     def lost_for(self, payment_intent_id: str) -> list[sa.Row]:
         return list(self.session.execute(sa.select(disputes).where(
             disputes.c.payment_intent_id == payment_intent_id, disputes.c.status == "lost")))

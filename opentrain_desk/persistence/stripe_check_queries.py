@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from .orm import contracts, disputes, jobs, milestones, trainers
+from .orm import contracts, jobs, milestones, trainers
 
 
 def books_for_check(session: Session) -> tuple[dict, dict]:
@@ -25,8 +25,3 @@ def books_for_check(session: Session) -> tuple[dict, dict]:
             accounts[row.id] = row.stripe_account_id
     return books, accounts
 
-
-def lost_dispute_intents(session: Session) -> set[str]:
-    """Charges whose dispute was lost: the money went back to the card (not a difference)."""
-    return set(session.scalars(sa.select(disputes.c.payment_intent_id).where(
-        disputes.c.status == "lost")))

@@ -35,7 +35,6 @@ class Problem(enum.Enum):
 class Remedy(enum.Enum):
     ADOPT = "Adopt into the books"
     REFUND = "Refund through the app"
-    NONE = "Review"
 
 
 @dataclass(frozen=True)
@@ -74,14 +73,14 @@ class _Books:
 
 
 def _read_books(factory: UnitOfWorkFactory) -> _Books:
-    from ..persistence.stripe_check_queries import books_for_check, lost_dispute_intents
+    from ..persistence.stripe_check_queries import books_for_check
     with factory() as uow:
         space = workspace_id(uow)
         mode = uow.settings.get("stripe.mode") or "test"
         customer = uow.settings.get(customer_key(mode))
         milestones, accounts = books_for_check(uow.session)
         ops = uow.operations.with_status(*OperationStatus)
-        lost = lost_dispute_intents(uow.session)
+        lost = uow.disputes.lost_intents()
         uow.commit()
     return _Books(space, customer, milestones, ops, accounts, lost)
 

@@ -4,19 +4,17 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from opentrain_desk.domain.milestones import PayoutStatus
-from opentrain_desk.persistence.orm import contracts, invoices, milestones
+from opentrain_desk.persistence.orm import contracts, milestones
 
 
 def assert_money_equals_stripe(engine, gateway) -> None:
-    """For every contract: charges - refunds - transfers at Stripe == what the books'
-    milestone states say is held (issue 12's invariant)."""
+    """For every contract: charges - refunds - transfers at Stripe == what the books' own
+    money records say is held (issue 12's invariant; see ``books_ledger``)."""
     with engine.connect() as conn:
         books = conn.execute(sa.select(milestones.c.id, milestones.c.contract_id,
                                        milestones.c.status, milestones.c.payout_status,
                                        milestones.c.amount_cents,
                                        milestones.c.payment_intent_id)).all()
-        pay = dict(conn.execute(sa.select(invoices.c.milestone_id, invoices.c.amount_cents)
-                                .where(invoices.c.kind == "PAY")).all())
         assert conn.scalar(sa.select(sa.func.count()).select_from(contracts)) > 0
     charges = {pi.id: pi for pi in gateway.v1.payment_intents.list(
         {"limit": 100}).auto_paging_iter() if pi.status == "succeeded" and not pi.invoice}
@@ -45,19 +43,13 @@ def assert_money_equals_stripe(engine, gateway) -> None:
         per_contract_stripe[row.contract_id] = (per_contract_stripe.get(row.contract_id, 0)
                                                 + charged - refunded - paid)
         per_contract_books[row.contract_id] = (per_contract_books.get(row.contract_id, 0)
-                                               + books_held(row, pay.get(row.id), refunded,
-                                                            ledger))
+                                               + ledger.get(row.id, 0))
     assert per_contract_stripe == per_contract_books
 
 
-def books_held(row, _released: int | None, _refunded: int, ledger: dict | None = None) -> int:
-    """What the books' own money records say the agency holds for one milestone: its
-    funding charge, less refunds (in the app or recorded from Stripe), lost disputes and
-    payouts that were not reversed."""
-    return (ledger or {}).get(row.id, 0)
-
-
 def books_ledger(engine) -> dict[int, int]:
+    """What the books hold per milestone: its funding charge, less refunds (in the app or
+    recorded from Stripe), lost disputes and payouts that were not reversed."""
     from opentrain_desk.domain.operations import OperationKind, OperationStatus
     from opentrain_desk.persistence.orm import disputes, stripe_operations
     op = stripe_operations.c

@@ -97,7 +97,8 @@ class DisputeDialog(QDialog):
         self.status.setText("Submitting…" if submit else "Saving at Stripe…")
         (self.ctx.net or self.ctx.runner).run(
             partial(disputes.save_evidence, self.ctx.uow, gateway, self.view.id,
-                    self._evidence(), submit), partial(self._sent, submit), self._failed)
+                    self._evidence(), submit), partial(self._sent, submit), self._failed,
+            owner=self)  # the panel may be closed before Stripe answers
 
     def _sent(self, submit: bool, status: str) -> None:
         self.status.setText("Evidence submitted: Stripe and the card issuer review it."

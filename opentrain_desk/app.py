@@ -8,7 +8,6 @@ from typing import Sequence
 
 from . import __version__
 from .config import APP_ID, APP_NAME, Settings
-from .persistence.queries import Queries
 from .services.unit_of_work import UnitOfWorkFactory
 
 log = logging.getLogger("opentrain_desk")
@@ -74,7 +73,8 @@ class Workspace:
             self._stop_sandbox()
             raise
         self.uow = UnitOfWorkFactory(self.engine, settings.actor)
-        self.queries = Queries(self.engine)
+        from .persistence.read_side import SqlReadSide
+        self.read = SqlReadSide(self.engine)
         self.stripe = self._connection()
         if self.sandbox is not None:
             self.stripe.load()  # the fixed sandbox key: no keyring involved
@@ -116,6 +116,16 @@ class Workspace:
             from .sandbox.demo import seed_demo
             seed_demo(self.uow)
 
+    @property
+    def label(self) -> str:
+        """Where the books live, password hidden (window title, Settings → Workspace)."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def payment_worker(self, on_change):
+        """The outbox worker for this workspace (started by the UI's SyncController)."""
+        from .payments.outbox import OutboxWorker
+        return OutboxWorker(self.uow, self.stripe.gateway, on_change=on_change)
+
     def _stop_sandbox(self) -> None:
         if self.sandbox is not None and self._own_sandbox:
             self.sandbox.stop()
@@ -136,17 +146,19 @@ def build_window(settings: Settings, on_open_demo=None, sandbox_server=None):
 
     from .ui.context import AppContext
     from .ui.main_window import MainWindow
+    from .ui.ops import Ops
     from .ui.sync import SyncController
-    from .ui.tasks import TaskRunner
 
     workspace = Workspace(settings, sandbox_server)
-    runner, net = TaskRunner(), TaskRunner()
-    sync = SyncController(workspace.uow, workspace.stripe, runner)
-    ctx = AppContext(settings, workspace.uow, workspace.queries, runner,
-                     stripe=workspace.stripe, net=net, sync=sync, open_demo=on_open_demo)
+    db, net = Ops("db"), Ops("net", retry_busy=False)
+    files = Ops("files", workers=2, retry_busy=False)
+    sync = SyncController(workspace.read, workspace.stripe, db, workspace.payment_worker)
+    ctx = AppContext(settings, workspace.uow, workspace.read, db, net, files,
+                     stripe=workspace.stripe, sync=sync, open_demo=on_open_demo,
+                     workspace_label=workspace.label)
     window = MainWindow(ctx)
     window.workspace = workspace
-    for child in (runner, net, sync):
+    for child in (db, net, files, sync):
         child.setParent(window)
     from .hygiene.banner import install_banner
     banner = install_banner(window)  # busy / connection lost / read-only
@@ -163,8 +175,8 @@ def close_window(window) -> None:
     """Stop background work and close the workspace (window close / app quit / tests)."""
     ctx = window.ctx
     ctx.sync.stop()
-    ctx.runner.shutdown()
-    ctx.net.shutdown()
+    for ops in (ctx.db, ctx.net, ctx.files):
+        ops.shutdown()
     window.workspace.close()
 
 

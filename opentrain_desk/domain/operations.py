@@ -216,7 +216,7 @@ class StripeOperation:
 
     @property
     def cancellable(self) -> bool:
-        return self.status is OperationStatus.QUEUED and not self.maybe_sent
+        return cancellable(self.status, self.maybe_sent)
 
     def cancel(self, now: datetime) -> None:
         if self.status is not OperationStatus.QUEUED:
@@ -236,3 +236,8 @@ class StripeOperation:
                 "stripe_object": self.stripe_object_id or None,
                 "error": self.last_error or None} | (
                     {"maybe_sent": True} if self.maybe_sent else {})
+
+
+def cancellable(status: OperationStatus | None, maybe_sent: bool) -> bool:
+    """Only an operation that is queued and cannot have reached Stripe may be cancelled."""
+    return status is OperationStatus.QUEUED and not maybe_sent

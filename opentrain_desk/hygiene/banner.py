@@ -29,7 +29,7 @@ READ_ONLY_TEXT = ("Read-only: you do not have permission to change this workspac
 class StorageBanner(QFrame):
     def __init__(self, window, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.window_, self.runner = window, window.ctx.runner
+        self.window_, self.db = window, window.ctx.db
         self.setObjectName("storageBanner")
         self.setProperty("role", "banner")
         self.setFrameShape(QFrame.Shape.StyledPanel)
@@ -40,17 +40,17 @@ class StorageBanner(QFrame):
         self.retry_button = QPushButton("Retry now", objectName="retryNowButton")
         self.cancel_button = QPushButton("Stop waiting", objectName="cancelRetryButton")
         self.retry_button.clicked.connect(self._retry)
-        self.cancel_button.clicked.connect(self.runner.cancel_waiting)
+        self.cancel_button.clicked.connect(self.db.cancel_waiting)
         layout = QHBoxLayout(self)
         layout.addWidget(self.label, 1)
         layout.addWidget(self.retry_button)
         layout.addWidget(self.cancel_button)
         self.kind = ""
         self.read_only = False
-        from ..ui.tasks import retry_ms
+        from ..ui.ops import retry_ms
         self._probe = QTimer(self, interval=retry_ms())
         self._probe.timeout.connect(self._check_connection)
-        self.runner.troubleChanged.connect(self.show_trouble)
+        self.db.troubleChanged.connect(self.show_trouble)
         self.hide()
 
     def show_trouble(self, kind: str, message: str) -> None:
@@ -80,8 +80,8 @@ class StorageBanner(QFrame):
         if path is None or net is None:
             return
         from .lockinfo import lock_holders
-        net.run(lambda: lock_holders(path), lambda holders: self._show_holder(message, holders),
-                owner=self)
+        net.run(self, lambda: lock_holders(path),
+                lambda holders: self._show_holder(message, holders))
 
     def _show_holder(self, message: str, holders: list[str]) -> None:
         if self.kind == "busy" and holders:
@@ -98,7 +98,7 @@ class StorageBanner(QFrame):
         if self.kind == "connection":
             self._check_connection()
         else:
-            self.runner.retry_now()
+            self.db.retry_now()
 
     def _check_connection(self) -> None:
         engine = self.window_.ctx.uow.engine
@@ -106,9 +106,8 @@ class StorageBanner(QFrame):
         def ping() -> None:
             with engine.connect() as conn:
                 conn.execute(sa.text("SELECT 1"))
-        self.runner.run(ping, lambda _ok: self.runner.set_connection_ok(),
-                        lambda error: log.info("workspace server still unreachable: %s",
-                                               error))
+        self.db.run(self, ping, lambda _ok: self.db.set_connection_ok(),
+                    lambda error: log.info("workspace server still unreachable: %s", error))
 
 
 def install_banner(window) -> StorageBanner:

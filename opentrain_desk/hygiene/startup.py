@@ -118,7 +118,8 @@ def schedule_daily_backup(window, settings: Settings) -> None:
                                                                   "see the log")
         window.show_error(f"Today's backup could not be written to {settings.backup_dir} "
                           f"({why}). Your workspace itself is fine.")
-    window.ctx.runner.run(lambda: daily_backup(engine, settings.backup_dir), on_error=failed)
+    window.ctx.db.run(window, lambda: daily_backup(engine, settings.backup_dir),
+                      on_error=failed)
 
 
 def report_problem(problem: Problem) -> None:
@@ -280,7 +281,7 @@ class ReadyProbe:
             self._finish(3)
         elif self.shown is None:
             self._first_page()
-        elif not self.window.ctx.runner.pending and time.time() - self.shown > 0.3:
+        elif not self.window.ctx.db.pending and time.time() - self.shown > 0.3:
             saved = self.window.grab().save(self.screenshot)
             self._finish(0 if saved else 4)
 

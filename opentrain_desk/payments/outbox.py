@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import Callable, Protocol
@@ -31,7 +31,7 @@ from typing import Callable, Protocol
 from ..domain.errors import ConcurrentChange, DomainError
 from ..domain.operations import ErrorKind, OperationKind, OperationStatus, StripeOperation
 from ..services import funding, payouts, refunds, stripe_events, subscriptions
-from ..services.ports import GatewayError, PaymentGateway
+from ..services.ports import GatewayError, PaymentGateway, WorkerState
 from ..services.unit_of_work import UnitOfWorkFactory
 from ..redaction import redact
 
@@ -150,15 +150,6 @@ def _object_id(result) -> str:
     """Stripe's id in a handler's result (PaymentIntent, Transfer, subscription)."""
     result = result[0] if isinstance(result, tuple) else result
     return getattr(result, "id", "") or getattr(result, "payment_intent_id", "") or ""
-
-
-@dataclass(frozen=True)
-class WorkerState:
-    online: bool | None = None  # None: not known yet
-    key_rejected: bool = False
-    connected: bool = True       # a gateway (key) is configured
-    last_error: str = ""
-    busy: bool = False
 
 
 class OutboxWorker:

@@ -7,55 +7,19 @@ onto its background runner.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
-from ..domain.milestones import MilestoneStatus, PayoutStatus
+from ..domain.milestones import PayoutStatus
 from ..domain.operations import OperationKind, OperationStatus
+from ..services.read_models.history import (NEEDS_A_PERSON, HistoryTotals, NotificationRow,  # noqa: F401,E501
+                                            PaymentHistoryRow, TrainerMessageRow)
 from .orm import (contracts, jobs, milestones, notifications, outgoing_messages,
                   stripe_operations, trainers, workspace_settings)
 
 
 # -- payment history --------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class PaymentHistoryRow:
-    milestone_id: int
-    contract_id: int
-    job_id: int
-    trainer_id: int
-    milestone_title: str
-    job_title: str
-    trainer_name: str
-    amount_cents: int
-    funded_at: datetime | None
-    approved_at: datetime | None
-    approved_by: str | None
-    status: MilestoneStatus
-    payout_status: PayoutStatus
-    payment_intent_id: str | None
-    charge_id: str | None
-    transfer_id: str | None  # the succeeded payout's Stripe transfer
-    refund_id: str | None = None  # the latest succeeded refund (cancel, remainder, payout)
-
-    @property
-    def last_event_at(self) -> datetime | None:
-        """What the history is ordered by: approval, else funding."""
-        return self.approved_at or self.funded_at
-
-    @property
-    def stripe_refs(self) -> tuple[str, ...]:
-        return tuple(ref for ref in (self.payment_intent_id, self.charge_id, self.transfer_id,
-                                     self.refund_id) if ref)
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryTotals:
-    count: int
-    amount_cents: int
-
 
 def _transfer_id(kind: OperationKind = OperationKind.PAYOUT) -> sa.ScalarSelect:
     """The latest succeeded operation's Stripe object of ``kind`` (transfer, refund)."""
@@ -120,8 +84,8 @@ def _in_range(column, date_from, date_to):
     return sa.and_(*parts)
 
 
-def payment_history(engine: sa.Engine, *, contract_id: int | None = None, offset: int = 0,
-                    limit: int = 200, date_from: date | datetime | None = None,
+def payment_history(engine: sa.Engine, *, contract_id: int | None = None,
+                    after: PaymentHistoryRow | None = None, limit: int = 200, date_from: date | datetime | None = None,
                     date_to: date | datetime | None = None, trainer_text: str = "",
                     job_text: str = "",
                     payout_status: PayoutStatus | Iterable[PayoutStatus] | None = None,
@@ -131,17 +95,22 @@ def payment_history(engine: sa.Engine, *, contract_id: int | None = None, offset
     One contract when ``contract_id`` is given, every contract otherwise. Filters:
     ``date_from``/``date_to`` (inclusive; a row matches when it was funded or approved in
     the range), ``trainer_text`` (name or email contains), ``job_text`` (job title
-    contains), ``payout_status`` (one status or several)."""
+    contains), ``payout_status`` (one status or several). Paged by keyset: the rows after
+    the row ``after`` in this order, so rows added meanwhile never show twice."""
     m = milestones.c
+    where = _history_where(contract_id, date_from, date_to, trainer_text, job_text,
+                           payout_status)
+    if after is not None:  # (last event, id) < (after's), both descending
+        last = after.last_event_at
+        where.append(sa.or_(_LAST_EVENT < last,
+                            sa.and_(_LAST_EVENT == last, m.id < after.milestone_id)))
     query = (sa.select(m.id, m.contract_id, contracts.c.job_id, contracts.c.trainer_id,
                        m.title, jobs.c.title, trainers.c.name, m.amount_cents, m.funded_at,
                        m.approved_at, _APPROVED_BY, m.status, m.payout_status,
                        m.payment_intent_id, m.charge_id, _transfer_id(),
                        _transfer_id(OperationKind.REFUND))
-             .select_from(_WITH_PEOPLE)
-             .where(*_history_where(contract_id, date_from, date_to, trainer_text, job_text,
-                                    payout_status))
-             .order_by(_LAST_EVENT.desc(), m.id.desc()).offset(offset).limit(limit))
+             .select_from(_WITH_PEOPLE).where(*where)
+             .order_by(_LAST_EVENT.desc(), m.id.desc()).limit(limit))
     with engine.connect() as conn:
         return [PaymentHistoryRow(*row) for row in conn.execute(query)]
 
@@ -176,38 +145,18 @@ def payment_history_totals(engine: sa.Engine, *, contract_id: int | None = None,
 
 # -- notifications ----------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class NotificationRow:
-    id: int
-    at: datetime
-    kind: str
-    title: str
-    body: str
-    job_id: int | None
-    contract_id: int | None
-    milestone_id: int | None
-    read_at: datetime | None
-
-    @property
-    def unread(self) -> bool:
-        return self.read_at is None
-
-    @property
-    def first_line(self) -> str:
-        return next((line.strip() for line in self.body.splitlines() if line.strip()), "")
-
-
 _NOTIFICATION_COLUMNS = (notifications.c.id, notifications.c.at, notifications.c.kind,
                          notifications.c.title, notifications.c.body, notifications.c.job_id,
                          notifications.c.contract_id, notifications.c.milestone_id,
                          notifications.c.read_at)
 
 
-def notifications_page(engine: sa.Engine, offset: int = 0,
+def notifications_page(engine: sa.Engine, after: NotificationRow | None = None,
                        limit: int = 200) -> list[NotificationRow]:
-    """Newest first."""
-    query = (sa.select(*_NOTIFICATION_COLUMNS).order_by(notifications.c.id.desc())
-             .offset(offset).limit(limit))
+    """Newest first; the page after the row ``after`` (keyset)."""
+    query = sa.select(*_NOTIFICATION_COLUMNS).order_by(notifications.c.id.desc()).limit(limit)
+    if after is not None:
+        query = query.where(notifications.c.id < after.id)
     with engine.connect() as conn:
         return [NotificationRow(*row) for row in conn.execute(query)]
 
@@ -215,12 +164,6 @@ def notifications_page(engine: sa.Engine, offset: int = 0,
 def count_notifications(engine: sa.Engine) -> int:
     with engine.connect() as conn:
         return conn.scalar(sa.select(sa.func.count()).select_from(notifications)) or 0
-
-
-#: Notifications that wait for a person (review, a declined card, a failed payout); the
-#: others (paid out, …) are news. The badge counts only these.
-NEEDS_A_PERSON = ("submitted", "funding failed", "payout failed", "disputed", "refund failed",
-                  "payout reversed", "dispute lost")
 
 
 def unread_count(engine: sa.Engine, kinds: tuple[str, ...] | None = None) -> int:
@@ -249,31 +192,6 @@ def unread_after(engine: sa.Engine, after_id: int, limit: int = 20) -> list[Noti
 
 # -- messages owed to trainers ------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class TrainerMessageRow:
-    id: int
-    trainer_id: int
-    at: datetime
-    kind: str
-    subject: str
-    body: str
-    link: str
-    sent_at: datetime | None
-
-    @property
-    def sent(self) -> bool:
-        return self.sent_at is not None
-
-    @property
-    def withdrawn(self) -> bool:
-        """A prompt that no longer applies (the trainer already did it): not to be sent."""
-        return self.kind.endswith(" (withdrawn)")
-
-    @property
-    def owed(self) -> bool:
-        return not self.sent and not self.withdrawn
-
-
 def trainer_messages(engine: sa.Engine, trainer_id: int) -> list[TrainerMessageRow]:
     """Every message logged for one trainer, newest first."""
     c = outgoing_messages.c
@@ -297,3 +215,40 @@ def unsent_message_count(engine: sa.Engine, trainer_id: int | None = None) -> in
 def _contains(text: str) -> str:
     escaped = text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+class HistoryQueries:
+    """The functions above bound to one engine (part of ``read_side.SqlReadSide``)."""
+
+    engine: sa.Engine
+
+    def payment_history(self, **filters) -> list[PaymentHistoryRow]:
+        return payment_history(self.engine, **filters)
+
+    def count_payment_history(self, **filters) -> int:
+        return count_payment_history(self.engine, **filters)
+
+    def payment_history_totals(self, **filters) -> HistoryTotals:
+        return payment_history_totals(self.engine, **filters)
+
+    def notifications_page(self, after: NotificationRow | None = None,
+                           limit: int = 200) -> list[NotificationRow]:
+        return notifications_page(self.engine, after, limit)
+
+    def count_notifications(self) -> int:
+        return count_notifications(self.engine)
+
+    def unread_count(self, kinds: tuple[str, ...] | None = None) -> int:
+        return unread_count(self.engine, kinds)
+
+    def latest_notification_id(self) -> int:
+        return latest_notification_id(self.engine)
+
+    def unread_after(self, after_id: int, limit: int = 20) -> list[NotificationRow]:
+        return unread_after(self.engine, after_id, limit)
+
+    def trainer_messages(self, trainer_id: int) -> list[TrainerMessageRow]:
+        return trainer_messages(self.engine, trainer_id)
+
+    def unsent_message_count(self, trainer_id: int | None = None) -> int:
+        return unsent_message_count(self.engine, trainer_id)

@@ -1,15 +1,12 @@
 """Read models for the UI: SQL-side filtering and paging, plain row objects."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, timezone
-
 import sqlalchemy as sa
 
 from ..domain.milestones import MilestoneStatus, PayoutStatus
-from ..domain.operations import ErrorKind, OperationKind, OperationStatus
-from ..domain.payout_requirements import requirements_in_words
-from ..domain.disputes import CLOSED, countdown
+from ..domain.operations import OperationKind, OperationStatus
+from ..domain.disputes import CLOSED
+from ..services.read_models.jobs import ContractRow, JobRow, MilestoneRow, TrainerRow
 from .orm import contracts, disputes, jobs, milestones, stripe_operations, trainers
 
 SETTLED_PAYOUTS = [p.name for p in PayoutStatus if p.settled]
@@ -20,108 +17,6 @@ def unresolved(c=milestones.c):
     return sa.not_(sa.or_(c.status == MilestoneStatus.REFUNDED.name,
                           sa.and_(c.status == MilestoneStatus.PAID.name,
                                   c.payout_status.in_(SETTLED_PAYOUTS))))
-
-
-@dataclass(frozen=True, slots=True)
-class JobRow:
-    id: int
-    title: str
-    archived: bool
-    created_at: datetime
-    contracts: int = 0
-    open_milestones: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class ContractRow:
-    id: int
-    job_id: int
-    trainer_id: int
-    trainer_name: str
-    trainer_email: str
-    hired_on: date
-
-
-@dataclass(frozen=True, slots=True)
-class MilestoneRow:
-    id: int
-    position: int
-    title: str
-    description: str
-    amount_cents: int
-    due_date: date | None
-    status: MilestoneStatus
-    payout_status: PayoutStatus
-    status_note: str
-    operation_status: OperationStatus | None = None  # the open funding operation, if any
-    operation_error: ErrorKind | None = None
-    submission_note: str = ""
-    deliverable_url: str = ""
-    payout_error: str = ""  # why the latest payout attempt failed, if it did
-    operation_maybe_sent: bool = False  # the open funding may have reached Stripe
-    operation_message: str = ""  # the open funding's last error or why it was set aside
-    dispute_status: str = ""     # an open dispute on its charge, if any (Stripe's status)
-    dispute_due_by: datetime | None = None
-    dispute_amount_cents: int = 0
-
-    @property
-    def disputed(self) -> bool:
-        return bool(self.dispute_status)
-
-    @property
-    def status_label(self) -> str:
-        """``Disputed`` while a dispute on the charge is open, else the lifecycle state."""
-        return "Disputed" if self.disputed else self.status.label
-
-    @property
-    def status_qualifier(self) -> str:
-        """``queued offline``, ``action needed``, … for the Status column."""
-        if self.disputed:
-            return countdown(self.dispute_due_by, datetime.now(timezone.utc))
-        if self.status is not MilestoneStatus.FUNDING or self.operation_status is None:
-            return ""
-        if self.operation_error is ErrorKind.PROCESSING:
-            return "bank debit processing"
-        if self.operation_status is OperationStatus.NEEDS_ACTION:
-            return "action needed"
-        if self.operation_status is OperationStatus.ATTENTION:
-            return "needs attention"
-        if self.operation_maybe_sent or (self.operation_error is not None
-                                         and self.operation_error.outcome_unknown):
-            return "checking with Stripe"
-        if self.operation_error is ErrorKind.NETWORK:
-            return "queued offline"
-        if self.operation_error is ErrorKind.KEY_REJECTED:
-            return "waiting for a valid Stripe key"
-        if self.operation_error is not None:
-            return "retrying"
-        return "sending" if self.operation_status is OperationStatus.SENDING else "queued"
-
-    @property
-    def can_cancel_funding(self) -> bool:
-        return (self.operation_status is OperationStatus.QUEUED
-                and not self.operation_maybe_sent)
-
-
-@dataclass(frozen=True, slots=True)
-class TrainerRow:
-    id: int
-    name: str
-    email: str
-    stripe_account_id: str | None
-    payouts_enabled: bool
-    requirements_due: str
-    disabled_reason: str
-    account_checked_at: datetime | None
-
-    @property
-    def readiness(self) -> str:
-        if not self.stripe_account_id:
-            return "No payout account yet"
-        if self.payouts_enabled:
-            return "Payouts enabled"
-        due = requirements_in_words(self.requirements_due, limit=3)
-        return "Payout setup incomplete" + (f" — due: {due}" if due else "")
 
 
 class Queries:
@@ -144,11 +39,16 @@ class Queries:
         with self.engine.connect() as conn:
             return conn.scalar(query) or 0
 
-    def list_jobs(self, text: str = "", include_archived: bool = True, offset: int = 0,
-                  limit: int = 200) -> list[JobRow]:
+    def list_jobs(self, text: str = "", include_archived: bool = True,
+                  after: JobRow | None = None, limit: int = 200) -> list[JobRow]:
+        """Open jobs first, newest first; the page after the row ``after`` (keyset)."""
+        where = self._jobs_filter(text, include_archived)
+        if after is not None:  # (archived, -id) > (after.archived, -after.id)
+            where.append(sa.or_(jobs.c.archived > after.archived,
+                                sa.and_(jobs.c.archived == after.archived,
+                                        jobs.c.id < after.id)))
         query = (sa.select(jobs.c.id, jobs.c.title, jobs.c.archived, jobs.c.created_at)
-                 .where(*self._jobs_filter(text, include_archived))
-                 .order_by(jobs.c.archived, jobs.c.id.desc()).offset(offset).limit(limit))
+                 .where(*where).order_by(jobs.c.archived, jobs.c.id.desc()).limit(limit))
         with self.engine.connect() as conn:
             page = conn.execute(query).all()
             counts = self._job_counts(conn, [row.id for row in page])
@@ -216,11 +116,15 @@ class Queries:
                              .outerjoin(dispute, sa.and_(dispute.c.milestone_id == c.id,
                                                          dispute.c.status.not_in(CLOSED)))))
 
-    def milestone_page(self, contract_id: int, offset: int = 0,
+    def milestone_page(self, contract_id: int, after: MilestoneRow | None = None,
                        limit: int = 200) -> list[MilestoneRow]:
+        """A contract's milestones in order; the page after the row ``after`` (keyset)."""
         c = milestones.c
-        query = (self._milestone_select().where(c.contract_id == contract_id)
-                 .order_by(c.position, c.id).offset(offset).limit(limit))
+        where = [c.contract_id == contract_id]
+        if after is not None:
+            where.append(sa.tuple_(c.position, c.id) > sa.tuple_(after.position, after.id))
+        query = (self._milestone_select().where(*where).order_by(c.position, c.id)
+                 .limit(limit))
         with self.engine.connect() as conn:
             return [MilestoneRow(*row) for row in conn.execute(query)]
 
@@ -238,6 +142,16 @@ class Queries:
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return TrainerRow(*row) if row else None
+
+    def operation_counts(self) -> tuple[int, int]:
+        """Stripe operations waiting to be sent, and those set aside for a person."""
+        status = stripe_operations.c.status
+        waiting = [OperationStatus.QUEUED, OperationStatus.SENDING]
+        query = sa.select(sa.func.count().filter(status.in_(waiting)),
+                          sa.func.count().filter(status == OperationStatus.ATTENTION))
+        with self.engine.connect() as conn:
+            pending, attention = conn.execute(query).one()
+        return int(pending or 0), int(attention or 0)
 
     def largest_contract(self) -> int | None:
         query = (sa.select(milestones.c.contract_id).group_by(milestones.c.contract_id)

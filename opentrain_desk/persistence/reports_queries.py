@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 
 from ..domain.milestones import PayoutStatus
+from ..services.read_models.invoices import (InvoiceFilters, InvoiceRow, InvoiceTotals,
+                                             MonthlyTotal)
 from .orm import invoices, milestones
 
 __all__ = [
@@ -38,62 +39,6 @@ __all__ = [
 
 IN_CHUNK = 500  # ids per ``IN (...)`` (well below every driver's parameter limit)
 
-
-@dataclass(frozen=True, slots=True)
-class InvoiceFilters:
-    """What the Reports view filters by; empty values mean "any".
-
-    ``date_from``/``date_to`` are inclusive issue dates; ``text`` matches (case-insensitive
-    substring) the number, project, description or bill-to / payee name."""
-
-    date_from: date | None = None
-    date_to: date | None = None
-    billing_type: str | None = None     # "Milestone" / "Subscription"
-    payment_status: str | None = None   # as issued: "Paid", "Released", ...
-    kind: str | None = None             # series prefix: "EMP" / "PAY" / "SUB"
-    text: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class InvoiceRow:
-    id: int
-    number: str
-    kind: str
-    billing_type: str
-    issue_date: date
-    project_name: str
-    description: str
-    bill_to_name: str
-    amount_cents: int | None
-    currency: str
-    payment_status: str
-    stripe_refs: tuple[tuple[str, str], ...] = field(default=())
-
-    @property
-    def filename(self) -> str:
-        """``EMP-2026-000123.pdf``."""
-        return f"{self.number}.pdf"
-
-
-@dataclass(frozen=True, slots=True)
-class InvoiceTotals:
-    count: int
-    amount_cents: int
-
-
-@dataclass(frozen=True, slots=True)
-class MonthlyTotal:
-    month: date            # the first day of the (UTC) month
-    funded_cents: int
-    paid_out_cents: int
-
-    @property
-    def label(self) -> str:
-        """``Mar 2026`` (locale-independent)."""
-        return f"{_MONTHS[self.month.month - 1]} {self.month.year}"
-
-
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 CREDIT_NOTE = "CN"
 #: An invoice's amount as it counts in totals: credit notes negative.
@@ -330,3 +275,33 @@ def monthly_totals(engine: sa.Engine, date_from: date | None = None,
         result.append(MonthlyTotal(current, funded.get(key, 0), paid.get(key, 0)))
         current = _add_months(current, 1)
     return result
+
+
+class InvoiceQueries:
+    """The functions above bound to one engine (part of ``read_side.SqlReadSide``)."""
+
+    engine: sa.Engine
+
+    def list_invoices(self, filters: InvoiceFilters = InvoiceFilters(), **kwargs
+                      ) -> list[InvoiceRow]:
+        return list_invoices(self.engine, filters, **kwargs)
+
+    def count_invoices(self, filters: InvoiceFilters = InvoiceFilters()) -> int:
+        return count_invoices(self.engine, filters)
+
+    def invoice_totals(self, filters: InvoiceFilters = InvoiceFilters()) -> InvoiceTotals:
+        return invoice_totals(self.engine, filters)
+
+    def invoice_totals_by_kind(self, filters: InvoiceFilters = InvoiceFilters()
+                               ) -> dict[str, int]:
+        return invoice_totals_by_kind(self.engine, filters)
+
+    def invoice_ids(self, filters: InvoiceFilters = InvoiceFilters(), **kwargs) -> list[int]:
+        return invoice_ids(self.engine, filters, **kwargs)
+
+    def payment_statuses(self) -> list[str]:
+        return payment_statuses(self.engine)
+
+    def monthly_totals(self, date_from: date | None = None, date_to: date | None = None,
+                       **kwargs) -> list[MonthlyTotal]:
+        return monthly_totals(self.engine, date_from, date_to, **kwargs)

@@ -554,13 +554,13 @@ def write_history_csv(rows: Iterable, path: Path,
 
 def _history_rows(engine, filters: dict, batch: int = 1000) -> Iterator:
     from ..persistence import history_queries as hq
-    offset = 0
-    while True:
-        page = hq.payment_history(engine, offset=offset, limit=batch, **filters)
+    after = None
+    while True:  # keyset: a row added while exporting never shows twice
+        page = hq.payment_history(engine, after=after, limit=batch, **filters)
         yield from page
         if len(page) < batch:
             return
-        offset += batch
+        after = page[-1]
 
 
 def export_history_csv(engine, path: Path, **filters: Any) -> int:

@@ -1,24 +1,41 @@
-"""What the views need from the composition root, in one object."""
+"""What the views need from the composition root, in one object.
+
+The UI holds no engine and no payment internals: it reads through ``read`` (the read
+side), writes by calling service use cases with the ``uow`` factory, and runs both on
+the ``db`` executor; Stripe calls run on ``net``, exports on ``files``.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Callable
 
 from ..config import Settings
-from ..payments.connection import StripeConnection
-from ..persistence.queries import Queries
+from ..services.ports import StripeLink
+from ..services.read_models import ReadSide
 from ..services.unit_of_work import UnitOfWorkFactory
-from .tasks import TaskRunner
+from .ops import Ops
 
 
 @dataclass
 class AppContext:
     settings: Settings
     uow: UnitOfWorkFactory
-    queries: Queries
-    runner: TaskRunner
-    stripe: StripeConnection | None = None
-    net: TaskRunner | None = None  # network calls (Stripe) run here, never on the DB thread
-    sync: object | None = None     # SyncController
+    read: ReadSide
+    db: Ops                          # all database work, one thread
+    net: Ops                         # network calls (Stripe), never on the database thread
+    files: Ops | None = None         # exports and other long file work
+    stripe: StripeLink | None = None
+    sync: object | None = None       # SyncController
+    workspace_label: str = ""        # where the books live, for titles and Settings
     open_demo: Callable[[], None] | None = None
     extras: dict = field(default_factory=dict)
+
+    # -- transitional spellings (removed when every view uses the names above) -------------
+    @property
+    def runner(self):
+        from .tasks import LegacyRunner
+        return LegacyRunner(self.db)
+
+    @property
+    def queries(self) -> ReadSide:
+        return self.read

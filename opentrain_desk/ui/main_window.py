@@ -38,7 +38,8 @@ class MainWindow(QMainWindow):
         self._wire_notifications()
         self._build_menus()
         self._build_status_bar()
-        ctx.runner.failed.connect(self.show_error)
+        for ops in (ctx.db, ctx.net, ctx.files):
+            ops.failed.connect(self.show_error)
         self._restore_state()
 
     # -- construction -------------------------------------------------------------------

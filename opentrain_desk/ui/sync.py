@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from ..payments.connection import StripeConnection
-from ..payments.outbox import OutboxWorker, WorkerState
-from ..services.unit_of_work import UnitOfWorkFactory
-from .tasks import TaskRunner
+from typing import Callable, Protocol
+
+from ..services.ports import StripeLink, WorkerState
+from ..services.read_models import ReadSide
+from .ops import Ops
 
 SYNC_INTERVAL_MS = 60_000
 
@@ -34,6 +35,15 @@ def _connection_text(state: WorkerState, pending: int, mode: str | None,
     return f"Online - {where}" + (f" - {pending} queued" if pending else "")
 
 
+class PaymentWorker(Protocol):
+    """The outbox worker (``payments.outbox.OutboxWorker``), built by the composition root."""
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def wake(self) -> None: ...
+    def sync_now(self) -> None: ...
+
+
 class SyncController(QObject):
     """Owns the worker's lifecycle; emits ``paymentsChanged`` after every outcome."""
 
@@ -41,13 +51,14 @@ class SyncController(QObject):
     paymentsChanged = Signal()
     statusChanged = Signal(str)
 
-    def __init__(self, factory: UnitOfWorkFactory, connection: StripeConnection,
-                 runner: TaskRunner, parent: QObject | None = None,
-                 worker: OutboxWorker | None = None) -> None:
+    def __init__(self, read: ReadSide, connection: StripeLink, db: Ops,
+                 make_worker: Callable[[Callable[[WorkerState], None]], PaymentWorker],
+                 parent: QObject | None = None) -> None:
+        """``make_worker(on_change)`` builds the payment worker; ``on_change`` may be called
+        from the worker's thread (it is queued to the GUI thread here)."""
         super().__init__(parent)
-        self.factory, self.connection, self.runner = factory, connection, runner
-        self.worker = worker or OutboxWorker(factory, connection.gateway,
-                                             on_change=self._worker_changed.emit)
+        self.read, self.connection, self.db = read, connection, db
+        self.worker = make_worker(self._worker_changed.emit)
         self.state = WorkerState()
         self.pending = 0
         self.attention = 0
@@ -86,13 +97,7 @@ class SyncController(QObject):
         self.paymentsChanged.emit()
 
     def _refresh_pending(self) -> None:
-        factory = self.factory
-
-        def count() -> tuple[int, int]:
-            with factory() as uow:
-                return uow.operations.count_pending(), uow.operations.count_attention()
-
-        self.runner.run(count, self._set_pending)
+        self.db.run(self, self.read.operation_counts, self._set_pending)
 
     def _set_pending(self, counts: tuple[int, int]) -> None:
         self.pending, self.attention = counts

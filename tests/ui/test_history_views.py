@@ -37,7 +37,7 @@ def check_model(qtbot, qtmodeltester, window, model, count, page, rows: int) -> 
     outlives the views, which pytest-qt deletes first)."""
     engine = window.ctx.uow.engine
     model.set_source(partial(count, engine),
-                     lambda offset, limit: page(engine, offset=offset, limit=limit))
+                     lambda after, limit: page(engine, after=after, limit=limit))
     qtbot.waitUntil(lambda: model.rowCount() == rows)
     qtmodeltester.check(model, force_py=True)
     idle(qtbot, window)
@@ -70,7 +70,7 @@ def test_payment_history_table_rows_amounts_and_refs(qtbot, qtmodeltester, windo
     assert table_column(table, HistoryColumn.FUNDED)[0] == (
         paid.funded_at.astimezone().strftime("%b %d, %Y"))
     assert find(view, QLabel, "paymentHistorySummaryLabel").text() == "2 payments · $2,500.00"
-    check_model(qtbot, qtmodeltester, window, PaymentHistoryModel(window.ctx.runner),
+    check_model(qtbot, qtmodeltester, window, PaymentHistoryModel(window.ctx.db),
                 hq.count_payment_history, hq.payment_history, rows=2)
 
     # a payment outcome (paymentsChanged) refreshes the table without being asked
@@ -136,7 +136,7 @@ def test_activating_a_notification_opens_its_milestone_and_marks_it_read(
     assert "review and approve to release $1,250.00." in index.data()
     assert index.data(Qt.ItemDataRole.FontRole).bold()
     assert find(page, QPushButton, "markAllReadButton").isEnabled()
-    check_model(qtbot, qtmodeltester, window, NotificationsModel(window.ctx.runner),
+    check_model(qtbot, qtmodeltester, window, NotificationsModel(window.ctx.db),
                 hq.count_notifications, hq.notifications_page, rows=1)
 
     m = milestone(uow, m_id)

@@ -40,14 +40,14 @@ def bulk_contract(engine, n: int) -> int:
 def test_models_pass_qtmodeltester(qtbot, qtmodeltester, window):
     contract_id = bulk_contract(window.ctx.uow.engine, 450)
     queries = window.ctx.queries
-    model = MilestonesModel(window.ctx.runner)
+    model = MilestonesModel(window.ctx.db)
     model.set_source(lambda: queries.count_milestones(contract_id),
                      lambda o, l: queries.milestone_page(contract_id, o, l))
     qtbot.waitUntil(lambda: model.rowCount() == model.PAGE_SIZE)
     qtmodeltester.check(model, force_py=True)
     idle(qtbot, window)  # the tester follows one model at a time: let its pages land
-    jobs_model = JobsModel(window.ctx.runner)
-    jobs_model.set_source(queries.count_jobs, lambda o, l: queries.list_jobs(offset=o, limit=l))
+    jobs_model = JobsModel(window.ctx.db)
+    jobs_model.set_source(queries.count_jobs, lambda a, l: queries.list_jobs(after=a, limit=l))
     qtbot.waitUntil(lambda: jobs_model.rowCount() == 1)
     qtmodeltester.check(jobs_model, force_py=True)
 
@@ -55,7 +55,7 @@ def test_models_pass_qtmodeltester(qtbot, qtmodeltester, window):
 def test_large_timeline_loads_lazily_page_by_page(qtbot, window):
     contract_id = bulk_contract(window.ctx.uow.engine, 450)
     queries = window.ctx.queries
-    model = MilestonesModel(window.ctx.runner)
+    model = MilestonesModel(window.ctx.db)
     model.set_source(lambda: queries.count_milestones(contract_id),
                      lambda o, l: queries.milestone_page(contract_id, o, l))
     qtbot.waitUntil(lambda: model.rowCount() == 200)

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QCheckBox, QLabel
 
 from ...domain.errors import InvalidAmount
 from ...domain.money import Money, format_cents
-from ...persistence.queries import MilestoneRow
+from ...services.read_models import MilestoneRow
 from ...services import payouts
 from ..context import AppContext
 from ..widgets.labels import breakable, plain_label
@@ -23,7 +23,7 @@ class ApproveDialog(FormDialog):
     def __init__(self, ctx: AppContext, milestone: MilestoneRow, trainer_name: str,
                  parent=None) -> None:
         amount = format_cents(milestone.amount_cents)
-        super().__init__(ctx.runner, "Approve & Release Payment", "approveDialog",
+        super().__init__(ctx.db, "Approve & Release Payment", "approveDialog",
                          f"Approve && release {amount}", parent)
         self.ctx, self.milestone = ctx, milestone
         self.submit_button.setObjectName("confirmApproveButton")

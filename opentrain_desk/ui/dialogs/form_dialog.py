@@ -193,7 +193,7 @@ class FormDialog(QDialog):
             return
         self.error_label.hide()
         self._set_busy(True)
-        self.runner.run(work, self._saved, self._failed)
+        self.runner.run(self, work, self._saved, self._failed)
 
     def _saved(self, result: Any) -> None:
         self._set_busy(False)

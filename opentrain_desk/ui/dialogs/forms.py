@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QCheckBox, QLabel, QWidget
 from ...domain.errors import ValidationError
 from ...domain.jobs import clean_email, clean_required
 from ...domain.money import Money
-from ...persistence.queries import MilestoneRow
+from ...services.read_models import MilestoneRow
 from ...services import jobs as services
 from ..tasks import TaskRunner
 from .form_dialog import FieldError, FormDialog, MilestoneFields

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QPushButton
 
 from ...domain.errors import DomainError
 from ...domain.money import format_cents
-from ...persistence.queries import MilestoneRow
+from ...services.read_models import MilestoneRow
 from ...services import billing, funding
 from ...services.funding import NoPaymentMethod, StripeNotConnected
 from ..context import AppContext
@@ -26,7 +26,7 @@ class FundDialog(FormDialog):
 
     def __init__(self, ctx: AppContext, milestone: MilestoneRow, parent=None) -> None:
         amount = format_cents(milestone.amount_cents)
-        super().__init__(ctx.runner, f"Fund milestone — {milestone.title}", "fundDialog",
+        super().__init__(ctx.db, f"Fund milestone — {milestone.title}", "fundDialog",
                          f"Fund {amount}", parent)
         self.ctx, self.milestone = ctx, milestone
         self.form.addRow("Milestone:", plain_label(milestone.title, "fundMilestoneLabel",
@@ -59,7 +59,7 @@ class FundDialog(FormDialog):
         gateway = self.ctx.stripe.gateway() if self.ctx.stripe else None
         if gateway is None or self.ctx.net is None:
             return
-        self.ctx.net.run(partial(billing.list_cards, self.ctx.uow, gateway), self._show_cards,
+        self.ctx.net.run(self, partial(billing.list_cards, self.ctx.uow, gateway), self._show_cards,
                          lambda _error: None)  # offline: the saved default still works
 
     def _show_cards(self, cards) -> None:

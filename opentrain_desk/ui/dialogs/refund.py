@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QCheckBox, QLabel
 from ...domain.errors import InvalidAmount
 from ...domain.milestones import MilestoneStatus
 from ...domain.money import Money, format_cents
-from ...persistence.queries import MilestoneRow
+from ...services.read_models import MilestoneRow
 from ...services import payouts, refunds
 from ..context import AppContext
 from ..widgets.labels import plain_label
@@ -26,7 +26,7 @@ class RefundDialog(FormDialog):
     def __init__(self, ctx: AppContext, milestone: MilestoneRow, trainer_name: str,
                  payout: bool = False, parent=None) -> None:
         title = "Refund the failed payout" if payout else "Cancel & refund milestone"
-        super().__init__(ctx.runner, title, "refundDialog", "Refund", parent)
+        super().__init__(ctx.db, title, "refundDialog", "Refund", parent)
         self.ctx, self.milestone, self.payout = ctx, milestone, payout
         self.trainer_name = trainer_name
         self.submit_button.setObjectName("confirmRefundButton")

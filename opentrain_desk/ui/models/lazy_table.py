@@ -1,5 +1,7 @@
 """A table model that pages rows in from SQL on a background thread.
 
+Pages are read by keyset, not OFFSET: the source is called with the last row it gave
+(``page(after, limit)``), so a row inserted between two pages is never shown twice.
 Follows qtbase's ``filelistmodel.cpp``: ``canFetchMore``/``fetchMore`` add one batch
 at a time (``beginInsertRows(parent, start, start + n - 1)``); a fetch already in
 flight makes ``canFetchMore`` false, so the view cannot re-enter while rows arrive.
@@ -11,7 +13,7 @@ from typing import Any, Callable, Generic, Sequence, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
-from ..tasks import TaskRunner
+from ..ops import Ops
 
 Row = TypeVar("Row")
 SortRole = Qt.ItemDataRole.UserRole
@@ -27,20 +29,22 @@ class LazyTableModel(QAbstractTableModel, Generic[Row]):
     PAGE_SIZE = 200
     loaded = Signal()  # after the first page or a further page arrived
 
-    def __init__(self, runner: TaskRunner, parent=None) -> None:
+    def __init__(self, ops: Ops, parent=None) -> None:
         super().__init__(parent)
-        self._runner = runner
+        self._ops = ops
         self._columns = list(self.Columns)  # index -> member, without Enum lookups per cell
         self._rows: list[Row] = []
         self._total = 0
         self._loading = False
         self._generation = 0
         self._count: Callable[[], int] | None = None
-        self._page: Callable[[int, int], Sequence[Row]] | None = None
+        self._page: Callable[[Row | None, int], Sequence[Row]] | None = None
 
     # -- source ------------------------------------------------------------------
     def set_source(self, count: Callable[[], int],
-                   page: Callable[[int, int], Sequence[Row]]) -> None:
+                   page: Callable[[Row | None, int], Sequence[Row]]) -> None:
+        """``count()`` and ``page(after, limit)``: up to ``limit`` rows that come after the
+        row ``after`` (``None``: from the start)."""
         self._count, self._page = count, page
         self.beginResetModel()
         self._rows, self._total = [], 0
@@ -62,9 +66,9 @@ class LazyTableModel(QAbstractTableModel, Generic[Row]):
         generation, count, page = self._generation, self._count, self._page
         limit = max(self.PAGE_SIZE, len(self._rows))
         self._loading = True
-        self._runner.run(lambda: (count(), list(page(0, limit))),
-                         lambda result: self._reset_to(generation, *result),
-                         lambda _error: self._fetch_failed(generation), owner=self)
+        self._ops.run(self, lambda: (count(), list(page(None, limit))),
+                      lambda result: self._reset_to(generation, *result),
+                      lambda _error: self._fetch_failed(generation))
 
     def _reset_to(self, generation: int, total: int, rows: list[Row]) -> None:
         if generation != self._generation:
@@ -87,10 +91,11 @@ class LazyTableModel(QAbstractTableModel, Generic[Row]):
         if not self.canFetchMore(parent):
             return
         self._loading = True
-        generation, page, offset = self._generation, self._page, len(self._rows)
-        self._runner.run(lambda: list(page(offset, self.PAGE_SIZE)),
-                         lambda rows: self._append(generation, rows),
-                         lambda _error: self._fetch_failed(generation), owner=self)
+        generation, page = self._generation, self._page
+        after = self._rows[-1] if self._rows else None
+        self._ops.run(self, lambda: list(page(after, self.PAGE_SIZE)),
+                      lambda rows: self._append(generation, rows),
+                      lambda _error: self._fetch_failed(generation))
 
     def _append(self, generation: int, rows: list[Row]) -> None:
         if generation != self._generation:

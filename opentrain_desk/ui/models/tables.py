@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 
 from ...domain.milestones import MilestoneStatus, PayoutStatus
 from ...domain.money import format_cents
-from ...persistence.queries import JobRow, MilestoneRow
+from ...services.read_models import JobRow, MilestoneRow
 from .lazy_table import LazyTableModel
 
 StatusRole = Qt.ItemDataRole.UserRole + 2  # the enum behind a badge column

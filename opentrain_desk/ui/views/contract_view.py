@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 
 from ...domain.milestones import Action, MilestoneStatus, PayoutStatus, allowed_actions
 from ...domain.money import format_cents
-from ...persistence.queries import ContractRow, MilestoneRow
+from ...services.read_models import ContractRow, MilestoneRow
 from ...services import jobs as services
 from ..context import AppContext
 from ..dialogs.forms import MilestoneDialog, RequestChangesDialog, SubmissionDialog
@@ -38,7 +38,7 @@ class ContractView(QWidget):
         self._pending_select: int | None = None
         self._sourced = False
         self.setObjectName(f"contractView{contract.id}")
-        self.model = MilestonesModel(ctx.runner, self)
+        self.model = MilestonesModel(ctx.db, self)
         self.table = self._make_table()
         self.summary = QLabel(objectName="contractSummaryLabel")
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
@@ -241,22 +241,22 @@ class ContractView(QWidget):
         dialog.open()
 
     def add_milestone(self) -> None:
-        self._open(MilestoneDialog(self.ctx.runner, self.ctx.uow, self.contract.id,
+        self._open(MilestoneDialog(self.ctx.db, self.ctx.uow, self.contract.id,
                                    parent=self.window()))
 
     def edit_milestone(self) -> None:
         if milestone := self.selected():
-            self._open(MilestoneDialog(self.ctx.runner, self.ctx.uow, self.contract.id,
+            self._open(MilestoneDialog(self.ctx.db, self.ctx.uow, self.contract.id,
                                        milestone, parent=self.window()))
 
     def record_submission(self) -> None:
         if milestone := self.selected():
-            self._open(SubmissionDialog(self.ctx.runner, self.ctx.uow, milestone,
+            self._open(SubmissionDialog(self.ctx.db, self.ctx.uow, milestone,
                                         parent=self.window()))
 
     def request_changes(self) -> None:
         if milestone := self.selected():
-            self._open(RequestChangesDialog(self.ctx.runner, self.ctx.uow, milestone,
+            self._open(RequestChangesDialog(self.ctx.db, self.ctx.uow, milestone,
                                             parent=self.window()))
 
     def delete_milestone(self) -> None:

@@ -7,7 +7,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QPushButton
 
 from ...domain.milestones import MilestoneStatus
-from ...persistence.queries import MilestoneRow
+from ...services.read_models import MilestoneRow
 from ...services import funding
 from ..dialogs.funding import AuthenticateDialog, FundDialog
 from ..widgets.messages import confirm
@@ -39,7 +39,7 @@ class FundingActions(QObject):
                              and milestone.status is MilestoneStatus.NOT_FUNDED)
         self.cancel.setVisible(milestone is not None and milestone.can_cancel_funding)
         self.authenticate.setVisible(milestone is not None
-                                     and milestone.status_qualifier == "action needed")
+                                     and milestone.needs_authentication)
 
     def _open(self, dialog) -> None:
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -295,7 +295,7 @@ class PaymentHistoryView(QWidget):
         self._sourced = self._fitted = False
         self._selected_id: int | None = None
         self.setObjectName("paymentHistoryView")
-        self.model = PaymentHistoryModel(ctx.runner, self)
+        self.model = PaymentHistoryModel(ctx.db, self)
         self.table = self._make_table()
         self.summary = _hint(name="paymentHistorySummaryLabel")
         layout = QVBoxLayout(self)
@@ -350,16 +350,15 @@ class PaymentHistoryView(QWidget):
     def reload(self) -> None:
         """Re-read the history (on the DB thread); keeps the selected payment."""
         self._stale = False
-        engine, args = self.ctx.queries.engine, dict(self.filters, contract_id=self.contract_id)
+        read, args = self.ctx.read, dict(self.filters, contract_id=self.contract_id)
         if not self._sourced:
             self._sourced = True
-            self.model.set_source(partial(hq.count_payment_history, engine, **args),
-                                  lambda offset, limit: hq.payment_history(
-                                      engine, offset=offset, limit=limit, **args))
+            self.model.set_source(partial(read.count_payment_history, **args),
+                                  lambda after, limit: read.payment_history(
+                                      after=after, limit=limit, **args))
         else:
             self.model.reload()
-        self.ctx.runner.run(partial(hq.payment_history_totals, engine, **args),
-                            self._show_totals)
+        self.ctx.db.run(self, partial(read.payment_history_totals, **args), self._show_totals)
 
     def _refresh_if_visible(self) -> None:
         if self.isVisible():

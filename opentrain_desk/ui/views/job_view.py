@@ -8,7 +8,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QStackedWidget,
                                QVBoxLayout, QWidget)
 
 from ...domain.errors import ArchiveRefused
-from ...persistence.queries import ContractRow, JobRow
+from ...services.read_models import ContractRow, JobRow
 from ...services import jobs as services
 from ..context import AppContext
 from ..dialogs.forms import HireDialog
@@ -121,7 +121,7 @@ class JobView(QWidget):
         if self.job is None:
             return
         mode = self.ctx.stripe.mode if self.ctx.stripe else None
-        dialog = HireDialog(self.ctx.runner, self.ctx.uow, self.job.id, self.job.title,
+        dialog = HireDialog(self.ctx.db, self.ctx.uow, self.job.id, self.job.title,
                             self.window(), fund_mode=mode)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.saved.connect(self._hired)

@@ -58,7 +58,7 @@ class JobsPage(QWidget):
         self.search.setClearButtonEnabled(True)
         self.show_archived = QCheckBox("Show archived", objectName="showArchivedCheck")
         self.new_job_button = QPushButton("New job", objectName="newJobButton")
-        self.model = JobsModel(ctx.runner, self)
+        self.model = JobsModel(ctx.db, self)
         self.table = self._make_table()
         self.job_view = JobView(ctx, self)
         self.welcome = WelcomePanel(ctx, self.new_job, self)
@@ -184,7 +184,7 @@ class JobsPage(QWidget):
         self.select_job(job_id)
 
     def new_job(self) -> None:
-        dialog = NewJobDialog(self.ctx.runner, self.ctx.uow, self.window())
+        dialog = NewJobDialog(self.ctx.db, self.ctx.uow, self.window())
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.saved.connect(self._job_created)
         dialog.open()

@@ -8,7 +8,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QPushButton
 
 from ...domain.milestones import MilestoneStatus, PayoutStatus
-from ...persistence.queries import MilestoneRow
+from ...services.read_models import MilestoneRow
 from ...services import payouts
 from ..dialogs.dispute import DisputeDialog
 from ..dialogs.refund import RefundDialog

@@ -80,7 +80,7 @@ class NotificationsPage(QWidget):
         self._current_id: int | None = None
         self._tray: QSystemTrayIcon | None = None
         self.setObjectName("notificationsPage")
-        self.model = NotificationsModel(ctx.runner, self)
+        self.model = NotificationsModel(ctx.db, self)
         self.list = self._make_list()
         self.summary = QLabel(objectName="notificationsSummaryLabel")
         self.summary.setProperty("role", "hint")
@@ -103,9 +103,7 @@ class NotificationsPage(QWidget):
         self._debounced = Debounced(self, self.reload)
         if ctx.sync is not None:
             ctx.sync.paymentsChanged.connect(self._debounced.trigger)
-        engine = ctx.queries.engine
-        self.model.set_source(partial(hq.count_notifications, engine),
-                              partial(hq.notifications_page, engine))
+        self.model.set_source(ctx.read.count_notifications, ctx.read.notifications_page)
         self._check_unread()
 
     def _make_list(self) -> QListView:

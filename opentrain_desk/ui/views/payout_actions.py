@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QLabel, Q
                                QPushButton, QVBoxLayout, QWidget)
 
 from ...domain.milestones import MilestoneStatus
-from ...persistence.queries import MilestoneRow, TrainerRow
+from ...services.read_models import MilestoneRow, TrainerRow
 from ...services import payouts
 from ..dialogs.approval import ApproveDialog
 from ..tasks import user_message
@@ -153,7 +153,7 @@ class TrainerPayoutBar(QWidget):
             self._failed("Connect Stripe in Settings first.")
             return
         self.error.hide()
-        self.ctx.net.run(partial(fn, self.ctx.uow, gateway, self.trainer_id), on_success,
+        self.ctx.net.run(self, partial(fn, self.ctx.uow, gateway, self.trainer_id), on_success,
                          lambda error: self._failed(user_message(error)))
 
     def _failed(self, message: str) -> None:
@@ -190,5 +190,5 @@ class TrainerPayoutBar(QWidget):
             requests.post(f"{sandbox_url}/_sandbox/accounts/{account}/complete_onboarding",
                           timeout=10).raise_for_status()
 
-        self.ctx.net.run(complete, lambda _r: self.check_stripe(),
+        self.ctx.net.run(self, complete, lambda _r: self.check_stripe(),
                          lambda error: self._failed(user_message(error)))

@@ -90,7 +90,7 @@ class PlanSection(QGroupBox):
         self.ctx.runner.run(read, lambda result: self._show(*result))
         gateway = self._gateway()
         if gateway is not None and self.ctx.net is not None and self.plans.count() == 0:
-            self.ctx.net.run(partial(subscriptions.available_plans, gateway), self._show_plans,
+            self.ctx.net.run(self, partial(subscriptions.available_plans, gateway), self._show_plans,
                              lambda error: self._fail(user_message(error)))
 
     def _gateway(self):
@@ -190,7 +190,7 @@ class PlanSection(QGroupBox):
             requests.post(f"{sandbox_url}/_sandbox/subscriptions/{sub_id}/renew",
                           timeout=10).raise_for_status()
 
-        self.ctx.net.run(renew, lambda _r: self.sync(),
+        self.ctx.net.run(self, renew, lambda _r: self.sync(),
                          lambda error: self._fail(user_message(error)))
 
 

@@ -134,9 +134,9 @@ class InvoicesModel(LazyTableModel[InvoiceRow]):
     def _requery(self) -> None:
         engine, filters, key, desc = self.engine, self.filters, self.sort_key, self.descending
         self.set_source(partial(rq.count_invoices, engine, filters),
-                        lambda offset, limit: rq.list_invoices(
-                            engine, filters, sort=key, descending=desc, offset=offset,
-                            limit=limit))
+                        lambda after, limit: rq.list_invoices(  # TODO keyset (issue 11)
+                            engine, filters, sort=key, descending=desc,
+                            offset=0 if after is None else self.rowCount(), limit=limit))
 
     def display(self, row: InvoiceRow, column: InvoiceColumn) -> str:
         if column is InvoiceColumn.NUMBER:
@@ -367,7 +367,7 @@ class ReportsPage(QWidget):
         self._progress: QProgressDialog | None = None
         self._last_dir = QStandardPaths.writableLocation(
             QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())
-        self.model = InvoicesModel(ctx.runner, self.engine, self)
+        self.model = InvoicesModel(ctx.db, self.engine, self)
         self._build_filters()
         self.table = self._make_table()
         self.summary = _hint("invoicesSummaryLabel")

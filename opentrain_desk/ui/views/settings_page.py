@@ -232,7 +232,7 @@ class StripeSection(QGroupBox):
         if not key.strip() or not self.save_button.isEnabled():
             return
         self._set_busy(True, verifying=True)
-        _net(self.ctx).run(partial(self.connection.save_key, key), self._saved,
+        _net(self.ctx).run(self, partial(self.connection.save_key, key), self._saved,
                            self._save_failed)
 
     def _saved(self, _info: KeyInfo) -> None:
@@ -254,7 +254,7 @@ class StripeSection(QGroupBox):
 
     def _remove(self) -> None:
         self._set_busy(True)
-        _net(self.ctx).run(self.connection.remove_key, self._removed,
+        _net(self.ctx).run(self, self.connection.remove_key, self._removed,
                            self._remove_failed)
 
     def _removed(self, _result: Any) -> None:
@@ -499,7 +499,7 @@ class BillingSection(QGroupBox):
         self._busy += 1
         self._show_error("")
         self._update_buttons()
-        _net(self.ctx).run(work, partial(self._finished, on_done),
+        _net(self.ctx).run(self, work, partial(self._finished, on_done),
                            partial(self._finished, self._failed))
 
     def _finished(self, then: Callable[[Any], None], result: Any) -> None:
@@ -531,7 +531,7 @@ class BillingSection(QGroupBox):
         self._busy += 1
         self._show_error("")
         self._update_buttons()
-        _net(self.ctx).run(partial(billing.list_cards, self.ctx.uow, gateway),
+        _net(self.ctx).run(self, partial(billing.list_cards, self.ctx.uow, gateway),
                            partial(self._finished, partial(self._loaded, generation)),
                            partial(self._finished, partial(self._load_failed, generation)))
 

@@ -143,7 +143,7 @@ class RefundChargeDialog(FormDialog):
 
     def __init__(self, ctx: AppContext, diff: Difference, parent=None) -> None:
         amount = format_cents(diff.stripe_cents)
-        super().__init__(ctx.runner, "Refund charge", "refundChargeDialog",
+        super().__init__(ctx.db, "Refund charge", "refundChargeDialog",
                          f"Refund {amount}", parent)
         self.ctx, self.diff = ctx, diff
         charge = QLabel(diff.stripe_id, objectName="refundChargeIdLabel")
@@ -350,7 +350,7 @@ class StripeCheckView(QWidget):
 
         self._check_seq += 1
         seq = self._check_seq
-        if net.run(work, self._checked, self._check_failed) is None:
+        if net.run(self, work, self._checked, self._check_failed) is None:
             return  # the app is closing
         self._checking = True
         self._set_status(CHECKING_TEXT)
@@ -411,7 +411,7 @@ class StripeCheckView(QWidget):
                 raise StripeNotConnected()
             return stripe_check.adopt_charge(factory, gateway, payment_intent_id)
 
-        if net.run(work, self._adopted, self._action_failed) is not None:
+        if net.run(self, work, self._adopted, self._action_failed) is not None:
             self._set_acting(True)
 
     def _adopted(self, _milestone_id: int) -> None:

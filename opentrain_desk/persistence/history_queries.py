@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from ..domain.milestones import PayoutStatus
 from ..domain.operations import OperationKind, OperationStatus
 from ..services.read_models.history import (NEEDS_A_PERSON, HistoryTotals, NotificationRow,  # noqa: F401,E501
-                                            PaymentHistoryRow, TrainerMessageRow)
+                                            PaymentHistoryRow, TrainerMessageRow,
+                                            UnreadSummary)
 from .orm import (contracts, jobs, milestones, notifications, outgoing_messages,
                   stripe_operations, trainers, workspace_settings)
 
@@ -246,6 +247,14 @@ class HistoryQueries:
 
     def unread_after(self, after_id: int, limit: int = 20) -> list[NotificationRow]:
         return unread_after(self.engine, after_id, limit)
+
+    def unread_summary(self, after_id: int | None = None) -> UnreadSummary:
+        """Counts for the badge, and the unread notifications newer than ``after_id``
+        (none when ``after_id`` is None: the first look raises no alerts)."""
+        fresh = unread_after(self.engine, after_id) if after_id is not None else []
+        return UnreadSummary(unread_count(self.engine),
+                             unread_count(self.engine, NEEDS_A_PERSON),
+                             latest_notification_id(self.engine), tuple(fresh))
 
     def trainer_messages(self, trainer_id: int) -> list[TrainerMessageRow]:
         return trainer_messages(self.engine, trainer_id)

@@ -16,6 +16,7 @@ from ..domain.money import format_cents
 
 DAY_FORMAT = "MMM dd, yyyy"
 MONTH_FORMAT = "MMM yyyy"
+SHORT_DAY_FORMAT = "MMM dd"
 TIME_FORMAT = "HH:mm"
 EMPTY = "—"
 
@@ -55,6 +56,27 @@ def day(value: date | datetime | None, empty: str = EMPTY) -> str:
     if isinstance(value, datetime):
         value = local(value).date()
     return _locale().toString(_qdate(value), DAY_FORMAT)
+
+
+def short_day(value: datetime, now: datetime | None = None) -> str:
+    """``Nov 26`` this year, ``Nov 26, 2025`` before: for narrow list corners."""
+    value, now = local(value), local(now or datetime.now(timezone.utc))
+    if value.year != now.year:
+        return day(value)
+    return _locale().toString(_qdate(value.date()), SHORT_DAY_FORMAT)
+
+
+def relative_moment(value: datetime, now: datetime | None = None) -> str:
+    """``Today 14:05``, ``Yesterday 09:12``, ``Mar 03, 14:05`` or ``Mar 03, 2024``."""
+    value, now = local(value), local(now or datetime.now(timezone.utc))
+    days = (now.date() - value.date()).days
+    if days == 0:
+        return f"Today {time_of_day(value)}"
+    if days == 1:
+        return f"Yesterday {time_of_day(value)}"
+    if value.year == now.year:
+        return f"{short_day(value, now)}, {time_of_day(value)}"
+    return day(value)
 
 
 def month(value: date) -> str:

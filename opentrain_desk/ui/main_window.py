@@ -141,7 +141,7 @@ class MainWindow(QMainWindow):
         self.workspace_label = QLabel(objectName="workspaceLabel")
         self.workspace_label.setText("Demo workspace" if self.ctx.settings.demo
                                      else "Workspace")
-        self.workspace_label.setToolTip(self._workspace_location())
+        self.workspace_label.setToolTip(self.ctx.workspace_label)
         bar = self.statusBar()
         bar.addPermanentWidget(self.workspace_label)
         bar.addPermanentWidget(self.mode_label)
@@ -167,10 +167,6 @@ class MainWindow(QMainWindow):
         self.mode_label.setProperty("mode", mode or "none")
         self.mode_label.style().unpolish(self.mode_label)
         self.mode_label.style().polish(self.mode_label)
-
-    def _workspace_location(self) -> str:
-        url = self.ctx.uow.engine.url
-        return url.render_as_string(hide_password=True)
 
     # -- actions ------------------------------------------------------------------------
     def _new_job(self) -> None:

@@ -28,11 +28,12 @@ when it is over) so it can show a banner.
 """
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import threading
+import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from typing import Any, Callable
 
 import shiboken6
@@ -70,8 +71,8 @@ def alive(obj: QObject | None) -> bool:
 class Progress:
     """Handed to work started ``with_progress``: report how far it is, see a cancel."""
 
-    def __init__(self, op: Op, emit: Callable[[object, int, int], None]) -> None:
-        self._op, self._emit = op, emit
+    def __init__(self, emit: Callable[[object, int, int], None]) -> None:
+        self._emit = emit  # holds no reference to the op or its callbacks
         self.cancel_event = threading.Event()
 
     @property
@@ -79,7 +80,7 @@ class Progress:
         return self.cancel_event.is_set()
 
     def report(self, done: int, total: int) -> None:
-        self._emit(self._op, done, total)
+        self._emit(self, done, total)
 
 
 class Op:
@@ -110,7 +111,7 @@ class Op:
 
     def with_progress(self, callback: Callable[[int, int], None] | None = None) -> Op:
         self.on_progress = callback or (lambda _done, _total: None)
-        self.progress = Progress(self, self._ops._progressed.emit)
+        self.progress = Progress(self._ops._progressed.emit)
         return self
 
     def latest(self, key: str, delay_ms: int = 0) -> Op:
@@ -137,9 +138,6 @@ class Op:
     def deliverable(self) -> bool:
         return not self._cancelled and alive(self.owner)
 
-    def call(self) -> Any:
-        return self.work(self.progress) if self.progress is not None else self.work()
-
 
 class Ops(QObject):
     """Runs ops on ``workers`` background threads; reports back on the GUI thread.
@@ -148,7 +146,7 @@ class Ops(QObject):
     never on the database thread) and ``files`` (exports, which take a while)."""
 
     _finished = Signal(object)          # future
-    _progressed = Signal(object, int, int)  # op, done, total
+    _progressed = Signal(object, int, int)  # Progress, done, total
     busyChanged = Signal(bool)
     failed = Signal(str)                # errors nobody handled, for the status bar
     troubleChanged = Signal(str, str)   # kind ("busy", "connection" or "" = over), message
@@ -212,7 +210,7 @@ class Ops(QObject):
         self._start(op)
 
     def _submit(self, op: Op) -> None:
-        op.future = future = self._pool.submit(_guarded, op)
+        op.future = future = self._pool.submit(_Job(op).run)
         # The op (its callbacks: widgets' methods) stays on the GUI thread: were the
         # worker to drop the last reference to a widget, Qt would delete it off-thread.
         self._running[future] = op
@@ -258,8 +256,9 @@ class Ops(QObject):
         elif alive(op.owner) and not op.cancelled:
             self.failed.emit(user_message(error))
 
-    def _report_progress(self, op: Op, done: int, total: int) -> None:
-        if op.on_progress is not None and op.deliverable:
+    def _report_progress(self, progress: Progress, done: int, total: int) -> None:
+        op = next((op for op in self._running.values() if op.progress is progress), None)
+        if op is not None and op.on_progress is not None and op.deliverable:
             op.on_progress(done, total)
 
     # -- a workspace locked by another program -----------------------------------------
@@ -326,14 +325,28 @@ class Ops(QObject):
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _guarded(op: Op) -> Any:
-    """Runs on the worker: work queued for an owner that is gone is not started.
+class _Job:
+    """What the worker thread gets of an op: the work, never the callbacks.
 
-    (Reading ``op.owner``'s validity here is a plain flag check in shiboken; the object
-    itself is not used off the GUI thread.)"""
-    if op.cancelled or not alive(op.owner):
-        raise _OwnerGone()
-    return op.call()
+    The op (and with it the callbacks, which hold widgets) stays with the GUI thread, so
+    the last reference to a widget is never dropped on the worker. The owner is seen
+    through a weak reference: work queued for an owner that is gone is not started."""
+
+    __slots__ = ("_call", "_owner", "_op")
+
+    def __init__(self, op: Op) -> None:
+        self._call = (partial(op.work, op.progress) if op.progress is not None
+                      else op.work)
+        self._owner = weakref.ref(op.owner)
+        self._op = weakref.ref(op)
+
+    def run(self) -> Any:
+        op, owner = self._op(), self._owner()
+        if op is None or op.cancelled or owner is None or not alive(owner):
+            del op, owner
+            raise _OwnerGone()
+        del op, owner
+        return self._call()
 
 
 class _OwnerGone(Exception):
@@ -347,10 +360,3 @@ class _BusyCancelled(DomainError):
         super().__init__("Not saved: the workspace is still locked by another program. What "
                          "you typed is kept; close the other program and try again.")
 
-
-def takes_progress(work: Callable) -> bool:
-    """Whether ``work`` declares a parameter for a :class:`Progress` (used by tests)."""
-    try:
-        return bool(inspect.signature(work).parameters)
-    except (TypeError, ValueError):
-        return False

@@ -17,7 +17,8 @@ from opentrain_desk.persistence.orm import outgoing_messages
 from opentrain_desk.services import funding, payouts
 from opentrain_desk.services import jobs as services
 from opentrain_desk.ui.views.history_views import (HistoryColumn, PaymentHistoryModel,
-                                                    PaymentHistoryView, TrainerMessagesView)
+                                                    PaymentHistoryView)
+from opentrain_desk.ui.views.trainer_messages import TrainerMessagesView
 from opentrain_desk.ui.views.notifications_page import NotificationsModel, NotificationsPage
 from tests.integration.test_funding import hire, milestone, with_card
 from tests.integration.test_payouts import (funded_and_submitted, ready_trainer, trainer_id,

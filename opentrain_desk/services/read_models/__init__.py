@@ -11,14 +11,14 @@ from datetime import date
 from typing import Protocol
 
 from .history import (NEEDS_A_PERSON, HistoryTotals, NotificationRow, PaymentHistoryRow,
-                      TrainerMessageRow)
+                      TrainerMessageRow, UnreadSummary)
 from .invoices import InvoiceFilters, InvoiceRow, InvoiceTotals, MonthlyTotal
 from .jobs import ContractRow, JobRow, MilestoneRow, TrainerRow
 
 __all__ = [
     "NEEDS_A_PERSON", "ContractRow", "HistoryTotals", "InvoiceFilters", "InvoiceRow",
     "InvoiceTotals", "JobRow", "MilestoneRow", "MonthlyTotal", "NotificationRow",
-    "PaymentHistoryRow", "ReadSide", "TrainerMessageRow", "TrainerRow",
+    "PaymentHistoryRow", "ReadSide", "TrainerMessageRow", "TrainerRow", "UnreadSummary",
 ]
 
 
@@ -47,6 +47,7 @@ class HistoryReads(Protocol):
     def unread_count(self, kinds: tuple[str, ...] | None = None) -> int: ...
     def latest_notification_id(self) -> int: ...
     def unread_after(self, after_id: int, limit: int = 20) -> list[NotificationRow]: ...
+    def unread_summary(self, after_id: int | None = None) -> UnreadSummary: ...
     def trainer_messages(self, trainer_id: int) -> list[TrainerMessageRow]: ...
     def unsent_message_count(self, trainer_id: int | None = None) -> int: ...
 

@@ -94,3 +94,13 @@ class TrainerMessageRow:
     @property
     def owed(self) -> bool:
         return not self.sent and not self.withdrawn
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadSummary:
+    """The notification center's counters, read in one go."""
+
+    unread: int                          # every unread notification
+    needing: int                         # unread ones that wait for a person (the badge)
+    latest_id: int                       # the newest notification's id (0: none)
+    fresh: tuple[NotificationRow, ...]   # unread ones newer than the id asked about

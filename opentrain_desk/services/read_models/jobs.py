@@ -91,15 +91,33 @@ class MilestoneRow:
         return "sending" if self.operation_status is OperationStatus.SENDING else "queued"
 
     @property
+    def funding_set_aside(self) -> bool:
+        """The open funding was set aside for a person (recording it failed)."""
+        return (self.status is MilestoneStatus.FUNDING and not self.disputed
+                and self.operation_status is OperationStatus.ATTENTION
+                and self.operation_error is not ErrorKind.PROCESSING)
+
+    @property
+    def funding_being_checked(self) -> bool:
+        """The open funding may have reached Stripe: a lookup settles it first."""
+        if (self.status is not MilestoneStatus.FUNDING or self.disputed
+                or self.operation_status in (None, OperationStatus.NEEDS_ACTION,
+                                             OperationStatus.ATTENTION)
+                or self.operation_error is ErrorKind.PROCESSING):
+            return False
+        return self.operation_maybe_sent or (self.operation_error is not None
+                                             and self.operation_error.outcome_unknown)
+
+    @property
     def can_cancel_funding(self) -> bool:
         return cancellable(self.operation_status, self.operation_maybe_sent)
 
     @property
     def needs_authentication(self) -> bool:
         """The bank asks the agency to confirm the open funding (3-D Secure)."""
-        return (self.status is MilestoneStatus.FUNDING
+        return (self.status is MilestoneStatus.FUNDING and not self.disputed
                 and self.operation_status is OperationStatus.NEEDS_ACTION
-                and not self.disputed)
+                and self.operation_error is not ErrorKind.PROCESSING)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QLabel
 
 from ...domain.errors import InvalidAmount
-from ...domain.money import Money, format_cents
+from ...domain.money import Money
 from ...services.read_models import MilestoneRow
 from ...services import payouts
+from .. import formatting as fmt
 from ..context import AppContext
 from ..widgets.labels import breakable, plain_label
 from .form_dialog import FieldError, FormDialog
@@ -22,7 +23,7 @@ def _plain(text: str) -> QLabel:
 class ApproveDialog(FormDialog):
     def __init__(self, ctx: AppContext, milestone: MilestoneRow, trainer_name: str,
                  parent=None) -> None:
-        amount = format_cents(milestone.amount_cents)
+        amount = fmt.money(milestone.amount_cents)
         super().__init__(ctx.db, "Approve & Release Payment", "approveDialog",
                          f"Approve && release {amount}", parent)
         self.ctx, self.milestone = ctx, milestone
@@ -70,11 +71,11 @@ class ApproveDialog(FormDialog):
     def _show_remainder(self, _text: str = "") -> None:
         cents = self._release_cents()
         rest = self.milestone.amount_cents - cents if cents is not None else 0
-        self.remainder.setText(f"Partial release: {format_cents(rest)} is refunded to you "
+        self.remainder.setText(f"Partial release: {fmt.money(rest)} is refunded to you "
                                "(with a credit note)." if 0 < rest < self.milestone.amount_cents
                                else "")
         if cents is not None and not self._busy:
-            self.submit_button.setText(f"Approve && release {format_cents(cents)}")
+            self.submit_button.setText(f"Approve && release {fmt.money(cents)}")
 
     def _toggle(self, checked: bool) -> None:
         if not self._busy:
@@ -95,6 +96,6 @@ class ApproveDialog(FormDialog):
             raise FieldError(self.release, str(error)) from None
         if release > self.milestone.amount_cents:
             raise FieldError(self.release, "At most the milestone amount "
-                             f"({format_cents(self.milestone.amount_cents)}) can be released.")
+                             f"({fmt.money(self.milestone.amount_cents)}) can be released.")
         return partial(payouts.approve_milestone, self.ctx.uow(), self.milestone.id, release,
                        "Partial release: the part not released")

@@ -10,10 +10,10 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel,
                                QPlainTextEdit, QVBoxLayout)
 
 from ...domain.disputes import EVIDENCE_FIELDS, countdown
-from ...domain.money import format_cents
 from ...services import disputes
+from .. import formatting as fmt
 from ..context import AppContext
-from ..tasks import user_message
+from ..ops import user_message
 from ..widgets.messages import confirm
 
 
@@ -54,8 +54,8 @@ class DisputeDialog(QDialog):
         layout.addWidget(self.status)
         layout.addWidget(buttons)
         self._enable(False)
-        ctx.runner.run(partial(disputes.for_milestone, ctx.uow, milestone_id), self._show,
-                       self._failed)
+        ctx.db.run(self, partial(disputes.for_milestone, ctx.uow, milestone_id), self._show,
+                   self._failed)
 
     def _enable(self, enabled: bool) -> None:
         self.save.setEnabled(enabled)
@@ -68,9 +68,9 @@ class DisputeDialog(QDialog):
             return
         when = countdown(view.due_by, datetime.now(timezone.utc))
         self.summary.setText(
-            f"{format_cents(view.amount_cents)} disputed — reason: "
+            f"{fmt.money(view.amount_cents)} disputed — reason: "
             f"{view.reason.replace('_', ' ')} — {view.status.replace('_', ' ')}"
-            + (f" — {when} ({view.due_by:%b %d, %Y})" if when else "")
+            + (f" — {when} ({fmt.day(view.due_by)})" if when else "")
             + ".\nThe evidence below was written from your records: review and edit it, "
               "save it at Stripe, then submit it before the deadline (once only).")
         for name, edit in self.edits.items():
@@ -95,10 +95,10 @@ class DisputeDialog(QDialog):
             return
         self._enable(False)
         self.status.setText("Submitting…" if submit else "Saving at Stripe…")
-        (self.ctx.net or self.ctx.runner).run(
-            partial(disputes.save_evidence, self.ctx.uow, gateway, self.view.id,
-                    self._evidence(), submit), partial(self._sent, submit), self._failed,
-            owner=self)  # the panel may be closed before Stripe answers
+        self.ctx.net.run(  # the panel may be closed before Stripe answers: then dropped
+            self, partial(disputes.save_evidence, self.ctx.uow, gateway, self.view.id,
+                          self._evidence(), submit), partial(self._sent, submit),
+            self._failed)
 
     def _sent(self, submit: bool, status: str) -> None:
         self.status.setText("Evidence submitted: Stripe and the card issuer review it."

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, Q
 from ...domain.errors import DomainError
 from ...domain.milestones import MilestoneDraft
 from ...domain.money import Money
-from ..tasks import TaskRunner, user_message
+from ..ops import Ops, user_message
 from ..widgets.date_field import DateField, example_text
 from ..widgets.messages import confirm
 
@@ -35,10 +35,10 @@ class FormDialog(QDialog):
     saved = Signal(object)
     goToSettings = Signal(str)  # "billing" | "plan" | "stripe": where to fix the problem
 
-    def __init__(self, runner: TaskRunner, title: str, object_name: str,
+    def __init__(self, db: Ops, title: str, object_name: str,
                  submit_text: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.runner = runner
+        self.db = db
         self.setObjectName(object_name)
         self.setAccessibleName(title)
         self.setWindowTitle(title)
@@ -193,7 +193,7 @@ class FormDialog(QDialog):
             return
         self.error_label.hide()
         self._set_busy(True)
-        self.runner.run(self, work, self._saved, self._failed)
+        self.db.run(self, work, self._saved, self._failed)
 
     def _saved(self, result: Any) -> None:
         self._set_busy(False)

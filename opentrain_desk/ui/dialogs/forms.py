@@ -10,7 +10,7 @@ from ...domain.jobs import clean_email, clean_required
 from ...domain.money import Money
 from ...services.read_models import MilestoneRow
 from ...services import jobs as services
-from ..tasks import TaskRunner
+from ..ops import Ops
 from .form_dialog import FieldError, FormDialog, MilestoneFields
 
 
@@ -22,8 +22,8 @@ def _check(widget, fn, value):
 
 
 class NewJobDialog(FormDialog):
-    def __init__(self, runner: TaskRunner, uow, parent: QWidget | None = None) -> None:
-        super().__init__(runner, "New job", "newJobDialog", "Create job", parent)
+    def __init__(self, db: Ops, uow, parent: QWidget | None = None) -> None:
+        super().__init__(db, "New job", "newJobDialog", "Create job", parent)
         self.uow = uow
         self.title_edit = self.line_edit("Job title:", "jobTitleEdit",
                                          "e.g. Code review RLHF — Python")
@@ -39,9 +39,9 @@ class NewJobDialog(FormDialog):
 class HireDialog(FormDialog):
     """Hire a trainer: the contract and its first milestone (funded) in one step."""
 
-    def __init__(self, runner: TaskRunner, uow, job_id: int, job_title: str,
+    def __init__(self, db: Ops, uow, job_id: int, job_title: str,
                  parent: QWidget | None = None, fund_mode: str | None = None) -> None:
-        super().__init__(runner, f"Hire a trainer — {job_title}", "hireDialog", "Hire", parent)
+        super().__init__(db, f"Hire a trainer — {job_title}", "hireDialog", "Hire", parent)
         self.uow, self.job_id, self.fund_mode = uow, job_id, fund_mode
         self.name = self.line_edit("Trainer name:", "trainerNameEdit", "Full name")
         self.email = self.line_edit("Trainer email:", "trainerEmailEdit", "name@example.com")
@@ -71,10 +71,10 @@ class HireDialog(FormDialog):
 class MilestoneDialog(FormDialog):
     """Add a milestone to a contract, or edit one that is still Not Funded."""
 
-    def __init__(self, runner: TaskRunner, uow, contract_id: int,
+    def __init__(self, db: Ops, uow, contract_id: int,
                  existing: MilestoneRow | None = None, parent: QWidget | None = None) -> None:
         editing = existing is not None
-        super().__init__(runner, "Edit milestone" if editing else "Add milestone",
+        super().__init__(db, "Edit milestone" if editing else "Add milestone",
                          "editMilestoneDialog" if editing else "addMilestoneDialog",
                          "Save" if editing else "Add milestone", parent)
         self.uow, self.contract_id, self.existing = uow, contract_id, existing
@@ -93,9 +93,9 @@ class MilestoneDialog(FormDialog):
 class SubmissionDialog(FormDialog):
     """Record that the trainer marked the milestone complete."""
 
-    def __init__(self, runner: TaskRunner, uow, milestone: MilestoneRow,
+    def __init__(self, db: Ops, uow, milestone: MilestoneRow,
                  parent: QWidget | None = None) -> None:
-        super().__init__(runner, f"Record submission — {milestone.title}",
+        super().__init__(db, f"Record submission — {milestone.title}",
                          "recordSubmissionDialog", "Mark complete", parent)
         self.uow, self.milestone_id = uow, milestone.id
         self.note = self.text_edit("Trainer's note:", "submissionNoteEdit",
@@ -112,9 +112,9 @@ class SubmissionDialog(FormDialog):
 
 
 class RequestChangesDialog(FormDialog):
-    def __init__(self, runner: TaskRunner, uow, milestone: MilestoneRow,
+    def __init__(self, db: Ops, uow, milestone: MilestoneRow,
                  parent: QWidget | None = None) -> None:
-        super().__init__(runner, f"Request changes — {milestone.title}",
+        super().__init__(db, f"Request changes — {milestone.title}",
                          "requestChangesDialog", "Request changes", parent)
         self.uow, self.milestone_id = uow, milestone.id
         self.note = self.text_edit("What needs to change:", "changesNoteEdit")

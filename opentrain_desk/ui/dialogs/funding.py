@@ -8,10 +8,10 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QComboBox, QLabel, QPushButton
 
 from ...domain.errors import DomainError
-from ...domain.money import format_cents
 from ...services.read_models import MilestoneRow
 from ...services import billing, funding
 from ...services.funding import NoPaymentMethod, StripeNotConnected
+from .. import formatting as fmt
 from ..context import AppContext
 from ..widgets.labels import plain_label
 from .form_dialog import FormDialog
@@ -25,7 +25,7 @@ class FundDialog(FormDialog):
     goToBilling = Signal()
 
     def __init__(self, ctx: AppContext, milestone: MilestoneRow, parent=None) -> None:
-        amount = format_cents(milestone.amount_cents)
+        amount = fmt.money(milestone.amount_cents)
         super().__init__(ctx.db, f"Fund milestone — {milestone.title}", "fundDialog",
                          f"Fund {amount}", parent)
         self.ctx, self.milestone = ctx, milestone
@@ -110,7 +110,7 @@ class AuthenticateDialog(FormDialog):
                          "Approve authentication" if sandbox else "Open in Stripe", parent)
         self.ctx, self.milestone, self.sandbox = ctx, milestone, sandbox
         text = ("Your bank asks for 3-D Secure authentication before charging "
-                f"{format_cents(milestone.amount_cents)}. ")
+                f"{fmt.money(milestone.amount_cents)}. ")
         text += ("This sandbox simulates the bank's page: approve or fail it." if sandbox else
                  "Open the payment in your Stripe Dashboard to complete or cancel it; "
                  "then use Sync now.")

@@ -8,9 +8,10 @@ from PySide6.QtWidgets import QCheckBox, QLabel
 
 from ...domain.errors import InvalidAmount
 from ...domain.milestones import MilestoneStatus
-from ...domain.money import Money, format_cents
+from ...domain.money import Money
 from ...services.read_models import MilestoneRow
 from ...services import payouts, refunds
+from .. import formatting as fmt
 from ..context import AppContext
 from ..widgets.labels import plain_label
 from .form_dialog import FieldError, FormDialog
@@ -66,7 +67,7 @@ class RefundDialog(FormDialog):
     def build(self):
         cents = self._cents()
         if cents > self.milestone.amount_cents:
-            raise FieldError(self.amount, f"At most {format_cents(self.milestone.amount_cents)}"
+            raise FieldError(self.amount, f"At most {fmt.money(self.milestone.amount_cents)}"
                                           " can be refunded.")
         reason = self.reason.toPlainText().strip()
         if not reason:

@@ -1,5 +1,10 @@
 """A table model that pages rows in from SQL on a background thread.
 
+A reload keeps what the user is on: rows are matched by ``row_key`` (the row's id), so
+the selection, the current row and the scroll position survive a refresh (the view's
+persistent indexes are moved to where each row now is; a row that is gone drops out of
+the selection). Only a new source (other filters) starts the list afresh.
+
 Pages are read by keyset, not OFFSET: the source is called with the last row it gave
 (``page(after, limit)``), so a row inserted between two pages is never shown twice.
 Follows qtbase's ``filelistmodel.cpp``: ``canFetchMore``/``fetchMore`` add one batch
@@ -39,44 +44,80 @@ class LazyTableModel(QAbstractTableModel, Generic[Row]):
         self._generation = 0
         self._count: Callable[[], int] | None = None
         self._page: Callable[[Row | None, int], Sequence[Row]] | None = None
+        self._fresh = False  # a new source: read one page, not as many as are loaded
 
     # -- source ------------------------------------------------------------------
     def set_source(self, count: Callable[[], int],
-                   page: Callable[[Row | None, int], Sequence[Row]]) -> None:
+                   page: Callable[[Row | None, int], Sequence[Row]],
+                   delay_ms: int = 0) -> None:
         """``count()`` and ``page(after, limit)``: up to ``limit`` rows that come after the
-        row ``after`` (``None``: from the start)."""
-        self._count, self._page = count, page
-        self.beginResetModel()
-        self._rows, self._total = [], 0
-        self.endResetModel()
-        self.reload()
+        row ``after`` (``None``: from the start). The rows shown so far stay until the new
+        ones arrive (typing in a search box does not blank the list) and a selected row
+        that is still there stays selected; sources set within ``delay_ms`` of each other
+        are read once."""
+        self._count, self._page, self._fresh = count, page, True
+        self.reload(delay_ms)
 
     def clear_source(self) -> None:
         self._count = self._page = None
+        self._fresh = False
         self._generation += 1
         self.beginResetModel()
         self._rows, self._total, self._loading = [], 0, False
         self.endResetModel()
 
-    def reload(self) -> None:
-        """Re-read from the database, keeping as many rows as are loaded now."""
+    def reload(self, delay_ms: int = 0) -> None:
+        """Re-read from the database, keeping as many rows as are loaded now (and the
+        selection); reloads asked for within ``delay_ms`` of each other run once."""
         if self._count is None or self._page is None:
             return
         self._generation += 1
         generation, count, page = self._generation, self._count, self._page
-        limit = max(self.PAGE_SIZE, len(self._rows))
+        limit = self.PAGE_SIZE if self._fresh else max(self.PAGE_SIZE, len(self._rows))
         self._loading = True
-        self._ops.run(self, lambda: (count(), list(page(None, limit))),
-                      lambda result: self._reset_to(generation, *result),
-                      lambda _error: self._fetch_failed(generation))
+        (self._ops.op(self, lambda: (count(), list(page(None, limit))))
+         .success(lambda result: self._reset_to(generation, *result))
+         .failure(lambda _error: self._fetch_failed(generation))
+         .latest("reload", delay_ms).run())
+
+    @staticmethod
+    def row_key(row: Row) -> Any:
+        """What identifies a row across reloads."""
+        return row.id  # type: ignore[attr-defined]
 
     def _reset_to(self, generation: int, total: int, rows: list[Row]) -> None:
         if generation != self._generation:
             return
-        self.beginResetModel()
-        self._rows, self._total, self._loading = rows, max(total, len(rows)), False
-        self.endResetModel()
+        self._loading = False
+        total = max(total, len(rows))
+        self._fresh = False
+        if not self._rows:
+            self.beginResetModel()
+            self._rows, self._total = rows, total
+            self.endResetModel()
+        elif [self.row_key(r) for r in rows] == [self.row_key(r) for r in self._rows]:
+            self._total = total
+            if rows != self._rows:  # the same rows, some changed: update in place
+                self._rows = rows
+                self.dataChanged.emit(self.index(0, 0),
+                                      self.index(len(rows) - 1, self.columnCount() - 1))
+        else:
+            self._move_to(rows, total)
         self.loaded.emit()
+
+    def _move_to(self, rows: list[Row], total: int) -> None:
+        """Other rows: a layout change that keeps each persistent index on its row."""
+        self.layoutAboutToBeChanged.emit()
+        where = {self.row_key(row): i for i, row in enumerate(rows)}
+        old_keys = [self.row_key(row) for row in self._rows]
+        before = self.persistentIndexList()
+        after = []
+        for index in before:
+            row = where.get(old_keys[index.row()], -1) if index.row() < len(old_keys) else -1
+            after.append(self.createIndex(row, index.column()) if row >= 0 else QModelIndex())
+        self._rows, self._total = rows, total
+        self.changePersistentIndexList(before, after)
+        self.layoutChanged.emit()
 
     def _fetch_failed(self, generation: int) -> None:
         if generation == self._generation:

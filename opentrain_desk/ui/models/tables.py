@@ -7,8 +7,8 @@ from typing import Any
 from PySide6.QtCore import Qt
 
 from ...domain.milestones import MilestoneStatus, PayoutStatus
-from ...domain.money import format_cents
 from ...services.read_models import JobRow, MilestoneRow
+from .. import formatting as fmt
 from .lazy_table import LazyTableModel
 
 StatusRole = Qt.ItemDataRole.UserRole + 2  # the enum behind a badge column
@@ -69,9 +69,9 @@ class MilestonesModel(LazyTableModel[MilestoneRow]):
         if column is MilestoneColumn.MILESTONE:
             return row.title
         if column is MilestoneColumn.AMOUNT:
-            return format_cents(row.amount_cents)
+            return fmt.money(row.amount_cents)
         if column is MilestoneColumn.DUE:
-            return row.due_date.strftime("%b %d, %Y") if row.due_date else "—"
+            return fmt.day(row.due_date)
         if column is MilestoneColumn.STATUS:
             return status_text(row)
         return row.payout_status.label

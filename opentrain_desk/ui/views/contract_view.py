@@ -8,25 +8,19 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
                                QPushButton, QTabWidget, QTableView, QVBoxLayout, QWidget)
 
 from ...domain.milestones import Action, MilestoneStatus, PayoutStatus, allowed_actions
-from ...domain.money import format_cents
-from ...services.read_models import ContractRow, MilestoneRow
 from ...services import jobs as services
+from ...services.read_models import ContractRow, MilestoneRow
+from .. import formatting as fmt
 from ..context import AppContext
 from ..dialogs.forms import MilestoneDialog, RequestChangesDialog, SubmissionDialog
 from ..models.tables import MilestoneColumn, MilestonesModel, status_text
 from ..widgets.badges import BadgeDelegate
 from ..widgets.flow_layout import flow_container
-from ..widgets.labels import ElidedLabel, breakable, wrapping_label
+from ..widgets.labels import ElidedLabel, action_button, breakable, wrapping_label
 from ..widgets.messages import confirm
 from .funding_actions import FundingActions
 from .money_actions import MoneyActions
 from .payout_actions import PayoutActions, TrainerPayoutBar
-
-
-def _button(name: str, text: str, tip: str) -> QPushButton:
-    button = QPushButton(text, objectName=name, toolTip=tip)
-    button.setAccessibleName(text)
-    return button
 
 
 class ContractView(QWidget):
@@ -47,13 +41,13 @@ class ContractView(QWidget):
                                             | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         self._job_archived = False
         self.buttons = {
-            "add": _button("addMilestoneButton", "Add milestone", "Add a milestone (Ctrl+M)"),
-            "edit": _button("editMilestoneButton", "Edit", "Edit a Not Funded milestone"),
-            "delete": _button("deleteMilestoneButton", "Delete",
+            "add": action_button("addMilestoneButton", "Add milestone", "Add a milestone (Ctrl+M)"),
+            "edit": action_button("editMilestoneButton", "Edit", "Edit a Not Funded milestone"),
+            "delete": action_button("deleteMilestoneButton", "Delete",
                               "Delete a Not Funded milestone"),
-            "submit": _button("recordSubmissionButton", "Record submission",
+            "submit": action_button("recordSubmissionButton", "Record submission",
                               "The trainer marked this milestone complete"),
-            "changes": _button("requestChangesButton", "Request changes",
+            "changes": action_button("requestChangesButton", "Request changes",
                                "Send the milestone back to the trainer with a note"),
         }
         self.buttons["add"].setShortcut("Ctrl+M")
@@ -71,9 +65,9 @@ class ContractView(QWidget):
         # Tabs load their timeline when first shown, not when the job opens.
         if not self._sourced:
             self._sourced = True
-            queries, contract_id = self.ctx.queries, self.contract.id
-            self.model.set_source(partial(queries.count_milestones, contract_id),
-                                  partial(queries.milestone_page, contract_id))
+            read, contract_id = self.ctx.read, self.contract.id
+            self.model.set_source(partial(read.count_milestones, contract_id),
+                                  partial(read.milestone_page, contract_id))
         super().showEvent(event)
 
     def _make_table(self) -> QTableView:
@@ -103,7 +97,7 @@ class ContractView(QWidget):
 
     def _layout(self) -> None:
         trainer = ElidedLabel(f"{self.contract.trainer_name}  ·  {self.contract.trainer_email}"
-                              f"  ·  hired {self.contract.hired_on:%b %d, %Y}",
+                              f"  ·  hired {fmt.day(self.contract.hired_on)}",
                               objectName="contractTrainerLabel")
         top = QHBoxLayout()
         top.addWidget(trainer, 1)
@@ -134,7 +128,8 @@ class ContractView(QWidget):
         self.sections.currentChanged.connect(self._open_section)
 
     def _open_section(self, index: int) -> None:
-        from .history_views import PaymentHistoryView, TrainerMessagesView
+        from .history_views import PaymentHistoryView
+        from .trainer_messages import TrainerMessagesView
         if index == 1 and self.history is None:
             self.history = PaymentHistoryView(self.ctx, self.contract.id, self)
             self._replace_tab(1, self.history, "Payment history")
@@ -193,14 +188,15 @@ class ContractView(QWidget):
 
     def _on_loaded(self) -> None:
         total = self.model.total
-        self.summary.setText(f"{total} milestone{'s' if total != 1 else ''}")
+        self.summary.setText(fmt.counted(total, "milestone"))
         if self._pending_select is not None and self.select_milestone(self._pending_select):
             self._pending_select = None
         self._update_actions()
 
     def refresh(self, select_id: int | None = None) -> None:
-        current = self.selected()
-        self._pending_select = select_id or (current.id if current else None)
+        """Re-read the timeline; the selection stays (or moves to ``select_id``)."""
+        if select_id is not None:
+            self._pending_select = select_id
         self.model.reload()
         self.changed.emit()
 
@@ -264,17 +260,17 @@ class ContractView(QWidget):
         if milestone is None:
             return
         confirm(self.window(), "confirmDeleteMilestone", "Delete milestone",
-                f"Delete “{milestone.title}” ({format_cents(milestone.amount_cents)})? "
+                f"Delete “{milestone.title}” ({fmt.money(milestone.amount_cents)})? "
                 "It has not been funded, so no money is involved.", "Delete",
                 partial(self._delete, milestone.id))
 
     def _delete(self, milestone_id: int) -> None:
-        self.ctx.runner.run(partial(services.delete_milestone, self.ctx.uow(), milestone_id),
-                            lambda _result: self.refresh())
+        self.ctx.db.run(self, partial(services.delete_milestone, self.ctx.uow(), milestone_id),
+                        lambda _result: self.refresh())
 
 
 def _describe(m: MilestoneRow) -> str:
-    parts = [f"{m.title} — {format_cents(m.amount_cents)} — {status_text(m)}"]
+    parts = [f"{m.title} — {fmt.money(m.amount_cents)} — {status_text(m)}"]
     if m.description:
         parts.append(_clip(m.description))
     if m.status is MilestoneStatus.PENDING_APPROVAL or m.submission_note or m.deliverable_url:
@@ -293,10 +289,10 @@ def _describe(m: MilestoneRow) -> str:
 
 def _funding_line(m: MilestoneRow) -> str:
     """Why a funding is taking long, and what the employer can (not) do about it."""
-    if m.status_qualifier == "needs attention":
+    if m.funding_set_aside:
         return (f"Payment needs attention: {m.operation_message} Open Reports → Check "
                 "against Stripe to adopt or refund the charge.")
-    if m.status_qualifier == "checking with Stripe":
+    if m.funding_being_checked:
         return ("Payment: Stripe may already have charged it (its answer was lost). The app "
                 "is checking with Stripe; until then the funding cannot be cancelled or "
                 "changed, so it is never charged twice.")

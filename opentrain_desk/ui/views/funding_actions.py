@@ -69,8 +69,8 @@ class FundingActions(QObject):
                 partial(self._cancel, milestone.id))
 
     def _cancel(self, milestone_id: int) -> None:
-        self.ctx.runner.run(partial(funding.cancel_funding, self.ctx.uow(), milestone_id),
-                            self._done)
+        self.ctx.db.run(self, partial(funding.cancel_funding, self.ctx.uow(), milestone_id),
+                        self._done)
 
     def open_authenticate(self) -> None:
         milestone = self.view.selected()

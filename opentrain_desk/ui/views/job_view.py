@@ -8,11 +8,11 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QStackedWidget,
                                QVBoxLayout, QWidget)
 
 from ...domain.errors import ArchiveRefused
-from ...services.read_models import ContractRow, JobRow
 from ...services import jobs as services
+from ...services.read_models import ContractRow, JobRow
 from ..context import AppContext
 from ..dialogs.forms import HireDialog
-from ..tasks import user_message
+from ..ops import user_message
 from ..widgets.labels import ElidedLabel
 from ..widgets.messages import confirm, inform
 from .contract_view import ContractView
@@ -65,10 +65,10 @@ class JobView(QWidget):
     # -- loading ------------------------------------------------------------------------
     def show_job(self, job_id: int, select_contract: int | None = None,
                  select_milestone: int | None = None) -> None:
-        queries = self.ctx.queries
-        self.ctx.runner.run(lambda: (queries.job(job_id), queries.job_contracts(job_id)),
-                            lambda result: self._populate(*result, select_contract,
-                                                          select_milestone))
+        read = self.ctx.read
+        self.ctx.db.run(self, lambda: (read.job(job_id), read.job_contracts(job_id)),
+                        lambda result: self._populate(*result, select_contract,
+                                                      select_milestone))
 
     def reload(self, select_contract: int | None = None) -> None:
         if self.job is not None:
@@ -86,13 +86,9 @@ class JobView(QWidget):
         self.hire_button.setEnabled(not job.archived)
         self.archive_button.setVisible(not job.archived)
         self.restore_button.setVisible(job.archived)
-        known = {view.contract.id: view for view in self.contract_views}
-        if [c.id for c in contracts] != list(known) or any(v.contract.job_id != job.id
-                                                            for v in known.values()):
-            self._rebuild_tabs(contracts)
-        else:
-            for view in self.contract_views:
-                view.model.reload()
+        if any(view.contract.job_id != job.id for view in self.contract_views):
+            self._rebuild_tabs([])  # another job: start afresh
+        self._sync_tabs(contracts)
         self.body.setCurrentWidget(self.tabs if contracts else self.no_contracts)
         for index, view in enumerate(self.contract_views):
             view.set_job_archived(job.archived)
@@ -101,16 +97,27 @@ class JobView(QWidget):
                 if select_milestone is not None:
                     view.select_when_loaded(select_milestone)
 
+    def _sync_tabs(self, contracts: list[ContractRow]) -> None:
+        """One tab per contract: new contracts get a tab, the others keep theirs (and
+        what is selected in them) and re-read their timeline."""
+        known = {view.contract.id: view for view in self.contract_views}
+        if [c.id for c in contracts][:len(known)] != list(known):
+            self._rebuild_tabs([])  # a contract went away (never in practice): afresh
+            known = {}
+        for view in known.values():
+            view.model.reload()
+        for contract in contracts[len(known):]:
+            view = self.contract_view_factory(self.ctx, contract, self.tabs)
+            view.changed.connect(self.changed)
+            self.contract_views.append(view)
+            self.tabs.addTab(view, contract.trainer_name)
+
     def _rebuild_tabs(self, contracts: list[ContractRow]) -> None:
         self.tabs.clear()
         for view in self.contract_views:
             view.deleteLater()
         self.contract_views = []
-        for contract in contracts:
-            view = self.contract_view_factory(self.ctx, contract, self.tabs)
-            view.changed.connect(self.changed)
-            self.contract_views.append(view)
-            self.tabs.addTab(view, contract.trainer_name)
+        self._sync_tabs(contracts)
 
     def current_contract(self) -> ContractView | None:
         widget = self.tabs.currentWidget()
@@ -144,8 +151,8 @@ class JobView(QWidget):
         if self.job is None:
             return
         self._archive_candidate = self.job
-        self.ctx.runner.run(partial(services.archive_refusal, self.ctx.uow(), self.job.id),
-                            self._confirm_archive)  # bound: dropped if this view is gone
+        self.ctx.db.run(self, partial(services.archive_refusal, self.ctx.uow(), self.job.id),
+                        self._confirm_archive)
 
     def _confirm_archive(self, refusal: str | None) -> None:
         job = self._archive_candidate
@@ -159,17 +166,16 @@ class JobView(QWidget):
 
     def restore(self) -> None:
         if self.job is not None:
-            self.ctx.runner.run(partial(services.restore_job, self.ctx.uow(), self.job.id),
-                                self._restored)
+            self.ctx.db.run(self, partial(services.restore_job, self.ctx.uow(), self.job.id),
+                            self._restored)
 
     def _restored(self, _result=None) -> None:
         self.reload()
         self.changed.emit()
 
     def _archive(self, job_id: int) -> None:
-        self.ctx.runner.run(partial(services.archive_job, self.ctx.uow(), job_id),
-                            lambda _r: (self.reload(), self.changed.emit()),
-                            self._archive_failed)
+        self.ctx.db.run(self, partial(services.archive_job, self.ctx.uow(), job_id),
+                        self._restored, self._archive_failed)
 
     def _archive_failed(self, error: BaseException) -> None:
         title = "Cannot archive yet" if isinstance(error, ArchiveRefused) else "Archive failed"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, Qt, QTimer
+from PySide6.QtCore import QEvent, QItemSelectionModel, Qt
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QPushButton, QSplitter, QStackedWidget, QTableView,
                                QVBoxLayout, QWidget)
@@ -43,6 +43,7 @@ class WelcomePanel(QWidget):
         layout.addStretch(2)
 
 
+SEARCH_DELAY_MS = 200  # typing: search once the keys pause
 LIST_MIN_WIDTH = 320  # the job list stays readable whatever the window or the splitter
 LIST_WIDTH = 340
 
@@ -78,9 +79,8 @@ class JobsPage(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
-        self._search_timer = QTimer(self, singleShot=True, interval=200)
-        self._search_timer.timeout.connect(self.reload)
-        self.search.textChanged.connect(self._search_timer.start)
+        self._filter: tuple[str, bool] | None = None
+        self.search.textChanged.connect(lambda _text: self.reload(SEARCH_DELAY_MS))
         self.search.returnPressed.connect(self.into_results)
         self.search.installEventFilter(self)
         self.show_archived.toggled.connect(self._archived_toggled)
@@ -134,13 +134,19 @@ class JobsPage(QWidget):
             self.right.setCurrentWidget(self.pick_hint)
         self.reload()
 
-    def reload(self) -> None:
+    def reload(self, delay_ms: int = 0) -> None:
+        """Re-read the list (the selected job stays selected); a changed search or the
+        archived switch reads the list afresh."""
+        wanted = (self.search.text(), self.show_archived.isChecked())
+        if wanted == self._filter:
+            self.model.reload(delay_ms)
+            return
+        self._filter = wanted
         if self._select_after_load is None and self.job_view.job is not None:
             self._select_after_load = self.job_view.job.id
-        text, archived = self.search.text(), self.show_archived.isChecked()
-        queries = self.ctx.queries
-        self.model.set_source(partial(queries.count_jobs, text, archived),
-                              partial(queries.list_jobs, text, archived))
+        read = self.ctx.read
+        self.model.set_source(partial(read.count_jobs, *wanted),
+                              partial(read.list_jobs, *wanted), delay_ms)
 
     def _on_loaded(self) -> None:
         if self._select_first_after_load and self.model.rowCount() > 0:
@@ -210,10 +216,9 @@ class JobsPage(QWidget):
     def into_results(self) -> None:
         """Enter or Down in Find jobs: to the results, the first one selected (after the
         pending search has run)."""
-        if self._search_timer.isActive():
-            self._search_timer.stop()
+        if self.model.is_loading:  # the search typed last is still to be run: now
             self._select_first_after_load = True
-            self.reload()
+            self.model.reload()
         elif not self.table.selectionModel().hasSelection() and self.model.rowCount() > 0:
             self.table.selectRow(0)
         self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)

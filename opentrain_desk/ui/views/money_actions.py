@@ -80,8 +80,8 @@ class MoneyActions(QObject):
                 partial(self._retry, milestone.id))
 
     def _retry(self, milestone_id: int) -> None:
-        self.ctx.runner.run(partial(payouts.retry_payout, self.ctx.uow(), milestone_id),
-                            self._done)
+        self.ctx.db.run(self, partial(payouts.retry_payout, self.ctx.uow(), milestone_id),
+                        self._done)
 
     def _done(self, *_args) -> None:
         if self.ctx.sync is not None:

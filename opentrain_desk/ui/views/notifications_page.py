@@ -1,7 +1,7 @@
 """The notification center: submissions, payouts and failures, newest first.
 
-Reads through ``persistence.history_queries`` on the DB thread; refreshes on
-``ctx.sync.paymentsChanged``, every 30 s and when shown. New unread notifications seen
+Reads through ``ctx.read`` on the DB thread; refreshes on ``ctx.sync.paymentsChanged``
+(bursts coalesced), every 30 s and when shown; a refresh keeps the current notification. New unread notifications seen
 after the first load are also shown as a desktop (system tray) message where available.
 """
 from __future__ import annotations
@@ -15,11 +15,13 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListView, QPushButton,
                                QStyle, QSystemTrayIcon, QVBoxLayout, QWidget)
 
-from ...persistence import history_queries as hq
 from ...services.notifications import mark_read
+from ...services.read_models import NotificationRow, UnreadSummary
+from .. import formatting as fmt
 from ..context import AppContext
-from .history_views import (CornerRole, Debounced, DetailRole, StableLazyModel, TitleRole,
-                            TwoLineDelegate, UnreadRole, local_time)
+from ..models.lazy_table import LazyTableModel
+from ..widgets.two_line import CornerRole, DetailRole, TitleRole, TwoLineDelegate, UnreadRole
+from .history_views import RELOAD_DELAY_MS
 
 POLL_INTERVAL_MS = 30_000
 URGENT_KINDS = ("funding failed", "payout failed")
@@ -29,21 +31,21 @@ class NotificationColumn(enum.IntEnum):
     NOTIFICATION = 0
 
 
-class NotificationsModel(StableLazyModel):
+class NotificationsModel(LazyTableModel):
     """One column: title, the body's first line and the time (``TwoLineDelegate`` lays
     them out; DisplayRole has the same as plain text)."""
 
     Columns = NotificationColumn
     HEADERS = {NotificationColumn.NOTIFICATION: "Notification"}
 
-    def display(self, row: hq.NotificationRow, column: NotificationColumn) -> str:
-        details = " · ".join(part for part in (row.first_line, local_time(row.at)) if part)
+    def display(self, row: NotificationRow, column: NotificationColumn) -> str:
+        details = " · ".join(part for part in (row.first_line, fmt.relative_moment(row.at)) if part)
         return f"{row.title}\n{details}"
 
-    def sort_value(self, row: hq.NotificationRow, column: NotificationColumn) -> Any:
+    def sort_value(self, row: NotificationRow, column: NotificationColumn) -> Any:
         return row.id
 
-    def extra(self, row: hq.NotificationRow, column: NotificationColumn, role: int) -> Any:
+    def extra(self, row: NotificationRow, column: NotificationColumn, role: int) -> Any:
         if role == Qt.ItemDataRole.FontRole and row.unread:
             font = QFont()
             font.setBold(True)
@@ -53,7 +55,7 @@ class NotificationsModel(StableLazyModel):
         if role == DetailRole:
             return row.first_line
         if role == CornerRole:
-            return local_time(row.at)
+            return fmt.relative_moment(row.at)
         if role == UnreadRole:
             return row.unread
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -77,7 +79,6 @@ class NotificationsPage(QWidget):
         self.unread = -1  # not known yet
         self.needing = -1  # unread notifications that wait for a person (the badge)
         self._latest_id: int | None = None  # newest notification seen (None: first load)
-        self._current_id: int | None = None
         self._tray: QSystemTrayIcon | None = None
         self.setObjectName("notificationsPage")
         self.model = NotificationsModel(ctx.db, self)
@@ -96,13 +97,11 @@ class NotificationsPage(QWidget):
         self.list.activated.connect(self.activate)
         self.mark_all.clicked.connect(self.mark_all_read)
         self.model.loaded.connect(self._on_loaded)
-        self.model.modelAboutToBeReset.connect(self._remember_current)
         self._timer = QTimer(self, interval=POLL_INTERVAL_MS)
         self._timer.timeout.connect(self.reload)
         self._timer.start()
-        self._debounced = Debounced(self, self.reload)
         if ctx.sync is not None:
-            ctx.sync.paymentsChanged.connect(self._debounced.trigger)
+            ctx.sync.paymentsChanged.connect(self.refresh)
         self.model.set_source(ctx.read.count_notifications, ctx.read.notifications_page)
         self._check_unread()
 
@@ -132,34 +131,32 @@ class NotificationsPage(QWidget):
         layout.addWidget(self.list, 1)
 
     # -- loading ------------------------------------------------------------------------------
-    def reload(self) -> None:
+    def reload(self, delay_ms: int = 0) -> None:
         """Re-read the list and the unread count (on the DB thread)."""
-        self.model.reload()
-        self._check_unread()
+        self.model.reload(delay_ms)
+        self._check_unread(delay_ms)
+
+    def refresh(self) -> None:
+        """Payments changed (they come in bursts): reload once they settle."""
+        self.reload(RELOAD_DELAY_MS)
 
     def showEvent(self, event) -> None:
         self.reload()
         super().showEvent(event)
 
-    def _check_unread(self) -> None:
-        engine, after = self.ctx.queries.engine, self._latest_id
+    def _check_unread(self, delay_ms: int = 0) -> None:
+        (self.ctx.db.op(self, partial(self.ctx.read.unread_summary, self._latest_id))
+         .success(self._unread_checked).latest("unread", delay_ms).run())
 
-        def work() -> tuple[int, int, int, list[hq.NotificationRow]]:
-            fresh = hq.unread_after(engine, after) if after is not None else []
-            return (hq.unread_count(engine), hq.unread_count(engine, hq.NEEDS_A_PERSON),
-                    hq.latest_notification_id(engine), fresh)
-
-        self.ctx.runner.run(work, self._unread_checked)
-
-    def _unread_checked(self, result: tuple[int, int, int, list[hq.NotificationRow]]) -> None:
-        unread, needing, latest, fresh = result
+    def _unread_checked(self, summary: UnreadSummary) -> None:
+        unread, needing, latest = summary.unread, summary.needing, summary.latest_id
         first_load, seen = self._latest_id is None, self._latest_id or 0
         self._latest_id = max(latest, seen)
-        fresh = [row for row in fresh if row.id > seen]
+        fresh = [row for row in summary.fresh if row.id > seen]
         if unread != self.unread:
             self.unread = unread
             self.mark_all.setEnabled(unread > 0)
-            self.summary.setText(f"{unread} unread" if unread else "All read")
+            self.summary.setText(f"{fmt.count(unread)} unread" if unread else "All read")
         if needing != self.needing:  # the badge: only what still needs a person
             self.needing = needing
             self.unreadChanged.emit(needing)
@@ -169,7 +166,7 @@ class NotificationsPage(QWidget):
             if row.kind in URGENT_KINDS:
                 self.attention.emit(f"{row.title}: {row.first_line}".rstrip(": "))
 
-    def _alert(self, fresh: list[hq.NotificationRow]) -> None:
+    def _alert(self, fresh: list[NotificationRow]) -> None:
         if len(fresh) == 1:
             self.notify_tray(fresh[0].title, fresh[0].first_line)
         else:
@@ -191,19 +188,8 @@ class NotificationsPage(QWidget):
         self._tray.showMessage(title, body, QSystemTrayIcon.MessageIcon.Information, 8000)
         return True
 
-    # -- selection -----------------------------------------------------------------------------
-    def _remember_current(self) -> None:
-        row = self.model.row_at(self.list.currentIndex().row())
-        if row is not None:
-            self._current_id = row.id
-
     def _on_loaded(self) -> None:
         self.empty_hint.setVisible(self.model.total == 0)
-        if self._current_id is None or self.list.currentIndex().isValid():
-            return
-        row = self.model.row_of(lambda r: r.id == self._current_id)
-        if row >= 0:
-            self.list.setCurrentIndex(self.model.index(row, 0))
 
     # -- actions --------------------------------------------------------------------------------
     def activate(self, index: QModelIndex) -> None:
@@ -211,16 +197,15 @@ class NotificationsPage(QWidget):
         row = self.model.row_at(index.row())
         if row is None:
             return
-        self._current_id = row.id
         if row.job_id is not None:
             self.openMilestone.emit(row.job_id, row.contract_id or 0, row.milestone_id or 0)
         if row.unread:
-            self.ctx.runner.run(partial(mark_read, self.ctx.uow(), [row.id]),
-                                self._after_mark)
+            self.ctx.db.run(self, partial(mark_read, self.ctx.uow(), [row.id]),
+                            self._after_mark)
 
     def mark_all_read(self) -> None:
         self.mark_all.setEnabled(False)
-        self.ctx.runner.run(partial(mark_read, self.ctx.uow(), None), self._after_mark)
+        self.ctx.db.run(self, partial(mark_read, self.ctx.uow(), None), self._after_mark)
 
     def _after_mark(self, _result: object) -> None:
         self.reload()

@@ -13,7 +13,7 @@ from ...domain.milestones import MilestoneStatus
 from ...services.read_models import MilestoneRow, TrainerRow
 from ...services import payouts
 from ..dialogs.approval import ApproveDialog
-from ..tasks import user_message
+from ..ops import user_message
 from ..widgets.labels import ElidedLabel
 
 
@@ -128,8 +128,7 @@ class TrainerPayoutBar(QWidget):
         super().showEvent(event)
 
     def reload(self) -> None:
-        queries, trainer_id = self.ctx.queries, self.trainer_id
-        self.ctx.runner.run(lambda: queries.trainer(trainer_id), self._show)
+        self.ctx.db.run(self, partial(self.ctx.read.trainer, self.trainer_id), self._show)
 
     def _show(self, trainer: TrainerRow | None) -> None:
         self.trainer = trainer

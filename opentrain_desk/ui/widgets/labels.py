@@ -5,7 +5,7 @@ import re
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QWidget
 
 ZERO_WIDTH_SPACE = "\u200b"
 _UNBROKEN = re.compile(r"\S{40,}")
@@ -96,3 +96,19 @@ class ElidedLabel(QLabel):
         width = self.contentsRect().width()
         shown = self.fontMetrics().elidedText(self._full, self._mode, max(width, 0))
         QLabel.setText(self, shown)
+
+
+def hint_label(text: str = "", name: str = "") -> QLabel:
+    """A muted, word-wrapped plain-text line under a list (summaries, statuses)."""
+    label = QLabel(text, objectName=name, wordWrap=True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setContentsMargins(2, 3, 2, 3)
+    label.setProperty("role", "hint")
+    return label
+
+
+def action_button(name: str, text: str, tip: str) -> QPushButton:
+    """A push button with its accessible name set to its text."""
+    button = QPushButton(text, objectName=name, toolTip=tip)
+    button.setAccessibleName(text)
+    return button

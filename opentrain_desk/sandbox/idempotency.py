@@ -3,7 +3,8 @@
 parameters (or another endpoint) are refused, a key still in progress answers
 409, and keys are forgotten after 24 h.
 
-:func:`opentrain_desk.sandbox.faults.api_middleware` applies them.
+:data:`IDEMPOTENCY` holds the records (process-global, like localstripe's
+store); :func:`opentrain_desk.sandbox.faults.api_middleware` applies them.
 
 Part of :mod:`opentrain_desk.sandbox.emulator`. State files written before this
 module existed pickled its classes as ``opentrain_desk.sandbox.faults.*``,
@@ -223,3 +224,6 @@ def _replay(result: SavedResult) -> web.Response:
         headers["Stripe-Should-Retry"] = result.should_retry
     return web.Response(status=result.status, body=result.body, headers=headers)
 
+
+#: Idempotency-Key records (process-global like localstripe's store); cleared by reset().
+IDEMPOTENCY = IdempotencyStore()

@@ -20,7 +20,8 @@
   ``failed`` (``failure_code``), PaymentIntent ``requires_payment_method`` with
   ``last_payment_error``, events ``charge.failed`` + ``payment_intent.payment_failed``.
 
-Part of :mod:`opentrain_desk.sandbox.emulator`, which imports it last.
+Part of :mod:`opentrain_desk.sandbox.emulator` (routes registered by
+:mod:`.application`).
 """
 
 from __future__ import annotations
@@ -41,8 +42,17 @@ from localstripe.resources import (
     store,
 )
 
-from . import emulator as emu
+from .base import (
+    _merge_metadata,
+    _missing,
+    _optional_str,
+    _reject_unknown,
+    stripe_error,
+)
 from .events import emit
+from .lists import _stored
+from .routing import Handler, _body, _json, _list_route, _pop_expand
+from .wire import SANDBOX_PREFIX
 
 TEST_ROUTING_NUMBER = "110000000"
 SUCCEEDS = "000123456789"
@@ -65,21 +75,21 @@ def _new_bank_account(numbers: Mapping[str, Any], billing_details: Mapping[str, 
     routing = str(numbers.get("routing_number") or "")
     account = str(numbers.get("account_number") or "")
     if not (len(routing) == 9 and routing.isdigit()):
-        raise emu.stripe_error(400, "bank_account_bad_routing_numbers",
-                               "Routing number must have 9 digits.",
-                               param="us_bank_account[routing_number]")
+        raise stripe_error(400, "bank_account_bad_routing_numbers",
+                           "Routing number must have 9 digits.",
+                           param="us_bank_account[routing_number]")
     if not (4 <= len(account) <= 17 and account.isdigit()):
-        raise emu.stripe_error(400, "account_number_invalid",
-                               "The account number must have 4 to 17 digits.",
-                               param="us_bank_account[account_number]")
+        raise stripe_error(400, "account_number_invalid",
+                           "The account number must have 4 to 17 digits.",
+                           param="us_bank_account[account_number]")
     holder = str(numbers.get("account_holder_type") or "individual")
     kind = str(numbers.get("account_type") or "checking")
     if holder not in HOLDER_TYPES:
-        raise emu.stripe_error(400, "parameter_invalid", f"Invalid account_holder_type: {holder}",
-                               param="us_bank_account[account_holder_type]")
+        raise stripe_error(400, "parameter_invalid", f"Invalid account_holder_type: {holder}",
+                           param="us_bank_account[account_holder_type]")
     if kind not in ACCOUNT_TYPES:
-        raise emu.stripe_error(400, "parameter_invalid", f"Invalid account_type: {kind}",
-                               param="us_bank_account[account_type]")
+        raise stripe_error(400, "parameter_invalid", f"Invalid account_type: {kind}",
+                           param="us_bank_account[account_type]")
     pm = PaymentMethod.__new__(PaymentMethod)
     StripeObject.__init__(pm)
     pm.type = "us_bank_account"
@@ -105,21 +115,21 @@ def _new_bank_account(numbers: Mapping[str, Any], billing_details: Mapping[str, 
 def _create_payment_method(data: dict[str, Any]) -> PaymentMethod:
     if data.get("type") != "us_bank_account":
         return PaymentMethod._api_create(**data)
-    emu._reject_unknown(data, _PM_PARAMS)
+    _reject_unknown(data, _PM_PARAMS)
     numbers = data.get("us_bank_account")
     if not isinstance(numbers, Mapping):
-        raise emu.stripe_error(400, "parameter_missing", "Missing required param: "
-                               "us_bank_account.", param="us_bank_account")
-    emu._reject_unknown(numbers, _BANK_PARAMS)
+        raise stripe_error(400, "parameter_missing", "Missing required param: "
+                           "us_bank_account.", param="us_bank_account")
+    _reject_unknown(numbers, _BANK_PARAMS)
     if numbers.get("financial_connections_account"):
-        raise emu.stripe_error(400, "parameter_invalid", "The sandbox has no Financial "
-                               "Connections: give routing and account numbers.",
-                               param="us_bank_account[financial_connections_account]")
+        raise stripe_error(400, "parameter_invalid", "The sandbox has no Financial "
+                           "Connections: give routing and account numbers.",
+                           param="us_bank_account[financial_connections_account]")
     billing = data.get("billing_details") or {}
     if not isinstance(billing, Mapping) or not billing.get("name"):
-        raise emu.stripe_error(400, "parameter_missing", "Missing required param: "
-                               "billing_details[name].", param="billing_details[name]")
-    return _new_bank_account(numbers, billing, emu._merge_metadata({}, data.get("metadata")))
+        raise stripe_error(400, "parameter_missing", "Missing required param: "
+                           "billing_details[name].", param="billing_details[name]")
+    return _new_bank_account(numbers, billing, _merge_metadata({}, data.get("metadata")))
 
 
 def _patch_test_ids() -> None:
@@ -219,13 +229,13 @@ def default_outcome(intent: PaymentIntent) -> str:
 def settle(intent: PaymentIntent, outcome: str | None = None) -> PaymentIntent:
     """End a processing bank debit. Must run on the server loop (emits events)."""
     if not _is_processing_debit(intent):
-        raise emu.stripe_error(400, "payment_intent_unexpected_state",
-                               f"PaymentIntent {intent.id} is not a processing bank debit "
-                               f"(status {intent.status}).")
+        raise stripe_error(400, "payment_intent_unexpected_state",
+                           f"PaymentIntent {intent.id} is not a processing bank debit "
+                           f"(status {intent.status}).")
     outcome = outcome or default_outcome(intent)
     if outcome not in ("succeeded", "failed"):
-        raise emu.stripe_error(400, "parameter_invalid", "outcome must be succeeded or failed",
-                               param="outcome")
+        raise stripe_error(400, "parameter_invalid", "outcome must be succeeded or failed",
+                           param="outcome")
     charge = intent.latest_charge
     if outcome == "succeeded":
         txn = BalanceTransaction(amount=charge.amount, currency=charge.currency,
@@ -246,18 +256,18 @@ def settle(intent: PaymentIntent, outcome: str | None = None) -> PaymentIntent:
 
 
 async def _settle(request: web.Request) -> web.Response:
-    data = await emu._body(request)
-    emu._reject_unknown(data, frozenset({"outcome"}))
+    data = await _body(request)
+    _reject_unknown(data, frozenset({"outcome"}))
     intent = store.get(f"{PaymentIntent.object}:{request.match_info['id']}")
     if intent is None:
-        raise emu._missing("payment_intent", request.match_info["id"])
-    return emu._json(settle(intent, emu._optional_str(data, "outcome"))._export())
+        raise _missing("payment_intent", request.match_info["id"])
+    return _json(settle(intent, _optional_str(data, "outcome"))._export())
 
 
 async def _settle_all(request: web.Request) -> web.Response:
-    emu._reject_unknown(await emu._body(request), frozenset())
-    settled = [settle(pi) for pi in emu._stored(PaymentIntent) if _is_processing_debit(pi)]
-    return emu._json({"object": "list", "data": [pi._export() for pi in settled]})
+    _reject_unknown(await _body(request), frozenset())
+    settled = [settle(pi) for pi in _stored(PaymentIntent) if _is_processing_debit(pi)]
+    return _json({"object": "list", "data": [pi._export() for pi in settled]})
 
 
 # --------------------------------------------------------------------------
@@ -266,16 +276,16 @@ async def _settle_all(request: web.Request) -> web.Response:
 
 
 async def _create_pm(request: web.Request) -> web.Response:
-    data = await emu._body(request)
-    expand = emu._pop_expand(data)
-    return emu._json(_create_payment_method(data)._export(expand=expand))
+    data = await _body(request)
+    expand = _pop_expand(data)
+    return _json(_create_payment_method(data)._export(expand=expand))
 
 
 def _pm_list_predicate(query: Mapping[str, Any]) -> Callable[[StripeObject], bool]:
-    emu._reject_unknown(query, frozenset({"customer", "type"}))
+    _reject_unknown(query, frozenset({"customer", "type"}))
     customer, kind = query.get("customer"), query.get("type")
     if customer is not None and store.get(f"customer:{customer}") is None:
-        raise emu._missing("customer", str(customer), param="customer")
+        raise _missing("customer", str(customer), param="customer")
     return lambda pm: ((customer is None or pm.customer == customer)
                        and (kind is None or pm.type == kind))
 
@@ -283,18 +293,18 @@ def _pm_list_predicate(query: Mapping[str, Any]) -> Callable[[StripeObject], boo
 async def _confirm(request: web.Request) -> web.Response:
     """``POST /v1/payment_intents/{id}/confirm`` through the patched
     ``_api_confirm`` (localstripe's route holds the original function)."""
-    data = await emu._body(request)
-    expand = emu._pop_expand(data)
+    data = await _body(request)
+    expand = _pop_expand(data)
     intent = PaymentIntent._api_confirm(request.match_info["id"], **data)
-    return emu._json(intent._export(expand=expand))
+    return _json(intent._export(expand=expand))
 
 
-def routes() -> list[tuple[str, str, emu.Handler]]:
+def routes() -> list[tuple[str, str, Handler]]:
     return [
         ("POST", "/v1/payment_intents/{id}/confirm", _confirm),
         ("POST", "/v1/payment_methods", _create_pm),
         ("GET", "/v1/payment_methods",
-         emu._list_route(PaymentMethod, "/v1/payment_methods", _pm_list_predicate)),
-        ("POST", emu.SANDBOX_PREFIX + "payment_intents/settle_all", _settle_all),
-        ("POST", emu.SANDBOX_PREFIX + "payment_intents/{id}/settle", _settle),
+         _list_route(PaymentMethod, "/v1/payment_methods", _pm_list_predicate)),
+        ("POST", SANDBOX_PREFIX + "payment_intents/settle_all", _settle_all),
+        ("POST", SANDBOX_PREFIX + "payment_intents/{id}/settle", _settle),
     ]

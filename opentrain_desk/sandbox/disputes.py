@@ -17,7 +17,8 @@ after ``evidence_details.due_by`` and on disputes no longer needing a
 response; ``evidence_details.past_due`` is true while a response is due and
 ``due_by`` has passed; an update with only ``metadata`` never submits.
 
-Part of :mod:`opentrain_desk.sandbox.emulator`, which imports it last.
+Part of :mod:`opentrain_desk.sandbox.emulator` (routes registered by
+:mod:`.application`).
 """
 
 from __future__ import annotations
@@ -30,8 +31,20 @@ from typing import Any
 from aiohttp import web
 from localstripe.resources import Charge, PaymentIntent, StripeObject, random_id, store
 
-from . import emulator as emu
+from .base import (
+    _as_int,
+    _created_predicate,
+    _merge_metadata,
+    _missing,
+    _optional_str,
+    _positive_int,
+    _reject_unknown,
+    stripe_error,
+)
 from .events import emit
+from .lists import _stored
+from .routing import Handler, _body, _json, _pop_expand, _resource_routes
+from .wire import SANDBOX_PREFIX
 
 DEFAULT_DUE_IN_SECONDS = 7 * 24 * 3600
 
@@ -112,19 +125,19 @@ class Dispute(StripeObject):  # type: ignore[misc]
     def _api_retrieve(cls, id: str) -> Dispute:  # noqa: A002
         dispute = store.get(f"{cls.object}:{id}")
         if dispute is None:
-            raise emu._missing("dispute", id)
+            raise _missing("dispute", id)
         return dispute
 
     @classmethod
     def _api_update(cls, id: str, **data: Any) -> Dispute:  # noqa: A002
-        emu._reject_unknown(data, cls._update_params)
+        _reject_unknown(data, cls._update_params)
         dispute = cls._api_retrieve(id)
         evidence = _evidence_param(data.get("evidence"))
         submit = _bool(data.get("submit"), "submit")
         wants_response = bool(evidence) or submit is not None
         if wants_response:
             dispute._check_can_respond()
-        metadata = emu._merge_metadata(dispute.metadata, data.get("metadata"))
+        metadata = _merge_metadata(dispute.metadata, data.get("metadata"))
         # every check passed: apply
         dispute.metadata = metadata
         if evidence:
@@ -141,26 +154,26 @@ class Dispute(StripeObject):  # type: ignore[misc]
 
     def _check_can_respond(self) -> None:
         if self.status in CLOSED:
-            raise emu.stripe_error(400, None, f"This dispute is already closed ({self.status}); "
-                                   "it cannot be updated.", param="evidence")
+            raise stripe_error(400, None, f"This dispute is already closed ({self.status}); "
+                               "it cannot be updated.", param="evidence")
         if self.status not in OPEN:
-            raise emu.stripe_error(400, None, "Evidence has already been submitted for this "
-                                   f"dispute ({self.status}); it cannot be changed.",
-                                   param="evidence")
+            raise stripe_error(400, None, "Evidence has already been submitted for this "
+                               f"dispute ({self.status}); it cannot be changed.",
+                               param="evidence")
         due_by = int(self._evidence_details["due_by"])
         if time.time() > due_by:
             when = datetime.fromtimestamp(due_by, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-            raise emu.stripe_error(400, None, f"The deadline for responding to this dispute "
-                                   f"passed on {when}; evidence can no longer be submitted.",
-                                   param="evidence")
+            raise stripe_error(400, None, f"The deadline for responding to this dispute "
+                               f"passed on {when}; evidence can no longer be submitted.",
+                               param="evidence")
 
     @classmethod
     def _api_close(cls, id: str) -> Dispute:  # noqa: A002
         """Accept the dispute: the money stays with the cardholder."""
         dispute = cls._api_retrieve(id)
         if dispute.status not in OPEN:
-            raise emu.stripe_error(400, None, f"This dispute cannot be closed: its status is "
-                                   f"{dispute.status}.")
+            raise stripe_error(400, None, f"This dispute cannot be closed: its status is "
+                               f"{dispute.status}.")
         dispute.status = "warning_closed" if dispute.status.startswith("warning") else "lost"
         emit("charge.dispute.closed", dispute)
         return dispute
@@ -169,23 +182,23 @@ class Dispute(StripeObject):  # type: ignore[misc]
 
     @classmethod
     def _sandbox_open(cls, data: Mapping[str, Any]) -> Dispute:
-        emu._reject_unknown(data, frozenset({"charge", "payment_intent", "amount", "reason",
-                                             "due_in"}))
+        _reject_unknown(data, frozenset({"charge", "payment_intent", "amount", "reason",
+                                         "due_in"}))
         charge = _disputed_charge(data)
         if getattr(charge, "_sandbox_disputed", False):
-            raise emu.stripe_error(400, "charge_disputed",
-                                   f"Charge {charge.id} already has a dispute.", param="charge")
+            raise stripe_error(400, "charge_disputed",
+                               f"Charge {charge.id} already has a dispute.", param="charge")
         left = int(charge.amount) - int(charge.amount_refunded)
-        amount = left if data.get("amount") in (None, "") else emu._positive_int(
+        amount = left if data.get("amount") in (None, "") else _positive_int(
             data["amount"], "amount")
         if amount > left or left <= 0:
-            raise emu.stripe_error(400, "amount_too_large", f"A dispute can be at most the "
-                                   f"unrefunded amount of the charge ({left}).", param="amount")
+            raise stripe_error(400, "amount_too_large", f"A dispute can be at most the "
+                               f"unrefunded amount of the charge ({left}).", param="amount")
         reason = str(data.get("reason") or "fraudulent")
         if reason not in REASONS:
-            raise emu.stripe_error(400, "parameter_invalid", f"Invalid reason: {reason}",
-                                   param="reason")
-        due_in = DEFAULT_DUE_IN_SECONDS if data.get("due_in") in (None, "") else emu._as_int(
+            raise stripe_error(400, "parameter_invalid", f"Invalid reason: {reason}",
+                               param="reason")
+        due_in = DEFAULT_DUE_IN_SECONDS if data.get("due_in") in (None, "") else _as_int(
             data["due_in"], "due_in")
         dispute = cls(charge=charge, amount=amount, reason=reason,
                       due_by=int(time.time()) + due_in)
@@ -197,10 +210,10 @@ class Dispute(StripeObject):  # type: ignore[misc]
 
     def _sandbox_resolve(self, outcome: str) -> Dispute:
         if outcome not in ("won", "lost"):
-            raise emu.stripe_error(400, "parameter_invalid", "outcome must be won or lost",
-                                   param="outcome")
+            raise stripe_error(400, "parameter_invalid", "outcome must be won or lost",
+                               param="outcome")
         if self.status in CLOSED:
-            raise emu.stripe_error(400, None, f"This dispute is already closed ({self.status}).")
+            raise stripe_error(400, None, f"This dispute is already closed ({self.status}).")
         self.status = outcome
         emit("charge.dispute.closed", self)
         if outcome == "won" and self._withdrawn:
@@ -211,28 +224,28 @@ class Dispute(StripeObject):  # type: ignore[misc]
 
 
 def _disputed_charge(data: Mapping[str, Any]) -> Charge:
-    charge_id = emu._optional_str(data, "charge")
-    intent_id = emu._optional_str(data, "payment_intent")
+    charge_id = _optional_str(data, "charge")
+    intent_id = _optional_str(data, "payment_intent")
     if (charge_id is None) == (intent_id is None):
-        raise emu.stripe_error(400, "parameter_missing",
-                               "Give exactly one of charge or payment_intent.", param="charge")
+        raise stripe_error(400, "parameter_missing",
+                           "Give exactly one of charge or payment_intent.", param="charge")
     if intent_id is not None:
         intent = store.get(f"{PaymentIntent.object}:{intent_id}")
         if intent is None:
-            raise emu._missing("payment_intent", intent_id, param="payment_intent")
+            raise _missing("payment_intent", intent_id, param="payment_intent")
         charge = intent.latest_charge
         if charge is None:
-            raise emu.stripe_error(400, "charge_not_refundable",
-                                   f"PaymentIntent {intent_id} has no charge to dispute.",
-                                   param="payment_intent")
+            raise stripe_error(400, "charge_not_refundable",
+                               f"PaymentIntent {intent_id} has no charge to dispute.",
+                               param="payment_intent")
     else:
         charge = store.get(f"{Charge.object}:{charge_id}")
         if charge is None:
-            raise emu._missing("charge", str(charge_id), param="charge")
+            raise _missing("charge", str(charge_id), param="charge")
     if charge.status != "succeeded" or not charge.captured:
-        raise emu.stripe_error(400, "charge_not_refundable",
-                               f"Charge {charge.id} has not succeeded: it cannot be disputed.",
-                               param="charge")
+        raise stripe_error(400, "charge_not_refundable",
+                           f"Charge {charge.id} has not succeeded: it cannot be disputed.",
+                           param="charge")
     return charge
 
 
@@ -240,17 +253,17 @@ def _evidence_param(value: Any) -> dict[str, str | None]:
     if value in (None, ""):
         return {}
     if not isinstance(value, Mapping):
-        raise emu.stripe_error(400, "parameter_invalid", "Invalid evidence: must be an object",
-                               param="evidence")
+        raise stripe_error(400, "parameter_invalid", "Invalid evidence: must be an object",
+                           param="evidence")
     evidence: dict[str, str | None] = {}
     for key, text in value.items():
         if key not in EVIDENCE_FIELDS:
-            raise emu.stripe_error(400, "parameter_unknown",
-                                   f"Received unknown parameter: evidence[{key}]",
-                                   param=f"evidence[{key}]")
+            raise stripe_error(400, "parameter_unknown",
+                               f"Received unknown parameter: evidence[{key}]",
+                               param=f"evidence[{key}]")
         if text is not None and not isinstance(text, str):
-            raise emu.stripe_error(400, "parameter_invalid_string",
-                                   f"Invalid string: evidence[{key}]", param=f"evidence[{key}]")
+            raise stripe_error(400, "parameter_invalid_string",
+                               f"Invalid string: evidence[{key}]", param=f"evidence[{key}]")
         evidence[str(key)] = text or None
     return evidence
 
@@ -262,13 +275,13 @@ def _bool(value: Any, name: str) -> bool | None:
         return value
     text = str(value).lower()
     if text not in ("true", "false"):
-        raise emu.stripe_error(400, "parameter_invalid", f"Invalid boolean: {value}", param=name)
+        raise stripe_error(400, "parameter_invalid", f"Invalid boolean: {value}", param=name)
     return text == "true"
 
 
 def disputed_amount(currency: str) -> int:
     """What open or lost disputes hold back from the platform balance."""
-    return sum(d._withdrawn for d in emu._stored(Dispute) if d.currency == currency)
+    return sum(d._withdrawn for d in _stored(Dispute) if d.currency == currency)
 
 
 def charge_is_disputed(charge: Charge) -> bool:
@@ -289,37 +302,37 @@ _patch_charge()
 
 
 def _list_predicate(query: Mapping[str, Any]) -> Callable[[StripeObject], bool]:
-    emu._reject_unknown(query, frozenset({"charge", "payment_intent", "created"}))
+    _reject_unknown(query, frozenset({"charge", "payment_intent", "created"}))
     charge, intent = query.get("charge"), query.get("payment_intent")
-    created = emu._created_predicate(query.get("created"))
+    created = _created_predicate(query.get("created"))
     return lambda d: ((charge is None or d.charge == charge)
                       and (intent is None or d.payment_intent == intent) and created(d))
 
 
 async def _close(request: web.Request) -> web.Response:
-    data = await emu._body(request)
-    expand = emu._pop_expand(data)
-    emu._reject_unknown(data, frozenset())
-    return emu._json(Dispute._api_close(request.match_info["id"])._export(expand=expand))
+    data = await _body(request)
+    expand = _pop_expand(data)
+    _reject_unknown(data, frozenset())
+    return _json(Dispute._api_close(request.match_info["id"])._export(expand=expand))
 
 
 async def _sandbox_open(request: web.Request) -> web.Response:
-    return emu._json(Dispute._sandbox_open(await emu._body(request))._export())
+    return _json(Dispute._sandbox_open(await _body(request))._export())
 
 
 async def _sandbox_resolve(request: web.Request) -> web.Response:
-    data = await emu._body(request)
-    emu._reject_unknown(data, frozenset({"outcome"}))
+    data = await _body(request)
+    _reject_unknown(data, frozenset({"outcome"}))
     dispute = Dispute._api_retrieve(request.match_info["id"])
-    return emu._json(dispute._sandbox_resolve(str(data.get("outcome") or "won"))._export())
+    return _json(dispute._sandbox_resolve(str(data.get("outcome") or "won"))._export())
 
 
-def routes() -> list[tuple[str, str, emu.Handler]]:
-    crud = [route for route in emu._resource_routes(Dispute, "/v1/disputes", _list_predicate)
+def routes() -> list[tuple[str, str, Handler]]:
+    crud = [route for route in _resource_routes(Dispute, "/v1/disputes", _list_predicate)
             if route[:2] != ("POST", "/v1/disputes")]  # Stripe opens disputes, not the API
     return [
         *crud,
         ("POST", "/v1/disputes/{id}/close", _close),
-        ("POST", emu.SANDBOX_PREFIX + "disputes", _sandbox_open),
-        ("POST", emu.SANDBOX_PREFIX + "disputes/{id}/resolve", _sandbox_resolve),
+        ("POST", SANDBOX_PREFIX + "disputes", _sandbox_open),
+        ("POST", SANDBOX_PREFIX + "disputes/{id}/resolve", _sandbox_resolve),
     ]

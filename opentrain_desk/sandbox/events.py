@@ -16,7 +16,8 @@ instead. This module makes localstripe's events look like Stripe's:
 Events live in localstripe's store (``event:evt_...``): saved with the state
 file and cleared by ``reset()`` like every other object.
 
-Part of :mod:`opentrain_desk.sandbox.emulator`, which imports it last.
+Part of :mod:`opentrain_desk.sandbox.emulator` (routes registered by
+:mod:`.application`).
 """
 
 from __future__ import annotations
@@ -31,9 +32,19 @@ from typing import Any
 
 from aiohttp import web
 from localstripe.errors import UserError
-from localstripe.resources import Charge, Event, StripeObject, schedule_webhook, store
+from localstripe.resources import (
+    Charge,
+    Event,
+    StripeObject,
+    random_id,
+    schedule_webhook,
+    store,
+)
 
-from . import emulator as emu
+from .base import _as_int, _created_predicate, _missing, _reject_unknown, stripe_error
+from .lists import _list_response, _pop_page, _stored
+from .routing import Handler, _body, _json, _query
+from .wire import SANDBOX_PREFIX
 
 #: The API version events are rendered with (what stripe-python 16.1 pins).
 EVENT_API_VERSION = "2026-10-28.endive"
@@ -120,7 +131,7 @@ _patch_charge_events()
 
 @web.middleware
 async def request_context_middleware(request: web.Request,
-                                     handler: emu.Handler) -> web.StreamResponse:
+                                     handler: Handler) -> web.StreamResponse:
     """Innermost middleware: give each executed ``/v1/`` request its
     ``Request-Id`` up front, so the events it causes can name it."""
     if not request.path.startswith("/v1/"):
@@ -129,7 +140,7 @@ async def request_context_middleware(request: web.Request,
             return await handler(request)
         finally:
             _REQUEST.reset(token)
-    request_id = "req_" + emu.random_id(14)
+    request_id = "req_" + random_id(14)
     key = request.headers.get("Idempotency-Key", "").strip() or None
     token = _REQUEST.set((request_id, key if request.method == "POST" else None))
     try:
@@ -152,7 +163,7 @@ def _sort_key(event: Event) -> tuple[int, int]:
 
 
 def newest_first() -> list[Event]:
-    return sorted(emu._stored(Event), key=_sort_key, reverse=True)
+    return sorted(_stored(Event), key=_sort_key, reverse=True)
 
 
 def _type_matcher(pattern: str) -> Callable[[str], bool]:
@@ -162,11 +173,11 @@ def _type_matcher(pattern: str) -> Callable[[str], bool]:
 
 
 def _event_predicate(query: Mapping[str, Any]) -> Callable[[StripeObject], bool]:
-    emu._reject_unknown(query, frozenset({"type", "types", "created", "delivery_success"}))
+    _reject_unknown(query, frozenset({"type", "types", "created", "delivery_success"}))
     if query.get("type") not in (None, "") and query.get("types") not in (None, "", []):
-        raise emu.stripe_error(400, "parameters_exclusive",
-                               "You may only specify one of these parameters: type, types.",
-                               param="types")
+        raise stripe_error(400, "parameters_exclusive",
+                           "You may only specify one of these parameters: type, types.",
+                           param="types")
     matchers: list[Callable[[str], bool]] = []
     if query.get("type") not in (None, ""):
         matchers.append(_type_matcher(str(query["type"])))
@@ -177,28 +188,28 @@ def _event_predicate(query: Mapping[str, Any]) -> Callable[[StripeObject], bool]
         if not isinstance(types, list):
             types = [types]
         if len(types) > MAX_TYPES:
-            raise emu.stripe_error(400, "parameter_invalid",
-                                   f"You may pass at most {MAX_TYPES} types.", param="types")
+            raise stripe_error(400, "parameter_invalid",
+                               f"You may pass at most {MAX_TYPES} types.", param="types")
         matchers.append(lambda t, wanted=frozenset(map(str, types)): t in wanted)
     if str(query.get("delivery_success", "")).lower() == "false":
         matchers.append(lambda _t: False)  # every sandbox event counts as delivered
-    created = emu._created_predicate(query.get("created"))
+    created = _created_predicate(query.get("created"))
     return lambda event: created(event) and all(match(event.type) for match in matchers)
 
 
 async def _list_events(request: web.Request) -> web.Response:
-    query = emu._query(request)
-    page = emu._pop_page(query)
+    query = _query(request)
+    page = _pop_page(query)
     keep = _event_predicate(query)
-    return emu._json(emu._list_response(newest_first(), keep, "/v1/events", page))
+    return _json(_list_response(newest_first(), keep, "/v1/events", page))
 
 
 async def _retrieve_event(request: web.Request) -> web.Response:
     event_id = request.match_info["id"]
     event = store.get(f"{Event.object}:{event_id}")
     if event is None:
-        raise emu._missing("event", event_id)
-    return emu._json(event._export())
+        raise _missing("event", event_id)
+    return _json(event._export())
 
 
 def expire(older_than: float = 0.0, now: float | None = None) -> int:
@@ -214,15 +225,15 @@ def expire(older_than: float = 0.0, now: float | None = None) -> int:
 
 async def _expire_events(request: web.Request) -> web.Response:
     """``POST /_sandbox/events/expire`` [``older_than`` seconds, default all]."""
-    data = await emu._body(request)
-    emu._reject_unknown(data, frozenset({"older_than"}))
-    older_than = float(emu._as_int(data.get("older_than", 0), "older_than"))
-    return emu._json({"expired": expire(older_than)})
+    data = await _body(request)
+    _reject_unknown(data, frozenset({"older_than"}))
+    older_than = float(_as_int(data.get("older_than", 0), "older_than"))
+    return _json({"expired": expire(older_than)})
 
 
-def routes() -> list[tuple[str, str, emu.Handler]]:
+def routes() -> list[tuple[str, str, Handler]]:
     return [
         ("GET", "/v1/events", _list_events),
         ("GET", "/v1/events/{id}", _retrieve_event),
-        ("POST", emu.SANDBOX_PREFIX + "events/expire", _expire_events),
+        ("POST", SANDBOX_PREFIX + "events/expire", _expire_events),
     ]

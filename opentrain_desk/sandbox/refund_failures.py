@@ -7,7 +7,8 @@ may turn false again and the money is back in the platform balance); emits
 ``refund.updated``, ``refund.failed`` and ``charge.refund.updated`` (each with
 the refund as ``data.object``).
 
-Part of :mod:`opentrain_desk.sandbox.emulator`, which imports it last.
+Part of :mod:`opentrain_desk.sandbox.emulator` (routes registered by
+:mod:`.application`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from __future__ import annotations
 from aiohttp import web
 from localstripe.resources import Charge, Refund, random_id, store
 
-from . import emulator as emu
+from .base import _missing, _optional_str, _reject_unknown, stripe_error
 from .events import emit
+from .routing import Handler, _body, _json
+from .wire import SANDBOX_PREFIX
 
 #: Stripe's documented ``failure_reason`` values.
 FAILURE_REASONS = frozenset({"charge_for_pending_refund_disputed", "declined",
@@ -37,10 +40,10 @@ Charge.amount_refunded = property(_amount_refunded)  # type: ignore[assignment]
 def fail(refund: Refund, reason: str = "expired_or_canceled_card") -> Refund:
     """Must run on the server loop (emits events)."""
     if reason not in FAILURE_REASONS:
-        raise emu.stripe_error(400, "parameter_invalid", f"Invalid failure_reason: {reason}",
-                               param="failure_reason")
+        raise stripe_error(400, "parameter_invalid", f"Invalid failure_reason: {reason}",
+                           param="failure_reason")
     if refund.status in _NOT_COUNTED:
-        raise emu.stripe_error(400, None, f"Refund {refund.id} is already {refund.status}.")
+        raise stripe_error(400, None, f"Refund {refund.id} is already {refund.status}.")
     refund.status = "failed"
     refund.failure_reason = reason
     refund.failure_balance_transaction = "txn_" + random_id(24)
@@ -51,15 +54,15 @@ def fail(refund: Refund, reason: str = "expired_or_canceled_card") -> Refund:
 
 
 async def _fail(request: web.Request) -> web.Response:
-    data = await emu._body(request)
-    emu._reject_unknown(data, frozenset({"failure_reason"}))
+    data = await _body(request)
+    _reject_unknown(data, frozenset({"failure_reason"}))
     refund_id = request.match_info["id"]
     refund = store.get(f"{Refund.object}:{refund_id}")
     if refund is None:
-        raise emu._missing("refund", refund_id)
-    reason = emu._optional_str(data, "failure_reason") or "expired_or_canceled_card"
-    return emu._json(fail(refund, reason)._export())
+        raise _missing("refund", refund_id)
+    reason = _optional_str(data, "failure_reason") or "expired_or_canceled_card"
+    return _json(fail(refund, reason)._export())
 
 
-def routes() -> list[tuple[str, str, emu.Handler]]:
-    return [("POST", emu.SANDBOX_PREFIX + "refunds/{id}/fail", _fail)]
+def routes() -> list[tuple[str, str, Handler]]:
+    return [("POST", SANDBOX_PREFIX + "refunds/{id}/fail", _fail)]

@@ -98,7 +98,7 @@ def child(url: str, home: str) -> None:
     opened = time.perf_counter()
     print(json.dumps({"window_ms": (shown - T0) * 1000, "timeline_ms": (opened - shown) * 1000,
                       "rows": timeline_rows, "peak_rss_mb": peak_rss_mb()}))
-    window.ctx.runner.shutdown()
+    window.ctx.db.shutdown()
 
 
 def peak_rss_mb() -> float:

@@ -286,7 +286,7 @@ def window(qtbot, settings):
     win = build_window(settings)
     qtbot.addWidget(win)
     win.show()
-    qtbot.waitUntil(lambda: win.ctx.runner.pending == 0)
+    qtbot.waitUntil(lambda: win.ctx.db.pending == 0)
     yield win
     close_window(win)
 
@@ -307,7 +307,7 @@ def test_about_dialog_lists_versions_and_licences(qtbot, window):
 
 def test_daily_backup_runs_on_the_database_thread(qtbot, window, settings):
     schedule_daily_backup(window, settings)
-    qtbot.waitUntil(lambda: window.ctx.runner.pending == 0)
+    qtbot.waitUntil(lambda: window.ctx.db.pending == 0)
     assert [p.name.endswith("-daily.sqlite")
             for p in list_backups(settings.backup_dir, "workspace")] == [True]
 

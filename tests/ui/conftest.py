@@ -14,7 +14,7 @@ def open_window(qtbot, settings, sandbox_server=None):
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
-    qtbot.waitUntil(lambda: window.ctx.runner.pending == 0)
+    qtbot.waitUntil(lambda: window.ctx.db.pending == 0)
     return window
 
 
@@ -27,7 +27,7 @@ def window(qtbot, qapp, settings):
 
 
 def idle(qtbot, window):
-    qtbot.waitUntil(lambda: window.ctx.runner.pending == 0, timeout=5000)
+    qtbot.waitUntil(lambda: window.ctx.db.pending == 0, timeout=5000)
 
 
 def find(window: QWidget, cls, name: str):

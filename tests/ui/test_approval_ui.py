@@ -47,7 +47,7 @@ def test_full_path_with_trainer_setup_pending_then_paid_out(qtbot, sandbox_windo
     table = hire_via_dialog(qtbot, window)
     qtbot.waitUntil(lambda: statuses(table) == ["Active & Funded"], timeout=10000)
     submit_work(qtbot, window, table)
-    assert window.ctx.queries.milestone(table.model().row_at(0).id).deliverable_url
+    assert window.ctx.read.milestone(table.model().row_at(0).id).deliverable_url
     approve(qtbot, window, table)
     qtbot.waitUntil(lambda: statuses(table) == ["Paid"], timeout=10000)
     qtbot.waitUntil(lambda: payout(table) == ["Pending – trainer setup"], timeout=10000)

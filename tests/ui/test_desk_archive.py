@@ -30,7 +30,7 @@ def test_unticking_show_archived_leaves_no_archived_job_open(qtbot, window):
     qtbot.waitUntil(lambda: page.job_view.job is not None and page.job_view.job.id == job)
     assert page.right.currentWidget() is page.job_view
     find(window, QCheckBox, "showArchivedCheck").setChecked(False)
-    qtbot.waitUntil(lambda: window.ctx.runner.pending == 0)
+    qtbot.waitUntil(lambda: window.ctx.db.pending == 0)
     assert page.right.currentWidget() is not page.job_view
     assert page.job_view.job is None
     assert not page.table.selectionModel().hasSelection()
@@ -45,14 +45,14 @@ def test_an_archived_job_can_be_restored(qtbot, window):
     assert not find(window, QPushButton, "archiveJobButton").isVisible()
     click(qtbot, restore)
     qtbot.waitUntil(lambda: view.job is not None and not view.job.archived)
-    assert not window.ctx.queries.job(job).archived
+    assert not window.ctx.read.job(job).archived
     assert find(window, QPushButton, "hireButton").isEnabled()
     milestone_table(qtbot, window)
     add = view.current_contract().findChild(QPushButton, "addMilestoneButton")
     qtbot.waitUntil(add.isEnabled)
     click(qtbot, find(window, QPushButton, "archiveJobButton"))  # nothing unresolved: asks
     wait_dialog(qtbot, window, "confirmArchiveJob", QMessageBox)
-    assert not window.ctx.queries.job(job).archived  # the check before asking changed nothing
+    assert not window.ctx.read.job(job).archived  # the check before asking changed nothing
     confirm_box(qtbot, window, "confirmArchiveJob")
     qtbot.waitUntil(lambda: view.job is not None and view.job.archived)
     assert window.findChild(QMessageBox, "archiveRefusedBox") is None

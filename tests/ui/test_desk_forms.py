@@ -117,7 +117,7 @@ def test_esc_closes_an_empty_form_but_asks_before_discarding_typed_input(qtbot, 
     box = discard_box(qtbot, dialog)
     click(qtbot, box.findChild(QPushButton, "confirmYesButton"))
     wait_closed(qtbot, dialog)
-    assert window.ctx.queries.count_jobs() == 0
+    assert window.ctx.read.count_jobs() == 0
 
 
 # -- item 2: the due-date field --------------------------------------------------------------

@@ -23,7 +23,7 @@ def test_a_declined_card_says_so_at_once(qtbot, sandbox_window, gateway):
     bar = window.statusBar()
     qtbot.waitUntil(lambda: "declined" in bar.currentMessage().lower(), timeout=10000)
     assert "Funding of $1,250.00 for “Batch 1” failed" in bar.currentMessage()
-    [row] = hq.notifications_page(window.ctx.queries.engine)
+    [row] = hq.notifications_page(window.workspace.engine)
     assert row.kind == "funding failed" and row.unread and row.milestone_id is not None
     assert window.notifications_page.unread == 1
     qtbot.waitUntil(lambda: statuses(table) == ["Not Funded"])

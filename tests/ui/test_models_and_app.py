@@ -39,7 +39,7 @@ def bulk_contract(engine, n: int) -> int:
 
 def test_models_pass_qtmodeltester(qtbot, qtmodeltester, window):
     contract_id = bulk_contract(window.ctx.uow.engine, 450)
-    queries = window.ctx.queries
+    queries = window.ctx.read
     model = MilestonesModel(window.ctx.db)
     model.set_source(lambda: queries.count_milestones(contract_id),
                      lambda o, l: queries.milestone_page(contract_id, o, l))
@@ -54,7 +54,7 @@ def test_models_pass_qtmodeltester(qtbot, qtmodeltester, window):
 
 def test_large_timeline_loads_lazily_page_by_page(qtbot, window):
     contract_id = bulk_contract(window.ctx.uow.engine, 450)
-    queries = window.ctx.queries
+    queries = window.ctx.read
     model = MilestonesModel(window.ctx.db)
     model.set_source(lambda: queries.count_milestones(contract_id),
                      lambda o, l: queries.milestone_page(contract_id, o, l))

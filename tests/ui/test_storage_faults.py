@@ -68,7 +68,7 @@ def test_a_locked_workspace_shows_a_banner_keeps_input_and_saves_by_itself(
         assert dialog.isVisible()  # still open, what was typed still there
         assert find(dialog, QLineEdit, "jobTitleEdit").text() == "Saved once the lock is gone"
         qtbot.wait(700)  # a few retries meet the lock again; nothing is shown twice
-        assert dialog.isVisible() and window.ctx.runner.pending
+        assert dialog.isVisible() and window.ctx.db.pending
     finally:
         other.rollback()
         other.close()

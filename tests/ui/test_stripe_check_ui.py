@@ -67,7 +67,7 @@ def test_a_planted_charge_is_listed_exported_refunded_and_the_books_match_again(
 
     # the check runs on the network thread: hold that thread to see the busy state
     gate = threading.Event()
-    window.ctx.net.run(gate.wait)
+    window.ctx.net.run(view, gate.wait)
     click(qtbot, button)
     assert not button.isEnabled() and button.text() == CHECKING_TEXT
     assert status.text() == CHECKING_TEXT

@@ -44,9 +44,8 @@ class Queries:
         """Open jobs first, newest first; the page after the row ``after`` (keyset)."""
         where = self._jobs_filter(text, include_archived)
         if after is not None:  # (archived, -id) > (after.archived, -after.id)
-            where.append(sa.or_(jobs.c.archived > after.archived,
-                                sa.and_(jobs.c.archived == after.archived,
-                                        jobs.c.id < after.id)))
+            same = sa.and_(jobs.c.archived.is_(after.archived), jobs.c.id < after.id)
+            where.append(same if after.archived else sa.or_(jobs.c.archived.is_(True), same))
         query = (sa.select(jobs.c.id, jobs.c.title, jobs.c.archived, jobs.c.created_at)
                  .where(*where).order_by(jobs.c.archived, jobs.c.id.desc()).limit(limit))
         with self.engine.connect() as conn:

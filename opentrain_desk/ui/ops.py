@@ -157,6 +157,7 @@ class Ops(QObject):
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"otd-{name}")
         self._retry_busy = retry_busy
         self._pending = 0
+        self.dropped = 0  # results (or errors) not delivered: their owner was gone
         self._closed = False
         self._running: dict[Future, Op] = {}
         self._waiting: list[Op] = []        # busy: run again when the timer fires
@@ -181,7 +182,10 @@ class Ops(QObject):
         return self._pending
 
     def _start(self, op: Op) -> None:
-        if self._closed or not alive(op.owner):
+        if self._closed:
+            return
+        if not alive(op.owner):  # e.g. a debounced op whose owner went meanwhile
+            self.dropped += 1
             return
         if op.key is not None:
             self._debounce(op)
@@ -224,6 +228,8 @@ class Ops(QObject):
         if future.cancelled():
             self._set_pending(self._pending - 1)
             return
+        if not op.deliverable:
+            self.dropped += 1
         error = future.exception()
         if (error is not None and self._retry_busy and runtime_kind(error) == "busy"
                 and not self._closed and op.deliverable):

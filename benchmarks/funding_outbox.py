@@ -32,6 +32,7 @@ from opentrain_desk.persistence import database  # noqa: E402
 from opentrain_desk.persistence.orm import contracts, jobs, milestones, trainers  # noqa: E402
 from opentrain_desk.sandbox.emulator import SandboxStripe  # noqa: E402
 from opentrain_desk.services import billing, funding  # noqa: E402
+from opentrain_desk.services.workspace_settings import customer_key, default_card_key  # noqa: E402
 from opentrain_desk.services.unit_of_work import UnitOfWorkFactory  # noqa: E402
 
 
@@ -110,7 +111,7 @@ def fresh_billing(sandbox, factory: UnitOfWorkFactory,
     so each measured run starts from an empty emulator and a new customer."""
     sandbox.reset()
     with factory() as uow:
-        for key in (funding.customer_key("test"), funding.default_card_key("test")):
+        for key in (customer_key("test"), default_card_key("test")):
             uow.settings.delete(key)
         uow.commit()
     card = billing.add_test_card(factory, gateway, "pm_card_visa")

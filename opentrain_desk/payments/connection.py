@@ -11,9 +11,9 @@ from typing import Callable
 
 from ..domain.errors import DomainError
 from ..domain.operations import ErrorKind, OperationStatus
-from ..services.funding import customer_key, workspace_id
 from ..services.ports import GatewayError, KeyInfo, PaymentGateway, SecretStore
 from ..services.unit_of_work import UnitOfWorkFactory
+from ..services.workspace_settings import STRIPE_KEY_HINT, STRIPE_MODE, customer_key, workspace_id
 from .keys import key_mode, mask_key
 
 
@@ -22,8 +22,6 @@ def _stripe_gateway(*args, **kwargs) -> PaymentGateway:
     from .stripe_gateway import StripeGateway
     return StripeGateway(*args, **kwargs)
 
-KEY_HINT = "stripe.key_hint"  # masked (prefix + last 4): not a secret
-MODE = "stripe.mode"
 
 
 class KeyRefused(DomainError):
@@ -83,7 +81,7 @@ class StripeConnection:
 
     def key_hint(self) -> str | None:
         with self.factory() as uow:
-            return uow.settings.get(KEY_HINT)
+            return uow.settings.get(STRIPE_KEY_HINT)
 
     def _key_name(self) -> str:
         with self.factory() as uow:
@@ -131,8 +129,8 @@ class StripeConnection:
             raise KeyRefused(f"Stripe did not accept this key: {reason}.") from None
         self.secrets.set(self._key_name(), key)  # raises KeyringUnavailable: nothing saved
         with self.factory() as uow:
-            uow.settings.set(KEY_HINT, mask_key(key))
-            uow.settings.set(MODE, mode)
+            uow.settings.set(STRIPE_KEY_HINT, mask_key(key))
+            uow.settings.set(STRIPE_MODE, mode)
             uow.audit("stripe", None, "key saved", after={"key": mask_key(key), "mode": mode})
             uow.commit()
         with self._lock:
@@ -145,8 +143,8 @@ class StripeConnection:
             return
         self.secrets.delete(self._key_name())
         with self.factory() as uow:
-            hint = uow.settings.get(KEY_HINT)
-            uow.settings.delete(KEY_HINT)
+            hint = uow.settings.get(STRIPE_KEY_HINT)
+            uow.settings.delete(STRIPE_KEY_HINT)
             uow.audit("stripe", None, "key removed", before={"key": hint})
             uow.commit()
         with self._lock:

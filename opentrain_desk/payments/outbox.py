@@ -30,10 +30,11 @@ from typing import Callable, Protocol
 
 from ..domain.errors import ConcurrentChange, DomainError
 from ..domain.operations import ErrorKind, OperationKind, OperationStatus, StripeOperation
-from ..services import funding, payouts, refunds, stripe_events, subscriptions
+from ..redaction import redact
+from ..services import funding, operations, payouts, refunds, stripe_events, subscriptions
 from ..services.ports import GatewayError, PaymentGateway, WorkerState
 from ..services.unit_of_work import UnitOfWorkFactory
-from ..redaction import redact
+from ..services.workspace_settings import workspace_id
 
 log = logging.getLogger(__name__)
 RECONCILE_WINDOW = timedelta(minutes=15)
@@ -42,9 +43,12 @@ RECONCILE_WINDOW = timedelta(minutes=15)
 class Handler(Protocol):
     """How one kind of operation is sent, recorded and reconciled."""
 
-    def send(self, gateway: PaymentGateway, op: funding.Claimed): ...
+    def send(self, gateway: PaymentGateway, op: operations.Claimed): ...
 
     def record(self, factory: UnitOfWorkFactory, op_id: str, result) -> None: ...
+
+    def record_error(self, factory: UnitOfWorkFactory, op_id: str, error: GatewayError,
+                     attempt: int) -> bool: ...
 
     def find(self, gateway: PaymentGateway, op: StripeOperation, since: int): ...
 
@@ -60,6 +64,9 @@ class FundingHandler:
 
     def record(self, factory, op_id, result) -> None:
         funding.record_payment(factory(), op_id, result)
+
+    def record_error(self, factory, op_id, error, attempt) -> bool:
+        return funding.record_error(factory(), op_id, error, attempt)
 
     def find(self, gateway, op, since):
         return gateway.find_payment(op.customer_id, op.id, since)
@@ -87,10 +94,13 @@ class PayoutHandler:
     def record(self, factory, op_id, result) -> None:
         payouts.record_transfer(factory(), op_id, result)
 
+    def record_error(self, factory, op_id, error, attempt) -> bool:
+        return payouts.record_error(factory(), op_id, error, attempt)
+
     def find(self, gateway, op, since):
         with self.factory() as uow:
             milestone = uow.milestones.get(op.milestone_id)
-        group = funding.transfer_group(milestone.contract_id, milestone.id)
+        group = operations.transfer_group(milestone.contract_id, milestone.id)
         return gateway.find_transfer(group, op.id)
 
     def refresh(self, gateway, op):
@@ -106,6 +116,9 @@ class RefundHandler:
 
     def record(self, factory, op_id, result) -> None:
         refunds.record_refund(factory(), op_id, result)
+
+    def record_error(self, factory, op_id, error, attempt) -> bool:
+        return refunds.record_error(factory(), op_id, error, attempt)
 
     def find(self, gateway, op, since):
         return gateway.find_refund(op.destination, op.id)
@@ -137,6 +150,9 @@ class SubscriptionHandler:
         info, plans = result if isinstance(result, tuple) else (result, None)
         subscriptions.record_subscription(factory(), op_id, info, plans)
 
+    def record_error(self, factory, op_id, error, attempt) -> bool:
+        return operations.record_error(factory(), op_id, error, attempt)
+
     def find(self, gateway, op, since):
         if op.kind is OperationKind.SUBSCRIBE:
             return gateway.find_subscription(op.customer_id, op.id)
@@ -158,7 +174,7 @@ class OutboxWorker:
                  on_change: Callable[[WorkerState], None] | None = None,
                  idle_interval: float = 60.0,
                  lease: timedelta = timedelta(seconds=60), senders: int = 4,
-                 after_send: Callable[[funding.Claimed, object], None] | None = None) -> None:
+                 after_send: Callable[[operations.Claimed, object], None] | None = None) -> None:
         self.factory = factory
         self._gateway = gateway
         self._on_change = on_change or (lambda _state: None)
@@ -228,7 +244,7 @@ class OutboxWorker:
                 # unknown outcomes are always settled before anything new is sent
                 if reconcile:
                     self._sync_requested.clear()
-                    funding.retry_now(self.factory())
+                    operations.retry_now(self.factory())
                     self._check_waiting_payouts(gateway)
                     self._sync_subscriptions(gateway)
                     self._sync_events(gateway)
@@ -246,7 +262,7 @@ class OutboxWorker:
     def _workspace_id(self) -> str:
         if self._workspace is None:
             with self.factory() as uow:
-                self._workspace = funding.workspace_id(uow)
+                self._workspace = workspace_id(uow)
                 uow.commit()
         return self._workspace
 
@@ -272,7 +288,7 @@ class OutboxWorker:
 
     def _send_next(self, gateway: PaymentGateway) -> bool | None:
         """None: nothing due; True: go on; False: back off (retryable error)."""
-        op = funding.claim_next(self.factory(), tuple(self.handlers), self.lease,
+        op = operations.claim_next(self.factory(), tuple(self.handlers), self.lease,
                                 self._workspace_id())
         if op is None:
             return None
@@ -283,7 +299,7 @@ class OutboxWorker:
         except GatewayError as error:
             if self.after_send:
                 self.after_send(op, error)
-            retried = self._settle(op.id, partial(funding.record_error, self.factory(), op.id,
+            retried = self._settle(op.id, partial(handler.record_error, self.factory, op.id,
                                                   error, op.attempts), error.object_id)
             self._note_error(error)
             return not retried  # stop the pass after a retryable error: back off
@@ -320,7 +336,7 @@ class OutboxWorker:
         reason = f"{what}: {exc}" if isinstance(exc, DomainError) else (
             f"{what} ({detail[:200]}). Details are in the log." if detail else what)
         try:
-            funding.mark_attention(self.factory(), op_id, redact(reason), object_id)
+            operations.mark_attention(self.factory(), op_id, redact(reason), object_id)
         except Exception:  # noqa: BLE001 - the database itself failed: the pass reports it
             log.exception("could not set operation %s aside", op_id)
         self._changed()
@@ -369,7 +385,7 @@ class OutboxWorker:
             since = int(((op.sent_at or op.created_at) - RECONCILE_WINDOW).timestamp())
             found = handler.find(gateway, op, since)
             if found is None:
-                funding.requeue_unsent(self.factory(), op.id, op.attempts)
+                operations.requeue_unsent(self.factory(), op.id, op.attempts)
             else:
                 self._settle(op.id, partial(handler.record, self.factory, op.id, found),
                              _object_id(found))

@@ -11,12 +11,23 @@ import logging
 import stripe
 
 from ..domain.operations import ErrorKind
-from .keys import KEY_PATTERN, key_mode, mask_key, redact  # noqa: F401 (re-exported)
 from ..domain.subscriptions import Plan
-from ..services.ports import (AccountInfo, CardInfo, DisputeInfo, EventPage, GatewayError,
-                              KeyInfo, PaymentResult, RefundResult, StripeEvent,
-                              StripeInvoiceInfo, StripePayment, SubscriptionInfo,
-                              TransferResult)
+from ..services.ports import (
+    AccountInfo,
+    CardInfo,
+    DisputeInfo,
+    EventPage,
+    GatewayError,
+    KeyInfo,
+    PaymentResult,
+    RefundResult,
+    StripeEvent,
+    StripeInvoiceInfo,
+    StripePayment,
+    SubscriptionInfo,
+    TransferResult,
+)
+from .keys import KEY_PATTERN, key_mode, mask_key, redact  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 STRIPE_API_VERSION = "2024-06-20"
@@ -237,11 +248,11 @@ class StripeGateway:
     def list_disputes(self) -> list[DisputeInfo]:
         with translated():
             page = self.v1.disputes.list({"limit": 100})
-            return [dispute_info(d.to_dict()) for d in page.auto_paging_iter()]
+            return [DisputeInfo.from_stripe(d.to_dict()) for d in page.auto_paging_iter()]
 
     def update_dispute(self, dispute_id: str, evidence: dict, submit: bool) -> DisputeInfo:
         with translated():
-            return dispute_info(self.v1.disputes.update(
+            return DisputeInfo.from_stripe(self.v1.disputes.update(
                 dispute_id, {"evidence": evidence, "submit": submit}).to_dict())
 
     # -- agency plans (Billing: products with recurring plans) --------------------------------
@@ -338,20 +349,6 @@ def _transfer(transfer) -> TransferResult:
     reversed_ = transfer["amount_reversed"] if "amount_reversed" in transfer else 0
     return TransferResult(transfer.id, int(transfer["amount"]), transfer["destination"],
                           metadata, int(reversed_ or 0))
-
-
-def dispute_info(data: dict) -> DisputeInfo:
-    """A dispute from its plain-dict form (an event's snapshot or an API answer)."""
-    details = data.get("evidence_details") or {}
-    evidence = {k: v for k, v in (data.get("evidence") or {}).items()
-                if isinstance(v, str) and v}
-    charge = data.get("charge") or ""
-    intent = data.get("payment_intent") or ""
-    return DisputeInfo(data["id"], data.get("status") or "", int(data.get("amount") or 0),
-                       data.get("reason") or "",
-                       charge if isinstance(charge, str) else charge.get("id", ""),
-                       intent if isinstance(intent, str) else intent.get("id", ""),
-                       details.get("due_by"), evidence)
 
 
 def _subscription(sub) -> SubscriptionInfo:

@@ -7,12 +7,22 @@ from typing import Generic, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..domain.disputes import CLOSED
 from ..domain.errors import NotFound
 from ..domain.jobs import AuditEntry, Contract, Job, Trainer
 from ..domain.milestones import Milestone
 from ..domain.operations import OperationKind, OperationStatus, StripeOperation
-from .orm import (contracts, disputes, jobs, milestones, stripe_events, stripe_operations,
-                  trainers, workspace_settings)
+from .orm import (
+    contracts,
+    disputes,
+    jobs,
+    milestones,
+    stripe_events,
+    stripe_operations,
+    trainers,
+    workspace_settings,
+)
+from .stripe_check_queries import books_for_check
 
 T = TypeVar("T")
 
@@ -100,6 +110,11 @@ class MilestoneRepository(Repository[Milestone]):
         query = sa.select(sa.func.max(Milestone.position)).where(
             Milestone.contract_id == contract_id)
         return (self.session.scalar(query) or 0) + 1
+
+    def books_for_check(self) -> tuple[dict, dict]:
+        """Every milestone with its charge and payout, as plain tuples, and the trainers'
+        connected accounts (what "Check against Stripe" compares)."""
+        return books_for_check(self.session)
 
 
 class AuditRepository(Repository[AuditEntry]):
@@ -206,7 +221,6 @@ class OperationRepository(Repository[StripeOperation]):
         return self.session.scalar(sa.select(sa.func.count()).select_from(S).where(
             S.status.in_([OperationStatus.QUEUED, OperationStatus.SENDING]))) or 0
 
-
     def count_attention(self) -> int:
         S = StripeOperation
         return self.session.scalar(sa.select(sa.func.count()).select_from(S).where(
@@ -257,7 +271,6 @@ class DisputeRepository:
             disputes.c.payment_intent_id == payment_intent_id, disputes.c.status == "lost")))
 
     def open_for_milestones(self, milestone_ids: list[int]) -> list[sa.Row]:
-        from ..domain.disputes import CLOSED
         if not milestone_ids:
             return []
         return list(self.session.execute(sa.select(disputes).where(

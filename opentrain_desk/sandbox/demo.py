@@ -12,6 +12,12 @@ from ..persistence.queries import Queries
 from ..services import invoicing
 from ..services import jobs as services
 from ..services.unit_of_work import UnitOfWorkFactory, utcnow
+from ..services.workspace_settings import (
+    COMPANY_ADDRESS,
+    COMPANY_EMAIL,
+    COMPANY_NAME,
+    COMPANY_TAX_ID,
+)
 
 # (job title, description, [(trainer, email, [(milestone, amount, days_due, target state)])])
 DEMO_JOBS = [
@@ -63,10 +69,10 @@ ARCHIVED_JOB = ("Image captioning QA (2025)", "Finished project.", [
     ]),
 ])
 
-DEMO_COMPANY = {"company.name": "Northwind AI Data Studio",
-                "company.email": "billing@northwind.example",
-                "company.address": "410 Market Street, Suite 300\nSan Francisco, CA 94111",
-                "company.tax_id": "US EIN 84-1234567"}
+DEMO_COMPANY = {COMPANY_NAME: "Northwind AI Data Studio",
+                COMPANY_EMAIL: "billing@northwind.example",
+                COMPANY_ADDRESS: "410 Market Street, Suite 300\nSan Francisco, CA 94111",
+                COMPANY_TAX_ID: "US EIN 84-1234567"}
 
 PATH = {
     "NOT_FUNDED": [],
@@ -299,13 +305,13 @@ def _create_job(factory: UnitOfWorkFactory, job_spec, now: datetime
     travel(factory, start)
     job_id = services.create_job(factory(), title, description)
     plans = []
-    for (trainer, email, milestones), ds, ss in zip(hires, drafts, schedules):
+    for (trainer, email, milestones), ds, ss in zip(hires, drafts, schedules, strict=True):
         travel(factory, min(s.funded for s in ss) - timedelta(days=1))
         hired = services.hire_trainer(factory(), job_id, trainer, email, ds[0])
         ids = [hired.milestone_id] + [services.add_milestone(factory(), hired.contract_id, d)
                                       for d in ds[1:]]
         plans += [(schedule, milestone_id, spec[3])
-                  for schedule, milestone_id, spec in zip(ss, ids, milestones)]
+                  for schedule, milestone_id, spec in zip(ss, ids, milestones, strict=True)]
     return plans
 
 

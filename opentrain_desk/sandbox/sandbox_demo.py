@@ -19,8 +19,18 @@ from ..services import billing, funding, payouts, refunds, stripe_events, subscr
 from ..services import jobs as services
 from ..services.ports import PaymentGateway
 from ..services.unit_of_work import UnitOfWorkFactory
-from .demo import (CANCEL_REASON, DEMO_COMPANY, DISPUTE_DAYS, DISPUTE_REASON, PAYOUT_OUTCOME,
-                   Schedule, released, seed_demo, travel)
+from ..services.workspace_settings import default_card_key
+from .demo import (
+    CANCEL_REASON,
+    DEMO_COMPANY,
+    DISPUTE_DAYS,
+    DISPUTE_REASON,
+    PAYOUT_OUTCOME,
+    Schedule,
+    released,
+    seed_demo,
+    travel,
+)
 
 NOT_ONBOARDED = {"jose.nunez@example.com"}
 #: Emulated Stripe answers to the transfer of a demo payout (``SandboxStripe.inject_fault``).
@@ -38,7 +48,7 @@ def seed_sandbox_demo(factory: UnitOfWorkFactory, gateway: PaymentGateway,
                       inject_fault: Callable[..., None],
                       open_dispute: Callable[..., object] | None = None) -> None:
     with factory() as uow:
-        if uow.settings.get(funding.default_card_key(gateway.mode)):
+        if uow.settings.get(default_card_key(gateway.mode)):
             return  # already seeded
         for key, value in DEMO_COMPANY.items():
             uow.settings.set(key, value)

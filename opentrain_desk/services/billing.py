@@ -9,12 +9,16 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from ..domain.errors import DomainError
-from .funding import bank_methods_key, customer_key, default_card_key, workspace_id
 from .ports import CardInfo, GatewayError, PaymentGateway
 from .unit_of_work import UnitOfWorkFactory
-
-COMPANY_NAME = "company.name"
-COMPANY_EMAIL = "company.email"
+from .workspace_settings import (
+    COMPANY_EMAIL,
+    COMPANY_NAME,
+    bank_methods_key,
+    customer_key,
+    default_card_key,
+    workspace_id,
+)
 
 #: Stripe's test payment methods (test mode and the sandbox): no card numbers involved.
 TEST_CARDS = {
@@ -110,7 +114,7 @@ def add_test_bank_account(factory: UnitOfWorkFactory, gateway: PaymentGateway,
         raise BillingError("Unknown test bank account.")
     customer = ensure_customer(factory, gateway)
     with factory() as uow:
-        holder = uow.settings.get("company.name") or "OpenTrain Desk agency"
+        holder = uow.settings.get(COMPANY_NAME) or "OpenTrain Desk agency"
     try:
         account = gateway.attach_bank_account(customer, TEST_ROUTING, account_number, holder)
     except GatewayError as error:

@@ -6,12 +6,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
-
 from ..domain.disputes import EVIDENCE_FIELDS, is_open
 from ..domain.errors import DomainError
 from ..domain.money import Money
-from ..persistence.orm import invoices, outgoing_messages
 from .ports import GatewayError, PaymentGateway
 from .stripe_events import apply_dispute
 from .unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -80,17 +77,12 @@ def _delivery(m) -> str:
 
 
 def _messages(uow: UnitOfWork, trainer_id: int) -> str:
-    c = outgoing_messages.c
-    rows = uow.session.execute(sa.select(c.at, c.subject).where(c.trainer_id == trainer_id)
-                               .order_by(c.id)).all()
+    rows = uow.messages.subjects_for(trainer_id)
     return "\n".join(f"{row.at:%Y-%m-%d}: {row.subject}" for row in rows)
 
 
 def _invoices(uow: UnitOfWork, milestone_id: int) -> str:
-    c = invoices.c
-    rows = uow.session.execute(sa.select(c.number, c.issue_date, c.amount_cents,
-                                         c.stripe_refs).where(c.milestone_id == milestone_id)
-                               .order_by(c.id)).all()
+    rows = uow.invoices.for_milestone(milestone_id)
     return "\n".join(f"{row.number} ({row.issue_date.isoformat()}, "
                      f"{Money(row.amount_cents).format()}): "
                      + ", ".join(f"{label} {ref}" for label, ref in json.loads(row.stripe_refs))

@@ -1,4 +1,4 @@
-"""Funding milestones: queue (outbox), record outcomes, reconcile, cancel.
+"""Funding milestones: queue (outbox), record outcomes, cancel.
 
 The state change and the durable Stripe operation are committed together; a worker
 sends the operation later with its stored idempotency key. Every outcome is audited
@@ -6,20 +6,16 @@ in the same transaction as the change it causes.
 """
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-from datetime import timedelta
-
 from ..domain.errors import DomainError
+from ..domain.invoices import InvoiceKind
 from ..domain.milestones import Action, Milestone, MilestoneStatus
-from ..domain.operations import (ErrorKind, OperationKind, OperationStatus,
-                                 StripeOperation)
-from . import outcomes
+from ..domain.operations import ErrorKind, OperationKind, OperationStatus, StripeOperation
+from . import invoicing, operations, outcomes
 from .notifications import notify_funding_failed
+from .plan import require_plan
 from .ports import GatewayError, PaymentResult
 from .unit_of_work import UnitOfWork
-
-WORKSPACE_ID = "workspace.id"
+from .workspace_settings import bank_methods_key, customer_key, default_card_key
 
 
 class NoPaymentMethod(DomainError):
@@ -37,33 +33,10 @@ class StripeNotConnected(DomainError):
 BANK_DEBIT = "bank debit"
 
 
-def bank_methods_key(mode: str) -> str:
-    """The saved payment methods that are US bank accounts (comma-separated ids)."""
-    return f"stripe.{mode}.bank_payment_methods"
-
-
-def customer_key(mode: str) -> str:
-    return f"stripe.{mode}.customer_id"
-
-
-def default_card_key(mode: str) -> str:
-    return f"stripe.{mode}.default_payment_method"
-
-
-def workspace_id(uow: UnitOfWork) -> str:
-    """A stable id for this workspace (keyring entry name, Stripe metadata)."""
-    value = uow.settings.get(WORKSPACE_ID)
-    if value is None:
-        value = uuid.uuid4().hex
-        uow.settings.set(WORKSPACE_ID, value)
-    return value
-
-
 def _queue(uow: UnitOfWork, milestone: Milestone, mode: str | None,
            payment_method_id: str | None = None) -> StripeOperation:
     if mode is None:
         raise StripeNotConnected()
-    from .subscriptions import require_plan
     require_plan(uow)
     customer = uow.settings.get(customer_key(mode))
     card = payment_method_id or uow.settings.get(default_card_key(mode))
@@ -115,51 +88,7 @@ def cancel_funding(uow: UnitOfWork, milestone_id: int) -> None:
         uow.commit()
 
 
-# -- worker side ----------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Claimed:
-    """What the worker needs to send one operation (read inside the claiming tx)."""
-
-    id: str
-    kind: OperationKind
-    idempotency_key: str
-    amount_cents: int
-    customer_id: str
-    payment_method_id: str
-    destination: str
-    metadata: dict
-    attempts: int
-    charge_id: str = ""
-    transfer_group: str = ""
-    purpose: str = ""
-
-
-def transfer_group(contract_id: int, milestone_id: int) -> str:
-    """Stripe transfer_group of a milestone's payout (also used to reconcile it)."""
-    return f"contract-{contract_id}-milestone-{milestone_id}"
-
-
-def claim_next(uow: UnitOfWork, kinds: tuple[OperationKind, ...],
-               lease: timedelta = timedelta(seconds=60),
-               workspace: str | None = None) -> Claimed | None:
-    """Mark the next due operation as sending and COMMIT before any request leaves."""
-    with uow:
-        operation_id = uow.operations.claim_due(uow.now, kinds, lease)
-        if operation_id is None:
-            return None
-        row = uow.operations.claim_details(operation_id)
-        metadata = {"workspace_id": workspace or workspace_id(uow), "operation_id": row.id}
-        group = ""
-        if row.mid is not None:
-            metadata |= {"milestone_id": str(row.mid), "contract_id": str(row.cid),
-                         "job_id": str(row.job_id)}
-            group = transfer_group(row.cid, row.mid)
-        uow.commit()
-        return Claimed(row.id, row.kind, row.idempotency_key, row.amount_cents,
-                       row.customer_id, row.payment_method_id, row.destination, metadata,
-                       row.attempts, row.charge_id or "", group, row.purpose or "")
-
+# -- outcomes (the outbox worker) -------------------------------------------------------
 
 def record_payment(uow: UnitOfWork, operation_id: str, result: PaymentResult) -> None:
     """Apply what Stripe says about the PaymentIntent of a funding operation.
@@ -194,7 +123,7 @@ def apply_payment(uow: UnitOfWork, operation_id: str, result: PaymentResult) -> 
     elif result.needs_action:
         operation.needs_action(uow.now, result.payment_intent_id,
                                "Your bank asks you to authenticate this payment.")
-        milestone.status_note = "Action needed: authenticate the payment (3-D Secure)."
+        milestone.status_note = operations.AUTHENTICATE
         milestone.payment_intent_id = result.payment_intent_id
         action = "funding needs action"
     elif result.status in ("processing", "requires_confirmation", "requires_capture"):
@@ -221,8 +150,6 @@ def apply_payment(uow: UnitOfWork, operation_id: str, result: PaymentResult) -> 
 def issue_funding_invoice(uow: UnitOfWork, milestone: Milestone,
                            operation: StripeOperation, result: PaymentResult) -> None:
     """Every successful funding produces an employer invoice, in the same transaction."""
-    from ..domain.invoices import InvoiceKind
-    from . import invoicing
     labels = uow.contracts.labels(milestone.contract_id)
     company = invoicing.company_party(uow)  # the agency issues it and is billed
     invoicing.issue(
@@ -237,87 +164,24 @@ def issue_funding_invoice(uow: UnitOfWork, milestone: Milestone,
 
 def record_error(uow: UnitOfWork, operation_id: str, error: GatewayError,
                  attempt: int | None = None) -> bool:
-    """Apply a failed call of attempt ``attempt``. Returns True when the operation will
-    be retried. An error for an attempt that is no longer the operation's current one
-    (another worker moved it on) changes nothing."""
-    from .payouts import record_payout_error
-    from .refunds import left_of_charge, refund_failed
-    with uow:
-        operation = uow.operations.get(operation_id, for_update=True)
-        if operation.status is not OperationStatus.SENDING or (
-                attempt is not None and operation.attempts != attempt):
-            return False
-        milestone = (uow.milestones.get(operation.milestone_id, for_update=True)
-                     if operation.milestone_id is not None else None)
-        before = milestone.snapshot() if milestone else None
-        payout = operation.kind is OperationKind.PAYOUT
-        if (payout and milestone and error.kind is ErrorKind.BALANCE
-                and left_of_charge(uow, milestone) < operation.amount_cents):
-            # the charge funding it was refunded or lost to a dispute: waiting won't help
-            error = GatewayError(ErrorKind.INVALID, "The milestone's charge has not enough "
-                                 "left to pay this out (refunded or disputed at Stripe).",
-                                 error.code)
-        retry = error.kind.retryable or error.kind is ErrorKind.KEY_REJECTED
-        if error.kind.outcome_unknown:
-            operation.outcome_unknown(uow.now, error.kind, error.message)
-        elif retry:
-            operation.retry_later(uow.now, error.kind, error.message)
-        elif error.kind is ErrorKind.AUTH_REQUIRED and error.object_id:
-            operation.needs_action(uow.now, error.object_id, error.message)
-            if milestone:
-                milestone.status_note = "Action needed: authenticate the payment (3-D Secure)."
-        elif not (payout and error.kind is ErrorKind.NOT_READY):
-            operation.fail(uow.now, error.kind, error.message, error.object_id)
-            if operation.kind is OperationKind.REFUND:
-                refund_failed(uow, operation, error.message)
-            elif milestone and not payout and milestone.status is MilestoneStatus.FUNDING:
-                milestone.apply(Action.FUNDING_FAILED, uow.now, error.message)
-                notify_funding_failed(uow, milestone, error.message)
-        if payout and milestone:
-            record_payout_error(uow, operation, milestone, error)
-        if milestone and (payout or not retry):
-            uow.audit("milestone", milestone.id, f"{operation.kind.value}: "
-                      f"{operation.status.value}", before, milestone.snapshot())
-        uow.audit("operation", None, f"error: {error.kind.value}", after=operation.snapshot())
-        uow.commit()
-        return retry
+    """A failed charge of attempt ``attempt`` (see ``operations.record_error``): refused
+    for good, the milestone is Not Funded again and the employer is told. Returns True
+    when the operation will be retried."""
+    return operations.record_error(uow, operation_id, error, attempt, _funding_error)
 
 
-def requeue_unsent(uow: UnitOfWork, operation_id: str, attempt: int | None = None) -> bool:
-    """A lookup at Stripe found nothing for attempt ``attempt``: send again with the same
-    idempotency key. Compare-and-set: only while that attempt is still the operation's
-    current, unsettled one. Returns whether it was re-queued."""
-    with uow:
-        operation = uow.operations.get(operation_id, for_update=True)
-        if operation.status is not OperationStatus.SENDING or (
-                attempt is not None and operation.attempts != attempt):
-            return False
-        operation.requeue_unsent(uow.now)
-        uow.audit("operation", None, "reconciled: not at Stripe, re-queued",
-                  after=operation.snapshot())
-        uow.commit()
-        return True
-
-
-def mark_attention(uow: UnitOfWork, operation_id: str, reason: str,
-                   object_id: str = "") -> None:
-    """Recording an operation's outcome failed: keep it aside with the reason (shown in
-    the app and the log) so the worker goes on with the others."""
-    with uow:
-        operation = uow.operations.get(operation_id, for_update=True)
-        if operation.status in (OperationStatus.SUCCEEDED, OperationStatus.CANCELLED):
-            return
-        operation.needs_attention(uow.now, reason, object_id)
-        uow.audit("operation", None, "needs attention", after=operation.snapshot())
-        uow.commit()
-
-
-def retry_now(uow: UnitOfWork) -> int:
-    """"Sync now": queued operations waiting out a back-off become due immediately."""
-    with uow:
-        waiting = [op for op in uow.operations.with_status(OperationStatus.QUEUED)
-                   if op.next_attempt_at is not None and op.next_attempt_at > uow.now]
-        for op in waiting:
-            op.next_attempt_at = uow.now
-        uow.commit()
-        return len(waiting)
+def _funding_error(uow: UnitOfWork, operation: StripeOperation, error: GatewayError) -> bool:
+    milestone = operations.milestone_of(uow, operation)
+    before = milestone.snapshot() if milestone else None
+    retry = operations.apply_error(uow, operation, error)
+    if milestone is not None:
+        if operation.status is OperationStatus.NEEDS_ACTION:
+            milestone.status_note = operations.AUTHENTICATE
+        elif (operation.status is OperationStatus.FAILED
+              and milestone.status is MilestoneStatus.FUNDING):
+            milestone.apply(Action.FUNDING_FAILED, uow.now, error.message)
+            notify_funding_failed(uow, milestone, error.message)
+        if not retry:
+            operations.audit_milestone(uow, operation, milestone, before)
+    operations.audit_error(uow, operation, error)
+    return retry

@@ -5,54 +5,31 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-import sqlalchemy as sa
-
-from ..domain.invoices import (BillingType, InvoiceDocument, InvoiceKind, InvoiceParty,
-                               format_invoice_number, invoice_series)
-from ..persistence.orm import invoice_counters, invoices
-from .unit_of_work import UnitOfWork
-
-COMPANY_KEYS = ("company.name", "company.address", "company.email", "company.tax_id")
-COMPANY_LOGO = "company.logo_path"
+from ..domain.invoices import (
+    BillingType,
+    InvoiceDocument,
+    InvoiceKind,
+    InvoiceParty,
+    format_invoice_number,
+    invoice_series,
+)
+from .unit_of_work import UnitOfWork, UnitOfWorkFactory
+from .workspace_settings import WorkspaceSettings
 
 
 def company_party(uow: UnitOfWork) -> InvoiceParty:
-    values = uow.settings.get_many(COMPANY_KEYS)
-    name, address, email, tax_id = (values.get(key) or "" for key in COMPANY_KEYS)
-    return InvoiceParty(name or "Your agency (set the legal name in Settings → Company)",
-                        tuple(line for line in address.splitlines() if line.strip()),
-                        email or None, tax_id or None)
+    """The agency as it issues (and is billed on) its invoices, read in this transaction."""
+    company = WorkspaceSettings(uow).company()
+    return InvoiceParty(company.name or "Your agency (set the legal name in Settings → Company)",
+                        tuple(line for line in company.address.splitlines() if line.strip()),
+                        company.email or None, company.tax_id or None)
 
 
 def next_number(uow: UnitOfWork, kind: InvoiceKind, year: int) -> tuple[str, int]:
     """Reserve the next number of the series (row-locked / write-locked until commit:
     concurrent issuers queue up, and a rolled-back issue releases its number)."""
     series = invoice_series(kind, year)
-    seq = uow.session.execute(_NEXT_SEQ, {"b_series": series}).scalar()
-    if seq is None:  # first invoice of the series: create the counter race-free
-        dialect = uow.session.get_bind().dialect.name
-        uow.session.execute(_create_counter(dialect), {"series": series, "last_seq": 0})
-        seq = uow.session.execute(_NEXT_SEQ, {"b_series": series}).scalar_one()
-    return series, seq
-
-
-def _create_counter(dialect: str) -> sa.Insert:
-    """``INSERT … ON CONFLICT DO NOTHING``: of two transactions issuing a series' first
-    invoice at once, one creates the row and the other waits for it, then both take the
-    next number with ``UPDATE … RETURNING`` (no UniqueViolation)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(invoice_counters).on_conflict_do_nothing(index_elements=["series"])
-
-
-# Built once (issued on the payment worker's hot path): compiled once, reused.
-_NEXT_SEQ = (invoice_counters.update()
-             .where(invoice_counters.c.series == sa.bindparam("b_series"))
-             .values(last_seq=invoice_counters.c.last_seq + 1)
-             .returning(invoice_counters.c.last_seq))
-_INSERT_INVOICE = invoices.insert()
+    return series, uow.invoices.next_seq(series)
 
 
 def issue(uow: UnitOfWork, kind: InvoiceKind, *, bill_to: InvoiceParty, project: str,
@@ -71,7 +48,7 @@ def issue(uow: UnitOfWork, kind: InvoiceKind, *, bill_to: InvoiceParty, project:
         issuer=issuer or company_party(uow), bill_to=bill_to, project_name=project,
         description=description, amount_cents=amount_cents, payment_status=payment_status,
         stripe_references=refs, corrects=corrects or "")
-    uow.session.execute(_INSERT_INVOICE, dict(
+    uow.invoices.add(
         number=number, series=series, seq=seq, kind=kind.prefix,
         billing_type=billing_type.value, issue_date=issue_date,
         issuer=_party_json(document.issuer), bill_to=_party_json(bill_to),
@@ -79,7 +56,7 @@ def issue(uow: UnitOfWork, kind: InvoiceKind, *, bill_to: InvoiceParty, project:
         currency=document.currency, payment_status=payment_status,
         stripe_refs=json.dumps([list(r) for r in refs]), job_id=job_id,
         contract_id=contract_id, milestone_id=milestone_id, operation_id=operation_id,
-        external_ref=external_ref, corrects=corrects, created_at=uow.now))
+        external_ref=external_ref, corrects=corrects, created_at=uow.now)
     uow.audit("invoice", None, "issued", after={"number": number, "amount_cents": amount_cents,
                                                 "kind": kind.prefix})
     return number
@@ -95,10 +72,10 @@ def _party(text: str) -> InvoiceParty:
     return InvoiceParty(**data)
 
 
-def document(conn: sa.Connection, invoice_id: int, logo_path=None) -> InvoiceDocument:
+def document(factory: UnitOfWorkFactory, invoice_id: int, logo_path=None) -> InvoiceDocument:
     """The issued invoice, exactly as issued, ready for the PDF renderer."""
-    row = conn.execute(sa.select(invoices).where(invoices.c.id == invoice_id)).one()
-    return document_from_row(row, logo_path)
+    with factory() as uow:
+        return document_from_row(uow.invoices.get(invoice_id), logo_path)
 
 
 def document_from_row(row, logo_path=None) -> InvoiceDocument:
@@ -114,21 +91,14 @@ def document_from_row(row, logo_path=None) -> InvoiceDocument:
 
 def latest_for_milestone(uow: UnitOfWork, milestone_id: int, kind: InvoiceKind):
     """``(number, amount, bill_to JSON)`` of the milestone's newest invoice of ``kind``."""
-    t = invoices.c
-    return uow.session.execute(
-        sa.select(t.number, t.amount_cents, t.bill_to, t.project_name)
-        .where(t.milestone_id == milestone_id, t.kind == kind.prefix)
-        .order_by(t.id.desc()).limit(1)).first()
+    return uow.invoices.latest_for_milestone(milestone_id, kind.prefix)
 
 
 def set_payment_status(uow: UnitOfWork, milestone_id: int, kind: InvoiceKind,
                        status: str) -> None:
     """An invoice's content is an immutable snapshot; its payment status follows the money
     (a payout invoice never says "paid out" for a payout that failed)."""
-    t = invoices.c
-    newest = (sa.select(sa.func.max(t.id))
-              .where(t.milestone_id == milestone_id, t.kind == kind.prefix).scalar_subquery())
-    uow.session.execute(invoices.update().where(t.id == newest).values(payment_status=status))
+    uow.invoices.set_payment_status(milestone_id, kind.prefix, status)
 
 
 def issue_credit_note(uow: UnitOfWork, milestone_id: int, corrected: InvoiceKind,

@@ -8,7 +8,7 @@ from ..domain.jobs import Contract, Job, Trainer, clean_email, clean_required
 from ..domain.milestones import Action, Milestone, MilestoneDraft
 from . import funding
 from .notifications import message_trainer, notify, resolve
-from .subscriptions import require_plan
+from .plan import require_plan
 from .unit_of_work import UnitOfWork
 
 
@@ -139,7 +139,7 @@ def delete_milestone(uow: UnitOfWork, milestone_id: int) -> None:
         for operation in operations:
             operation.milestone_id = None
             operation.milestone_ref = f"#{milestone_id} {milestone.title}"[:240]
-        uow.session.flush()  # detach the history before the row it pointed at goes
+        uow.flush()  # detach the history before the row it pointed at goes
         uow.milestones.delete(milestone)
         uow.audit("milestone", milestone_id, "deleted", before=before)
         uow.commit()

@@ -8,15 +8,18 @@ receive transfers; nothing is sent until it can.
 from __future__ import annotations
 
 from ..domain.errors import DomainError
+from ..domain.invoices import InvoiceKind, InvoiceParty
 from ..domain.milestones import Milestone, PayoutStatus
 from ..domain.money import Money
-from ..domain.operations import (ErrorKind, OperationKind, OperationStatus, RefundPurpose,
-                                 StripeOperation)
-from ..domain.invoices import InvoiceKind, InvoiceParty
-from . import invoicing, refunds
-from .funding import transfer_group
-from .notifications import (message_trainer, notify, resolve, was_prompted_since,
-                            withdraw_unsent)
+from ..domain.operations import (
+    ErrorKind,
+    OperationKind,
+    OperationStatus,
+    RefundPurpose,
+    StripeOperation,
+)
+from . import invoicing, operations, refunds
+from .notifications import message_trainer, notify, resolve, was_prompted_since, withdraw_unsent
 from .outcomes import already_settled
 from .ports import AccountInfo, GatewayError, PaymentGateway, TransferResult
 from .unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -76,7 +79,7 @@ def approve_milestone(uow: UnitOfWork, milestone_id: int,
                if release < milestone.amount_cents else ""),
             amount_cents=release, payment_status=PAYOUT_PENDING,
             refs=(("Source charge", milestone.charge_id or "—"),
-                  ("Transfer group", transfer_group(contract.id, milestone.id))),
+                  ("Transfer group", operations.transfer_group(contract.id, milestone.id))),
             job_id=job.id, contract_id=contract.id, milestone_id=milestone.id,
             operation_id=operation.id)
         extra = {}
@@ -326,9 +329,38 @@ def record_transfer(uow: UnitOfWork, operation_id: str, result: TransferResult) 
         uow.commit()
 
 
-def record_payout_error(uow: UnitOfWork, operation: StripeOperation, milestone: Milestone,
-                        error: GatewayError) -> None:
-    """Inside funding.record_error's unit of work: payout-specific outcomes."""
+def record_error(uow: UnitOfWork, operation_id: str, error: GatewayError,
+                 attempt: int | None = None) -> bool:
+    """A failed transfer of attempt ``attempt`` (see ``operations.record_error``): the
+    payout waits for the trainer's setup, is retried, or failed (employer and trainer are
+    told). Returns True when the operation will be retried."""
+    return operations.record_error(uow, operation_id, error, attempt, _payout_error)
+
+
+def _payout_error(uow: UnitOfWork, operation: StripeOperation, error: GatewayError) -> bool:
+    milestone = operations.milestone_of(uow, operation)
+    before = milestone.snapshot() if milestone else None
+    if (milestone and error.kind is ErrorKind.BALANCE
+            and refunds.left_of_charge(uow, milestone) < operation.amount_cents):
+        # the charge funding it was refunded or lost to a dispute: waiting won't help
+        error = GatewayError(ErrorKind.INVALID, "The milestone's charge has not enough "
+                             "left to pay this out (refunded or disputed at Stripe).",
+                             error.code)
+    retry = False
+    if error.kind is not ErrorKind.NOT_READY:  # not ready: parked below, never failed
+        retry = operations.apply_error(uow, operation, error)
+    if milestone is not None:
+        if operation.status is OperationStatus.NEEDS_ACTION:
+            milestone.status_note = operations.AUTHENTICATE
+        _payout_outcome(uow, operation, milestone, error)
+        operations.audit_milestone(uow, operation, milestone, before)
+    operations.audit_error(uow, operation, error)
+    return retry
+
+
+def _payout_outcome(uow: UnitOfWork, operation: StripeOperation, milestone: Milestone,
+                    error: GatewayError) -> None:
+    """What the failed transfer means for the milestone's payout and the trainer."""
     contract, job, trainer = _context(uow, milestone)
     amount = Money(operation.amount_cents).format()
     if error.kind is ErrorKind.NOT_READY:

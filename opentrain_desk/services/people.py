@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from ..domain.jobs import clean_required
 from .unit_of_work import UnitOfWork
-
-NAME_KEY_PREFIX = "person_name:"
-
-
-def name_key(login: str) -> str:
-    return f"{NAME_KEY_PREFIX}{login}"[:80]
+from .workspace_settings import person_name_key as name_key
 
 
 def my_name(uow: UnitOfWork) -> str:

@@ -128,6 +128,20 @@ class DisputeInfo:
     due_by: int | None
     evidence: dict = field(default_factory=dict)
 
+    @classmethod
+    def from_stripe(cls, data: dict) -> DisputeInfo:
+        """A dispute from Stripe's plain-dict form (an event's snapshot or an API answer)."""
+        details = data.get("evidence_details") or {}
+        evidence = {k: v for k, v in (data.get("evidence") or {}).items()
+                    if isinstance(v, str) and v}
+        charge = data.get("charge") or ""
+        intent = data.get("payment_intent") or ""
+        return cls(data["id"], data.get("status") or "", int(data.get("amount") or 0),
+                   data.get("reason") or "",
+                   charge if isinstance(charge, str) else charge.get("id", ""),
+                   intent if isinstance(intent, str) else intent.get("id", ""),
+                   details.get("due_by"), evidence)
+
 
 @dataclass(frozen=True)
 class SubscriptionInfo:

@@ -11,11 +11,16 @@ from ..domain.errors import DomainError, IllegalTransition
 from ..domain.invoices import InvoiceKind
 from ..domain.milestones import Action, Milestone, MilestoneStatus, PayoutStatus
 from ..domain.money import Money
-from ..domain.operations import (ErrorKind, OperationKind, OperationStatus, RefundPurpose,
-                                 StripeOperation)
-from . import invoicing, outcomes
+from ..domain.operations import (
+    ErrorKind,
+    OperationKind,
+    OperationStatus,
+    RefundPurpose,
+    StripeOperation,
+)
+from . import invoicing, operations, outcomes
 from .notifications import message_trainer, notify
-from .ports import RefundResult
+from .ports import GatewayError, RefundResult
 from .unit_of_work import UnitOfWork
 
 #: What a refund of each purpose corrects: the funding (employer) or the payout invoice.
@@ -203,6 +208,29 @@ def _refunded(uow: UnitOfWork, operation: StripeOperation, refund_id: str) -> No
     notify(uow, "refunded", f"{Money(operation.amount_cents).format()} refunded",
            f"“{milestone.title}” ({job.title}) — refund {refund_id}, credit note {number}.",
            job_id=job.id, contract_id=contract.id, milestone_id=milestone.id)
+
+
+def record_error(uow: UnitOfWork, operation_id: str, error: GatewayError,
+                 attempt: int | None = None) -> bool:
+    """A failed refund call of attempt ``attempt`` (see ``operations.record_error``):
+    refused for good, the milestone gets its money's state back (``refund_failed``).
+    Returns True when the operation will be retried."""
+    return operations.record_error(uow, operation_id, error, attempt, _refund_error)
+
+
+def _refund_error(uow: UnitOfWork, operation: StripeOperation, error: GatewayError) -> bool:
+    milestone = operations.milestone_of(uow, operation)
+    before = milestone.snapshot() if milestone else None
+    retry = operations.apply_error(uow, operation, error)
+    if operation.status is OperationStatus.FAILED:
+        refund_failed(uow, operation, error.message)
+    if milestone is not None:
+        if operation.status is OperationStatus.NEEDS_ACTION:
+            milestone.status_note = operations.AUTHENTICATE
+        if not retry:
+            operations.audit_milestone(uow, operation, milestone, before)
+    operations.audit_error(uow, operation, error)
+    return retry
 
 
 def refund_failed(uow: UnitOfWork, operation: StripeOperation, reason: str) -> None:

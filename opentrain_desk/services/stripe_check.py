@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from ..domain.errors import DomainError
 from ..domain.milestones import Action, MilestoneStatus, PayoutStatus
 from ..domain.money import Money
-from ..domain.operations import (OperationKind, OperationStatus, RefundPurpose,
-                                 StripeOperation)
+from ..domain.operations import OperationKind, OperationStatus, RefundPurpose, StripeOperation
 from . import refunds
-from .funding import customer_key, issue_funding_invoice, workspace_id
+from .funding import issue_funding_invoice
 from .ports import PaymentGateway, PaymentResult, StripePayment, TransferResult
 from .unit_of_work import UnitOfWork, UnitOfWorkFactory
+from .workspace_settings import STRIPE_MODE, customer_key, workspace_id
 
 FUNDED = (MilestoneStatus.ACTIVE_FUNDED, MilestoneStatus.PENDING_APPROVAL, MilestoneStatus.PAID)
 IN_FLIGHT = (OperationStatus.QUEUED, OperationStatus.SENDING, OperationStatus.NEEDS_ACTION)
@@ -73,12 +73,11 @@ class _Books:
 
 
 def _read_books(factory: UnitOfWorkFactory) -> _Books:
-    from ..persistence.stripe_check_queries import books_for_check
     with factory() as uow:
         space = workspace_id(uow)
-        mode = uow.settings.get("stripe.mode") or "test"
+        mode = uow.settings.get(STRIPE_MODE) or "test"
         customer = uow.settings.get(customer_key(mode))
-        milestones, accounts = books_for_check(uow.session)
+        milestones, accounts = uow.milestones.books_for_check()
         ops = uow.operations.with_status(*OperationStatus)
         lost = uow.disputes.lost_intents()
         uow.commit()

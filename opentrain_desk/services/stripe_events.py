@@ -14,8 +14,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy.exc import IntegrityError
-
 from ..domain import disputes as dispute_rules
 from ..domain.errors import ConcurrentChange
 from ..domain.invoices import InvoiceKind
@@ -24,20 +22,19 @@ from ..domain.money import Money
 from ..domain.operations import OperationKind
 from . import funding, invoicing, refunds
 from .notifications import notify
-from .ports import (DisputeInfo, GatewayError, PaymentGateway, PaymentResult, RefundResult,
-                    StripeEvent)
-from .unit_of_work import UnitOfWork, UnitOfWorkFactory
+from .ports import (
+    DisputeInfo,
+    GatewayError,
+    PaymentGateway,
+    PaymentResult,
+    RefundResult,
+    StripeEvent,
+)
+from .unit_of_work import UnitOfWork, UnitOfWorkFactory, WriteConflict
+from .workspace_settings import event_cursor_key, events_synced_key
 
 log = logging.getLogger(__name__)
 RETENTION = timedelta(days=29)  # Stripe keeps events 30 days; re-scan objects past this
-
-
-def cursor_key(mode: str) -> str:
-    return f"stripe.{mode}.events_cursor"
-
-
-def synced_key(mode: str) -> str:
-    return f"stripe.{mode}.events_synced_at"
 
 
 @dataclass
@@ -52,8 +49,8 @@ def sync(factory: UnitOfWorkFactory, gateway: PaymentGateway) -> SyncReport:
     """Apply every event newer than the cursor (oldest first); re-scan when needed."""
     report = SyncReport()
     with factory() as uow:
-        cursor = uow.settings.get(cursor_key(gateway.mode))
-        synced = uow.settings.get(synced_key(gateway.mode))
+        cursor = uow.settings.get(event_cursor_key(gateway.mode))
+        synced = uow.settings.get(events_synced_key(gateway.mode))
     stale = synced is not None and datetime.fromisoformat(synced) < _now() - RETENTION
     try:
         events = _newer_than(gateway, cursor) if cursor and not stale else _all(gateway)
@@ -68,7 +65,7 @@ def sync(factory: UnitOfWorkFactory, gateway: PaymentGateway) -> SyncReport:
     for event in events:
         _count(report, apply_event(factory, gateway, event))
     with factory() as uow:
-        uow.settings.set(synced_key(gateway.mode), _now().isoformat())
+        uow.settings.set(events_synced_key(gateway.mode), _now().isoformat())
         uow.commit()
     return report
 
@@ -118,7 +115,7 @@ def apply_event(factory: UnitOfWorkFactory, gateway: PaymentGateway,
     for attempt in range(3):
         try:
             return _apply_once(factory, gateway, event)
-        except IntegrityError:
+        except WriteConflict:
             continue  # another worker recorded it (or the cursor) first: look again
         except ConcurrentChange:
             if attempt == 2:
@@ -134,7 +131,7 @@ def _apply_once(factory: UnitOfWorkFactory, gateway: PaymentGateway,
         handler = HANDLERS.get(event.type)
         outcome = handler(uow, gateway, event.data) if handler else "not handled"
         uow.events.record(event.id, event.type, event.created, uow.now, outcome)
-        uow.settings.set(cursor_key(gateway.mode), event.id)
+        uow.settings.set(event_cursor_key(gateway.mode), event.id)
         uow.commit()
         return outcome
 
@@ -193,8 +190,7 @@ def _charge_refunded(uow: UnitOfWork, gateway, data: dict) -> str:
 
 
 def _dispute(uow: UnitOfWork, _gateway, data: dict) -> str:
-    from ..payments.stripe_gateway import dispute_info
-    return apply_dispute(uow, dispute_info(data))
+    return apply_dispute(uow, DisputeInfo.from_stripe(data))
 
 
 def apply_dispute(uow: UnitOfWork, info: DisputeInfo) -> str:

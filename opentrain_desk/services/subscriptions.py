@@ -8,20 +8,17 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import sqlalchemy as sa
-
 from ..domain.errors import DomainError
 from ..domain.invoices import BillingType, InvoiceKind
 from ..domain.operations import OperationKind, OperationStatus, StripeOperation
-from ..domain.subscriptions import (AccountType, Plan, PlanRequired, SubscriptionStatus,
-                                    check_plan)
-from ..persistence.orm import invoices, subscriptions
+from ..domain.subscriptions import AccountType, Plan, PlanRequired, SubscriptionStatus
 from . import invoicing
-from .funding import customer_key, default_card_key
+from .plan import account_type, require_plan, subscription_status
 from .ports import PaymentGateway, SubscriptionInfo
 from .unit_of_work import UnitOfWork, UnitOfWorkFactory
+from .workspace_settings import ACCOUNT_TYPE, customer_key, default_card_key
 
-ACCOUNT_TYPE = "company.account_type"
+# The plan gate (account_type, require_plan) lives in .plan; still importable from here.
 SUBSCRIPTION_KINDS = (OperationKind.SUBSCRIBE, OperationKind.CHANGE_PLAN,
                       OperationKind.CANCEL_SUBSCRIPTION, OperationKind.RESUME_SUBSCRIPTION)
 #: Created in test mode / the sandbox on first use (live: the agency's own products).
@@ -35,11 +32,6 @@ class SubscriptionError(DomainError):
 
 # -- account type and the gate ------------------------------------------------------------
 
-def account_type(uow: UnitOfWork) -> AccountType:
-    value = uow.settings.get(ACCOUNT_TYPE)
-    return AccountType[value] if value in AccountType.__members__ else AccountType.DIRECT
-
-
 def set_account_type(uow: UnitOfWork, value: AccountType) -> None:
     with uow:
         before = account_type(uow)
@@ -50,18 +42,11 @@ def set_account_type(uow: UnitOfWork, value: AccountType) -> None:
 
 def current(uow: UnitOfWork):
     """The workspace's subscription row (newest), or None."""
-    return uow.session.execute(sa.select(subscriptions).order_by(
-        subscriptions.c.id.desc()).limit(1)).first()
+    return uow.subscriptions.current()
 
 
 def status(uow: UnitOfWork) -> SubscriptionStatus:
-    row = current(uow)
-    return SubscriptionStatus.from_stripe(row.status) if row else SubscriptionStatus.NONE
-
-
-def require_plan(uow: UnitOfWork) -> None:
-    """Raises PlanRequired when hiring/funding must wait for an active plan."""
-    check_plan(account_type(uow), status(uow))
+    return subscription_status(uow)
 
 
 def gate_message(factory: UnitOfWorkFactory) -> str | None:
@@ -122,9 +107,9 @@ def subscribe(uow: UnitOfWork, plan: Plan, mode: str) -> str:
                 SubscriptionStatus.NONE):
             raise SubscriptionError("This workspace already has a plan: change it instead.")
         operation_id = _queue(uow, OperationKind.SUBSCRIBE, mode, plan, plan.amount_cents)
-        uow.session.execute(subscriptions.insert().values(
+        uow.subscriptions.add(
             mode=mode, plan_id=plan.id, plan_name=plan.name, amount_cents=plan.amount_cents,
-            interval=plan.interval, status="incomplete", updated_at=uow.now))
+            interval=plan.interval, status="incomplete", updated_at=uow.now)
         uow.commit()
         return operation_id
 
@@ -199,16 +184,15 @@ def _mirror(uow: UnitOfWork, info: SubscriptionInfo, plans: dict[str, Plan] | No
         values |= dict(plan_id=plan.id, plan_name=plan.name, amount_cents=plan.amount_cents,
                        interval=plan.interval)
     if row is None:
-        uow.session.execute(subscriptions.insert().values(
+        uow.subscriptions.add(
             mode="test", plan_id=info.plan_id, plan_name=plan.name if plan else info.plan_id,
             amount_cents=plan.amount_cents if plan else 0,
-            interval=plan.interval if plan else "month", **values))
+            interval=plan.interval if plan else "month", **values)
     else:
         if row.status != info.status:
             uow.audit("subscription", row.id, "status", {"status": row.status},
                       {"status": info.status})
-        uow.session.execute(subscriptions.update().where(subscriptions.c.id == row.id)
-                            .values(**values))
+        uow.subscriptions.update(row.id, **values)
 
 
 def sync(factory: UnitOfWorkFactory, gateway: PaymentGateway) -> SubscriptionInfo | None:
@@ -231,9 +215,7 @@ def sync(factory: UnitOfWorkFactory, gateway: PaymentGateway) -> SubscriptionInf
 
 
 def _issue_once(uow: UnitOfWork, row, invoice) -> None:
-    seen = uow.session.execute(sa.select(invoices.c.id).where(
-        invoices.c.external_ref == invoice.id)).first()
-    if seen:
+    if uow.invoices.has_external_ref(invoice.id):
         return
     period = ""
     if invoice.period_start and invoice.period_end:

@@ -1,4 +1,11 @@
-"""Unit of work: one transaction per user action; leaving without commit rolls back."""
+"""Unit of work: one transaction per user action; leaving without commit rolls back.
+
+This module is the services' one seam to the persistence adapter: it opens the session,
+hands out the repositories (``uow.jobs``, ``uow.invoices``, ``uow.notifications`` …) and
+translates the store's own exceptions into the services' (a lost optimistic
+compare-and-set → ``ConcurrentChange``, a broken constraint → ``WriteConflict``). No other
+service module imports ``persistence`` or ``sqlalchemy`` (tests/unit/test_layering.py).
+"""
 from __future__ import annotations
 
 import json
@@ -6,17 +13,24 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..domain.errors import ConcurrentChange
 from ..domain.jobs import AuditEntry
+from ..persistence import records
 from ..persistence import repositories as repos
 from ..persistence.orm import start_mappers
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class WriteConflict(Exception):
+    """A write broke a constraint of the store, typically a unique key another
+    transaction took first (e.g. the same Stripe event recorded by two workers)."""
 
 
 class UnitOfWork:
@@ -28,7 +42,7 @@ class UnitOfWork:
         self.actor = actor
         self.clock = clock
 
-    def __enter__(self) -> "UnitOfWork":
+    def __enter__(self) -> UnitOfWork:
         self.session = self._session_factory()
         self.jobs = repos.JobRepository(self.session)
         self.trainers = repos.TrainerRepository(self.session)
@@ -39,6 +53,10 @@ class UnitOfWork:
         self.settings = repos.SettingsRepository(self.session)
         self.events = repos.EventRepository(self.session)
         self.disputes = repos.DisputeRepository(self.session)
+        self.invoices = records.InvoiceRepository(self.session)
+        self.notifications = records.NotificationRepository(self.session)
+        self.messages = records.MessageRepository(self.session)
+        self.subscriptions = records.SubscriptionRepository(self.session)
         self.now = self.clock()
         return self
 
@@ -47,9 +65,15 @@ class UnitOfWork:
         self.session.close()
         if isinstance(exc, StaleDataError):  # a compare-and-set lost (optimistic version)
             raise ConcurrentChange() from exc
+        if isinstance(exc, IntegrityError):
+            raise WriteConflict(str(exc.orig)) from exc
 
     def commit(self) -> None:
         self.session.commit()
+
+    def flush(self) -> None:
+        """Send pending changes now (e.g. detach rows before deleting what they point at)."""
+        self.session.flush()
 
     def audit(self, entity: str, entity_id: int | None, action: str,
               before: dict | None = None, after: dict | None = None) -> None:

@@ -7,6 +7,7 @@ its masked hint is kept here.
 """
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING
 
@@ -51,6 +52,16 @@ def events_synced_key(mode: str) -> str:
 def person_name_key(login: str) -> str:
     """The name a person (a login) goes by in audit entries and "Approved by"."""
     return f"person_name:{login}"[:80]
+
+
+def workspace_id(uow: UnitOfWork) -> str:
+    """A stable id for this workspace (keyring entry name, Stripe metadata), made on first
+    use (the caller commits)."""
+    value = uow.settings.get(WORKSPACE_ID)
+    if value is None:
+        value = uuid.uuid4().hex
+        uow.settings.set(WORKSPACE_ID, value)
+    return value
 
 
 # -- company details ---------------------------------------------------------------------------

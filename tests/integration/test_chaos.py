@@ -26,12 +26,19 @@ from opentrain_desk.domain.money import Money
 from opentrain_desk.domain.operations import OperationStatus
 from opentrain_desk.payments.stripe_gateway import StripeGateway
 from opentrain_desk.persistence import database
-from opentrain_desk.persistence.orm import (audit_log, contracts, invoices, jobs, milestones,
-                                            stripe_operations, trainers)
-from opentrain_desk.services import (billing, funding, payouts, refunds, stripe_check,
-                                    stripe_events)
+from opentrain_desk.persistence.orm import (
+    audit_log,
+    contracts,
+    invoices,
+    jobs,
+    milestones,
+    stripe_operations,
+    trainers,
+)
+from opentrain_desk.services import billing, funding, payouts, refunds, stripe_check, stripe_events
 from opentrain_desk.services import jobs as services
 from opentrain_desk.services.unit_of_work import UnitOfWorkFactory
+from opentrain_desk.services.workspace_settings import customer_key
 from tests.integration.money_checks import assert_money_equals_stripe
 
 ROOT = Path(__file__).parents[2]
@@ -353,7 +360,7 @@ def _reconcile(factory, gateway) -> None:
     - transfers equal to what the milestones' states say the agency holds."""
     assert [op for op in _unsettled(factory)] == [], "operations set aside or stuck"
     with factory() as uow:
-        customer = uow.settings.get(funding.customer_key("test"))
+        customer = uow.settings.get(customer_key("test"))
     charges = [pi for pi in gateway.v1.payment_intents.list(
         {"customer": customer, "limit": 100}).auto_paging_iter() if pi.status == "succeeded"]
     charged = Counter(pi.metadata["milestone_id"] for pi in charges)

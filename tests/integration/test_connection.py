@@ -5,12 +5,12 @@ import keyring
 import pytest
 from keyring.backends import fail
 
+from opentrain_desk.domain.milestones import MilestoneDraft
+from opentrain_desk.domain.money import Money
 from opentrain_desk.payments.connection import KeyRefused, StripeConnection
 from opentrain_desk.secrets import KeyringSecretStore, KeyringUnavailable
 from opentrain_desk.services import billing, funding
 from opentrain_desk.services import jobs as services
-from opentrain_desk.domain.milestones import MilestoneDraft
-from opentrain_desk.domain.money import Money
 
 GOOD = "sk_test_4eC39HqLyjWDarjtT1zdp7dc"
 
@@ -63,6 +63,7 @@ def test_revoked_key_is_refused_with_stripes_reason(factory, sandbox, memory_key
 def test_key_revoked_after_saving_pauses_payments_without_losing_them(
         factory, sandbox, memory_keyring):
     from datetime import timedelta
+
     from opentrain_desk.payments.outbox import OutboxWorker
     conn = connection(factory, sandbox)
     conn.save_key(GOOD)

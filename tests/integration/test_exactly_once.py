@@ -21,9 +21,9 @@ from opentrain_desk.persistence.orm import audit_log, invoices, stripe_operation
 from opentrain_desk.persistence.queries import Queries
 from opentrain_desk.services import funding, invoicing
 from opentrain_desk.services import jobs as services
+from opentrain_desk.services import operations as operations_
 from opentrain_desk.services.unit_of_work import UnitOfWorkFactory
-from tests.integration.test_funding import (hire, intents, milestone, operations, with_card,
-                                            worker)
+from tests.integration.test_funding import hire, intents, milestone, operations, with_card, worker
 
 
 def settle_time_passes(factory) -> None:
@@ -164,7 +164,7 @@ def test_stale_reconcile_never_requeues_a_settled_operation(factory, gateway, sa
     first, second = hire(factory, n=2)
     with_card(factory, gateway)
     funding.queue_funding(factory(), first, "test")
-    claimed = funding.claim_next(factory(), tuple(worker(factory, gateway).handlers),
+    claimed = operations_.claim_next(factory(), tuple(worker(factory, gateway).handlers),
                                  timedelta(0))  # a worker that died before sending
     assert claimed is not None
     b = worker(factory, gateway)
@@ -192,7 +192,7 @@ def test_requeue_and_errors_are_compare_and_set_on_the_attempt(factory, gateway)
     w.run_once()
     [op] = operations(factory)
     assert op.status == OperationStatus.SUCCEEDED
-    assert funding.requeue_unsent(factory(), op.id, op.attempts) is False
+    assert operations_.requeue_unsent(factory(), op.id, op.attempts) is False
     from opentrain_desk.services.ports import GatewayError
     assert funding.record_error(factory(), op.id, GatewayError(ErrorKind.SERVER, "late"),
                                 op.attempts) is False
@@ -325,7 +325,7 @@ def test_a_lost_compare_and_set_during_reconcile_is_not_set_aside(factory, gatew
     [m_id] = hire(factory)
     with_card(factory, gateway)
     funding.queue_funding(factory(), m_id, "test")
-    funding.claim_next(factory(), tuple(worker(factory, gateway).handlers), timedelta(0))
+    operations_.claim_next(factory(), tuple(worker(factory, gateway).handlers), timedelta(0))
     original = StripeOperation.requeue_unsent
 
     def racing(self, now):

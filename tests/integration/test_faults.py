@@ -493,8 +493,9 @@ def test_a_read_only_folder_without_a_workspace_cannot_create_one(tmp_path,
 # -- case 7 at start-up: the disk fills while the workspace is being upgraded ------------
 def test_a_full_disk_at_start_up_says_so_and_changes_nothing(qapp, tmp_path, monkeypatch,
                                                              capsys):
-    from opentrain_desk.app import main
     from alembic import command
+
+    from opentrain_desk.app import main
     path = tmp_path / "agency.sqlite"
     url = f"sqlite:///{path.as_posix()}"
     engine = database.create_engine(url)

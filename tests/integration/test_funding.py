@@ -15,6 +15,7 @@ from opentrain_desk.persistence.orm import audit_log, stripe_operations
 from opentrain_desk.services import billing, funding
 from opentrain_desk.services import jobs as services
 from opentrain_desk.services.funding import NoPaymentMethod
+from opentrain_desk.services.workspace_settings import customer_key
 
 
 def hire(factory, n=1, amount="1,250.00"):
@@ -48,7 +49,7 @@ def operations(factory):
 
 def intents(gateway, factory):
     with factory() as uow:
-        customer = uow.settings.get(funding.customer_key("test"))
+        customer = uow.settings.get(customer_key("test"))
     return list(gateway.v1.payment_intents.list({"customer": customer,
                                                  "limit": 100}).auto_paging_iter())
 

@@ -157,7 +157,8 @@ def test_user_text_is_escaped_not_interpreted(tmp_path):
 
 def test_multiline_description_keeps_its_lines(tmp_path):
     doc = make_doc(description="First line\nSecond line\r\nThird\tline\x00")
-    raw = _run("pdftotext", "-raw", "-enc", "UTF-8", write_invoice_pdf(doc, tmp_path / "m.pdf"), "-")
+    raw = _run("pdftotext", "-raw", "-enc", "UTF-8", write_invoice_pdf(doc, tmp_path / "m.pdf"),
+               "-")
     lines = [line.strip() for line in raw.splitlines()]
     assert "First line" in lines
     assert "Second line" in lines

@@ -223,7 +223,7 @@ def test_money_events_issue_numbered_invoices_in_their_transaction(factory, gate
     with factory.engine.connect() as conn:
         rows = conn.execute(sa.select(invoices).order_by(invoices.c.id)).all()
         first = next(r for r in rows if r.milestone_id == ids[0] and r.kind == "EMP")
-        doc = invoicing.document(conn, first.id)
+        doc = invoicing.document(factory, first.id)
     year = rows[0].issue_date.year
     assert [r.number for r in rows] == [f"EMP-{year}-000001", f"EMP-{year}-000002",
                                         f"PAY-{year}-000001"]

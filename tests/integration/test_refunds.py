@@ -13,16 +13,15 @@ import sqlalchemy as sa
 from opentrain_desk.domain.errors import ArchiveRefused, DomainError, IllegalTransition
 from opentrain_desk.domain.milestones import MilestoneStatus, PayoutStatus
 from opentrain_desk.domain.operations import OperationKind, OperationStatus, RefundPurpose
-from opentrain_desk.persistence.orm import invoices, notifications, outgoing_messages
 from opentrain_desk.persistence.history_queries import payment_history
+from opentrain_desk.persistence.orm import invoices, notifications, outgoing_messages
 from opentrain_desk.reports import exports
-from opentrain_desk.services import payouts, refunds
 from opentrain_desk.services import jobs as services
+from opentrain_desk.services import payouts, refunds
 from tests.integration.test_exactly_once import settle_time_passes
 from tests.integration.test_funding import milestone, operations
 from tests.integration.test_invoice_pdf import pdf_text
-from tests.integration.test_payouts import (funded_and_submitted, ready_trainer, transfers,
-                                            worker)
+from tests.integration.test_payouts import funded_and_submitted, ready_trainer, transfers, worker
 
 SCRIPT = Path(__file__).with_name("crash_worker.py")
 REASON = "The trainer left the project."

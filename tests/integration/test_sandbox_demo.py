@@ -11,10 +11,10 @@ from opentrain_desk.domain.milestones import MilestoneStatus, PayoutStatus
 from opentrain_desk.payments.outbox import OutboxWorker
 from opentrain_desk.persistence.orm import milestones
 from opentrain_desk.persistence.queries import Queries
+from opentrain_desk.services.unit_of_work import UnitOfWorkFactory
 from opentrain_desk.ui.views.contract_view import _describe
 from tests.integration.money_checks import assert_money_equals_stripe
 from tests.ui.test_models_and_app import assert_history_in_number_order
-from opentrain_desk.services.unit_of_work import UnitOfWorkFactory
 
 
 def rows(engine):

@@ -12,6 +12,7 @@ from opentrain_desk.domain.errors import DomainError
 from opentrain_desk.domain.milestones import MilestoneStatus
 from opentrain_desk.services import funding, payouts, stripe_check
 from opentrain_desk.services.stripe_check import Problem, Remedy
+from opentrain_desk.services.workspace_settings import customer_key, workspace_id
 from tests.integration.test_exactly_once import funding_invoices
 from tests.integration.test_funding import hire, intents, milestone, operations, with_card
 from tests.integration.test_payouts import funded_and_submitted, ready_trainer, worker
@@ -19,7 +20,7 @@ from tests.integration.test_payouts import funded_and_submitted, ready_trainer, 
 
 def customer(factory) -> str:
     with factory() as uow:
-        return uow.settings.get(funding.customer_key("test"))
+        return uow.settings.get(customer_key("test"))
 
 
 def plant_charge(gateway, factory, amount: int, metadata: dict | None = None) -> str:
@@ -72,7 +73,7 @@ def test_a_lost_charge_for_a_not_funded_milestone_is_adopted_with_its_invoice(
     op_id = funding.queue_funding(factory(), m_id, "test")
     funding.cancel_funding(factory(), m_id)  # e.g. an older version cancelled it
     with factory() as uow:
-        space = funding.workspace_id(uow)
+        space = workspace_id(uow)
     amount = milestone(factory, m_id).amount_cents
     pi = plant_charge(gateway, factory, amount, {"workspace_id": space, "operation_id": op_id,
                                                   "milestone_id": str(m_id)})
@@ -95,7 +96,7 @@ def test_a_duplicate_charge_can_only_be_refunded(factory, gateway):
     funding.queue_funding(factory(), m_id, "test")
     worker(factory, gateway).run_once()
     with factory() as uow:
-        space = funding.workspace_id(uow)
+        space = workspace_id(uow)
     amount = milestone(factory, m_id).amount_cents
     duplicate = plant_charge(gateway, factory, amount, {"workspace_id": space,
                                                         "milestone_id": str(m_id)})

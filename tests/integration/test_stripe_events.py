@@ -9,10 +9,12 @@ import sqlalchemy as sa
 from opentrain_desk.domain.errors import ArchiveRefused
 from opentrain_desk.domain.milestones import MilestoneStatus, PayoutStatus
 from opentrain_desk.domain.operations import OperationKind
-from opentrain_desk.persistence.orm import invoices, notifications, stripe_events as events_t
+from opentrain_desk.persistence.orm import invoices, notifications
+from opentrain_desk.persistence.orm import stripe_events as events_t
 from opentrain_desk.persistence.queries import Queries
 from opentrain_desk.services import funding, payouts, stripe_check, stripe_events
 from opentrain_desk.services import jobs as services
+from opentrain_desk.services.workspace_settings import event_cursor_key, events_synced_key
 from tests.integration.test_funding import hire, milestone, operations, with_card
 from tests.integration.test_payouts import funded_and_submitted, ready_trainer, worker
 
@@ -101,7 +103,7 @@ def test_a_lost_cursor_rescans_without_applying_anything_twice(factory, gateway)
     gateway.v1.refunds.create({"payment_intent": milestone(factory, m_id).payment_intent_id})
     stripe_events.sync(factory, gateway)
     with factory() as uow:
-        uow.settings.set(stripe_events.cursor_key("test"), "evt_gone")
+        uow.settings.set(event_cursor_key("test"), "evt_gone")
         uow.commit()
     report = stripe_events.sync(factory, gateway)
     assert report.rescanned and len(credit_notes(factory, m_id)) == 1
@@ -114,7 +116,7 @@ def test_after_more_than_stripe_keeps_events_the_objects_are_rescanned(factory, 
     gateway.v1.refunds.create({"payment_intent": milestone(factory, m_id).payment_intent_id})
     sandbox_post(sandbox, "events/expire")  # the app was closed for weeks
     with factory() as uow:
-        uow.settings.set(stripe_events.synced_key("test"), "2026-01-01T00:00:00+00:00")
+        uow.settings.set(events_synced_key("test"), "2026-01-01T00:00:00+00:00")
         uow.commit()
     report = stripe_events.sync(factory, gateway)
     assert report.rescanned

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (QApplication, QDialog, QLabel, QLineEdit, QPlainT
 
 from opentrain_desk.app import apply_style, setup_logging
 from opentrain_desk.app import close_window as _close_window
-from opentrain_desk.payments.connection import KEY_HINT
-from opentrain_desk.services.funding import customer_key, default_card_key
+from opentrain_desk.services.workspace_settings import STRIPE_KEY_HINT as KEY_HINT
+from opentrain_desk.services.workspace_settings import customer_key, default_card_key
 from opentrain_desk.ui.views.settings_page import CardColumn, CardsModel
 from tests.ui.conftest import (click, confirm_box, find, open_window, select_row, submit,
                                table_column, type_into, wait_closed, wait_dialog)

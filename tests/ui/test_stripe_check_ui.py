@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QLineEdit, QMessageBox, QPus
 
 from opentrain_desk.app import apply_style, close_window
 from opentrain_desk.domain.milestones import MilestoneStatus
-from opentrain_desk.services import funding
+from opentrain_desk.services.workspace_settings import workspace_id
 from opentrain_desk.services.stripe_check import CSV_HEADER, Problem
 from opentrain_desk.ui.views.stripe_check_view import (CHECKING_TEXT, NO_DIFFERENCES,
                                                        DifferenceColumn, StripeCheckView)
@@ -128,7 +128,7 @@ def test_a_lost_charge_for_a_not_funded_milestone_is_adopted(qtbot, sandbox_wind
     [m_id] = hire(factory)
     with_card(factory, gateway)
     with factory() as uow:
-        space = funding.workspace_id(uow)
+        space = workspace_id(uow)
     pi = plant_charge(gateway, factory, milestone(factory, m_id).amount_cents,
                       {"workspace_id": space, "milestone_id": str(m_id)})
     view = open_check(qtbot, window)

@@ -10,8 +10,8 @@ import pytest
 from opentrain_desk.domain.operations import ErrorKind
 from opentrain_desk.payments.stripe_gateway import StripeGateway
 from opentrain_desk.services import billing
-from opentrain_desk.services.funding import customer_key, default_card_key
 from opentrain_desk.services.ports import CardInfo, GatewayError
+from opentrain_desk.services.workspace_settings import customer_key, default_card_key
 
 
 @dataclass

@@ -15,7 +15,7 @@ from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from ...domain.errors import DomainError
-from ...services.invoicing import COMPANY_LOGO
+from ...services.workspace_settings import COMPANY_LOGO
 from ...services.unit_of_work import UnitOfWorkFactory
 from ..context import AppContext
 from ..tasks import user_message

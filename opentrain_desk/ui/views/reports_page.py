@@ -33,7 +33,7 @@ from ...domain.money import format_cents
 from ...persistence import reports_queries as rq
 from ...persistence.reports_queries import InvoiceFilters, InvoiceRow, MonthlyTotal
 from ...reports import exports
-from ...services.invoicing import COMPANY_LOGO
+from ...services.workspace_settings import COMPANY_LOGO
 from ..context import AppContext
 from ..models.lazy_table import LazyTableModel
 from ..tasks import user_message

@@ -1,6 +1,9 @@
 """UI fixtures: a real main window on a real SQLite file, driven through the widgets."""
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
+
 import pytest
 import shiboken6
 from PySide6.QtCore import Qt
@@ -22,6 +25,15 @@ def open_window(qtbot, settings, sandbox_server=None):
 def window(qtbot, qapp, settings):
     apply_style(qapp)
     win = open_window(qtbot, settings)
+    yield win
+    close_window(win)
+
+
+@pytest.fixture
+def sandbox_window(qtbot, settings, sandbox):
+    """The main window on the embedded Stripe sandbox (payments are sent at once)."""
+    win = open_window(qtbot, replace(settings, sandbox=True), sandbox_server=sandbox)
+    win.ctx.sync.worker.lease = timedelta(0)
     yield win
     close_window(win)
 

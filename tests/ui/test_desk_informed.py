@@ -6,7 +6,7 @@ from PySide6.QtWidgets import QLabel, QPushButton
 from opentrain_desk.persistence import history_queries as hq
 from opentrain_desk.services import billing
 from tests.ui.conftest import click, contract_of, find, select_row, submit, wait_closed, wait_dialog
-from tests.ui.test_funding_ui import hire_via_dialog, sandbox_window, statuses  # noqa: F401
+from tests.ui.test_funding_ui import hire_via_dialog, statuses
 from tests.ui.test_timeline import create_job_via_dialog
 
 

@@ -6,7 +6,6 @@ from PySide6.QtWidgets import QLabel, QPlainTextEdit, QPushButton
 from opentrain_desk.ui.models.tables import MilestoneColumn
 from tests.ui.conftest import (click, confirm_box, contract_of, find, select_row,
                                table_column, wait_dialog)
-from tests.ui.test_funding_ui import sandbox_window  # noqa: F401 - fixture
 from tests.ui.test_refund_ui import open_funded
 
 

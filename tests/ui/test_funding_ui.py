@@ -3,26 +3,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
 from PySide6.QtWidgets import QLabel, QPushButton
 
 from opentrain_desk.app import close_window
 from opentrain_desk.services import billing, funding
 from opentrain_desk.services import jobs as services
+from opentrain_desk.services.workspace_settings import customer_key
 from opentrain_desk.domain.milestones import MilestoneDraft
 from opentrain_desk.domain.money import Money
 from opentrain_desk.ui.models.tables import MilestoneColumn
 from tests.ui.conftest import (contract_of, click, find, open_window, select_row, submit, table_column,
                                wait_closed, wait_dialog)
 from tests.ui.test_timeline import create_job_via_dialog, fill_milestone, milestone_table
-
-
-@pytest.fixture
-def sandbox_window(qtbot, settings, sandbox):
-    win = open_window(qtbot, replace(settings, sandbox=True), sandbox_server=sandbox)
-    win.ctx.sync.worker.lease = __import__("datetime").timedelta(0)
-    yield win
-    close_window(win)
 
 
 def statuses(table):
@@ -65,7 +57,7 @@ def test_hire_flow_funds_the_first_milestone_then_fund_dialog_funds_another(
     submit(qtbot, fund)
     qtbot.waitUntil(lambda: statuses(table) == ["Active & Funded"] * 2, timeout=10000)
     assert not contract.findChild(QPushButton, "fundMilestoneButton").isEnabled()
-    customer = window.ctx.uow().__enter__().settings.get(funding.customer_key("test"))
+    customer = window.ctx.uow().__enter__().settings.get(customer_key("test"))
     pis = gateway.v1.payment_intents.list({"customer": customer}).data
     assert sorted(pi.amount for pi in pis) == [80000, 125000]
 
@@ -207,5 +199,5 @@ def test_a_lost_answer_shows_checking_with_stripe_and_offers_no_cancel(qtbot, sa
         uow.commit()
     window.ctx.sync.sync_now()
     qtbot.waitUntil(lambda: statuses(table) == ["Active & Funded"], timeout=10000)
-    customer = window.ctx.uow().__enter__().settings.get(funding.customer_key("test"))
+    customer = window.ctx.uow().__enter__().settings.get(customer_key("test"))
     assert len(gateway.v1.payment_intents.list({"customer": customer}).data) == 1

@@ -6,7 +6,6 @@ from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QPushButton
 from opentrain_desk.domain.subscriptions import AccountType
 from opentrain_desk.services import billing
 from tests.ui.conftest import click, find, submit, type_into, wait_closed, wait_dialog
-from tests.ui.test_funding_ui import sandbox_window  # noqa: F401
 from tests.ui.test_timeline import create_job_via_dialog, fill_milestone
 
 

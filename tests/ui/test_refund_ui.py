@@ -11,7 +11,6 @@ from opentrain_desk.services import jobs as services
 from opentrain_desk.ui.models.tables import MilestoneColumn
 from tests.ui.conftest import (click, confirm_box, contract_of, find, select_row,
                                table_column, type_into, wait_closed, wait_dialog)
-from tests.ui.test_funding_ui import sandbox_window  # noqa: F401 - fixture
 from tests.ui.test_timeline import milestone_table
 
 

@@ -32,8 +32,8 @@ from opentrain_desk.persistence import database  # noqa: E402
 from opentrain_desk.persistence.orm import contracts, jobs, milestones, trainers  # noqa: E402
 from opentrain_desk.sandbox.emulator import SandboxStripe  # noqa: E402
 from opentrain_desk.services import billing, funding  # noqa: E402
-from opentrain_desk.services.workspace_settings import customer_key, default_card_key  # noqa: E402
 from opentrain_desk.services.unit_of_work import UnitOfWorkFactory  # noqa: E402
+from opentrain_desk.services.workspace_settings import customer_key, default_card_key  # noqa: E402
 
 
 def workspace(path: Path, n: int) -> UnitOfWorkFactory:
@@ -89,7 +89,7 @@ class RemoteEmulator:
 
     api_key = SandboxStripe.api_key
 
-    def __enter__(self) -> "RemoteEmulator":
+    def __enter__(self) -> RemoteEmulator:
         self.proc = subprocess.Popen([sys.executable, "-m", "opentrain_desk.sandbox.emulator"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().split()

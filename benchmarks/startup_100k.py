@@ -35,7 +35,8 @@ MILESTONES, CONTRACTS, JOBS, LARGEST = 100_000, 2_000, 400, 2_000
 def generate(url: str, milestones: int) -> None:
     from opentrain_desk.domain.milestones import MilestoneStatus, PayoutStatus
     from opentrain_desk.persistence import database
-    from opentrain_desk.persistence.orm import contracts, jobs, milestones as ms, trainers
+    from opentrain_desk.persistence.orm import contracts, jobs, trainers
+    from opentrain_desk.persistence.orm import milestones as ms
 
     engine = database.create_engine(url)
     database.migrate(engine)

@@ -56,7 +56,7 @@ class InvoiceKind(Enum):
         return _KIND_LABELS[self]
 
     @classmethod
-    def from_prefix(cls, prefix: str) -> "InvoiceKind":
+    def from_prefix(cls, prefix: str) -> InvoiceKind:
         for kind in cls:
             if kind.value == prefix:
                 return kind

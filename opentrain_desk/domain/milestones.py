@@ -156,7 +156,7 @@ class Milestone:
 
     @classmethod
     def from_draft(cls, contract_id: int, draft: MilestoneDraft, position: int,
-                   now: datetime) -> "Milestone":
+                   now: datetime) -> Milestone:
         return cls(contract_id=contract_id, title=draft.title, amount_cents=draft.amount.cents,
                    description=draft.description, due_date=draft.due_date, position=position,
                    created_at=now, updated_at=now)

@@ -24,7 +24,7 @@ class Money:
             raise InvalidAmount(f"Only USD is supported, not {self.currency}.")
 
     @classmethod
-    def parse(cls, text: str) -> "Money":
+    def parse(cls, text: str) -> Money:
         """Parse what a person types: ``1234.5``, ``1,234.50``, ``$1,234.50``."""
         cleaned = (text or "").strip().replace(" ", "")
         if not cleaned:
@@ -42,7 +42,7 @@ class Money:
         return cls.checked(cents)
 
     @classmethod
-    def checked(cls, cents: int) -> "Money":
+    def checked(cls, cents: int) -> Money:
         """A positive amount within the per-milestone limit."""
         if cents <= 0:
             raise InvalidAmount("The amount must be greater than zero.")
@@ -61,10 +61,10 @@ class Money:
         dollars, cents = divmod(abs(self.cents), 100)
         return f"{sign}{dollars}.{cents:02d}"
 
-    def __add__(self, other: "Money") -> "Money":
+    def __add__(self, other: Money) -> Money:
         return Money(self.cents + other.cents, self.currency)
 
-    def __sub__(self, other: "Money") -> "Money":
+    def __sub__(self, other: Money) -> Money:
         return Money(self.cents - other.cents, self.currency)
 
     def __str__(self) -> str:

@@ -39,7 +39,7 @@ class SubscriptionStatus(enum.Enum):
         return self in (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING)
 
     @classmethod
-    def from_stripe(cls, value: str | None) -> "SubscriptionStatus":
+    def from_stripe(cls, value: str | None) -> SubscriptionStatus:
         try:
             return cls(value or "none")
         except ValueError:

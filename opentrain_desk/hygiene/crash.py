@@ -25,8 +25,8 @@ from types import TracebackType
 
 from PySide6.QtCore import QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
-from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QLabel,
-                               QPlainTextEdit, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QLabel, QPlainTextEdit,
+                               QVBoxLayout, QWidget)
 
 from .. import __version__
 from ..config import APP_NAME
@@ -122,7 +122,7 @@ class CrashHandler(QObject):
         self._reported.connect(self._show, Qt.ConnectionType.QueuedConnection)
         self._previous = (sys.excepthook, threading.excepthook)
 
-    def install(self) -> "CrashHandler":
+    def install(self) -> CrashHandler:
         sys.excepthook = self.excepthook
         threading.excepthook = self.thread_excepthook
         return self

@@ -5,9 +5,10 @@ workspace to head and fills it with the demo agency (ORM, services, invoicing), 
 an invoice PDF (reportlab, bundled fonts), asks keyring which backend it would use (no
 secret is read or written), builds a Stripe client and one of its lazily imported
 services (no network), loads the PostgreSQL driver if installed, and starts Qt (offscreen
-unless ``QT_QPA_PLATFORM`` says otherwise) with the app icon. Prints one line:
+unless ``QT_QPA_PLATFORM`` says otherwise) with the app icon. Prints one line (wrapped here):
 
-    self-check ok: migrations 0004, 5 demo jobs, pdf 34 KB, keyring keyring.backends.fail.Keyring, qt offscreen, stripe 16.1.0, postgres psycopg 3.3.9
+    self-check ok: migrations 0004, 5 demo jobs, pdf 34 KB, keyring keyring.backends.fail.Keyring,
+    qt offscreen, stripe 16.1.0, postgres psycopg 3.3.9
 
 and returns 0, or prints ``self-check failed: <step>: <reason>`` (redacted) and returns 1.
 """

@@ -12,21 +12,9 @@ import stripe
 
 from ..domain.operations import ErrorKind
 from ..domain.subscriptions import Plan
-from ..services.ports import (
-    AccountInfo,
-    CardInfo,
-    DisputeInfo,
-    EventPage,
-    GatewayError,
-    KeyInfo,
-    PaymentResult,
-    RefundResult,
-    StripeEvent,
-    StripeInvoiceInfo,
-    StripePayment,
-    SubscriptionInfo,
-    TransferResult,
-)
+from ..services.ports import (AccountInfo, CardInfo, DisputeInfo, EventPage, GatewayError, KeyInfo,
+                              PaymentResult, RefundResult, StripeEvent, StripeInvoiceInfo,
+                              StripePayment, SubscriptionInfo, TransferResult)
 from .keys import KEY_PATTERN, key_mode, mask_key, redact  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)

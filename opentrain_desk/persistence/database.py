@@ -227,7 +227,7 @@ def backup_revision(path: Path) -> str | None:
     except sqlite3.Error:
         return None
     finally:  # reading a WAL-mode file leaves -wal/-shm beside it
-        for side_file, was_there in zip(side, existed):
+        for side_file, was_there in zip(side, existed, strict=True):
             if not was_there:
                 side_file.unlink(missing_ok=True)
     return row[0] if row else None

@@ -12,16 +12,8 @@ from ..domain.errors import NotFound
 from ..domain.jobs import AuditEntry, Contract, Job, Trainer
 from ..domain.milestones import Milestone
 from ..domain.operations import OperationKind, OperationStatus, StripeOperation
-from .orm import (
-    contracts,
-    disputes,
-    jobs,
-    milestones,
-    stripe_events,
-    stripe_operations,
-    trainers,
-    workspace_settings,
-)
+from .orm import (contracts, disputes, jobs, milestones, stripe_events, stripe_operations, trainers,
+                  workspace_settings)
 from .stripe_check_queries import books_for_check
 
 T = TypeVar("T")

@@ -12,12 +12,8 @@ from ..persistence.queries import Queries
 from ..services import invoicing
 from ..services import jobs as services
 from ..services.unit_of_work import UnitOfWorkFactory, utcnow
-from ..services.workspace_settings import (
-    COMPANY_ADDRESS,
-    COMPANY_EMAIL,
-    COMPANY_NAME,
-    COMPANY_TAX_ID,
-)
+from ..services.workspace_settings import (COMPANY_ADDRESS, COMPANY_EMAIL, COMPANY_NAME,
+                                           COMPANY_TAX_ID)
 
 # (job title, description, [(trainer, email, [(milestone, amount, days_due, target state)])])
 DEMO_JOBS = [

@@ -20,17 +20,8 @@ from ..services import jobs as services
 from ..services.ports import PaymentGateway
 from ..services.unit_of_work import UnitOfWorkFactory
 from ..services.workspace_settings import default_card_key
-from .demo import (
-    CANCEL_REASON,
-    DEMO_COMPANY,
-    DISPUTE_DAYS,
-    DISPUTE_REASON,
-    PAYOUT_OUTCOME,
-    Schedule,
-    released,
-    seed_demo,
-    travel,
-)
+from .demo import (CANCEL_REASON, DEMO_COMPANY, DISPUTE_DAYS, DISPUTE_REASON, PAYOUT_OUTCOME,
+                   Schedule, released, seed_demo, travel)
 
 NOT_ONBOARDED = {"jose.nunez@example.com"}
 #: Emulated Stripe answers to the transfer of a demo payout (``SandboxStripe.inject_fault``).

@@ -11,14 +11,8 @@ from typing import Protocol
 from ..domain.errors import DomainError
 from .ports import CardInfo, GatewayError, PaymentGateway
 from .unit_of_work import UnitOfWorkFactory
-from .workspace_settings import (
-    COMPANY_EMAIL,
-    COMPANY_NAME,
-    bank_methods_key,
-    customer_key,
-    default_card_key,
-    workspace_id,
-)
+from .workspace_settings import (COMPANY_EMAIL, COMPANY_NAME, bank_methods_key, customer_key,
+                                 default_card_key, workspace_id)
 
 #: Stripe's test payment methods (test mode and the sandbox): no card numbers involved.
 TEST_CARDS = {

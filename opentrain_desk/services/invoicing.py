@@ -5,14 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-from ..domain.invoices import (
-    BillingType,
-    InvoiceDocument,
-    InvoiceKind,
-    InvoiceParty,
-    format_invoice_number,
-    invoice_series,
-)
+from ..domain.invoices import (BillingType, InvoiceDocument, InvoiceKind, InvoiceParty,
+                               format_invoice_number, invoice_series)
 from .unit_of_work import UnitOfWork, UnitOfWorkFactory
 from .workspace_settings import WorkspaceSettings
 

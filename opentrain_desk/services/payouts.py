@@ -11,13 +11,8 @@ from ..domain.errors import DomainError
 from ..domain.invoices import InvoiceKind, InvoiceParty
 from ..domain.milestones import Milestone, PayoutStatus
 from ..domain.money import Money
-from ..domain.operations import (
-    ErrorKind,
-    OperationKind,
-    OperationStatus,
-    RefundPurpose,
-    StripeOperation,
-)
+from ..domain.operations import (ErrorKind, OperationKind, OperationStatus, RefundPurpose,
+                                 StripeOperation)
 from . import invoicing, operations, refunds
 from .notifications import message_trainer, notify, resolve, was_prompted_since, withdraw_unsent
 from .outcomes import already_settled

@@ -11,13 +11,8 @@ from ..domain.errors import DomainError, IllegalTransition
 from ..domain.invoices import InvoiceKind
 from ..domain.milestones import Action, Milestone, MilestoneStatus, PayoutStatus
 from ..domain.money import Money
-from ..domain.operations import (
-    ErrorKind,
-    OperationKind,
-    OperationStatus,
-    RefundPurpose,
-    StripeOperation,
-)
+from ..domain.operations import (ErrorKind, OperationKind, OperationStatus, RefundPurpose,
+                                 StripeOperation)
 from . import invoicing, operations, outcomes
 from .notifications import message_trainer, notify
 from .ports import GatewayError, RefundResult

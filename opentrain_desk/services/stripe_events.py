@@ -22,14 +22,8 @@ from ..domain.money import Money
 from ..domain.operations import OperationKind
 from . import funding, invoicing, refunds
 from .notifications import notify
-from .ports import (
-    DisputeInfo,
-    GatewayError,
-    PaymentGateway,
-    PaymentResult,
-    RefundResult,
-    StripeEvent,
-)
+from .ports import (DisputeInfo, GatewayError, PaymentGateway, PaymentResult, RefundResult,
+                    StripeEvent)
 from .unit_of_work import UnitOfWork, UnitOfWorkFactory, WriteConflict
 from .workspace_settings import event_cursor_key, events_synced_key
 

@@ -26,15 +26,8 @@ from opentrain_desk.domain.money import Money
 from opentrain_desk.domain.operations import OperationStatus
 from opentrain_desk.payments.stripe_gateway import StripeGateway
 from opentrain_desk.persistence import database
-from opentrain_desk.persistence.orm import (
-    audit_log,
-    contracts,
-    invoices,
-    jobs,
-    milestones,
-    stripe_operations,
-    trainers,
-)
+from opentrain_desk.persistence.orm import (audit_log, contracts, invoices, jobs, milestones,
+                                            stripe_operations, trainers)
 from opentrain_desk.services import billing, funding, payouts, refunds, stripe_check, stripe_events
 from opentrain_desk.services import jobs as services
 from opentrain_desk.services.unit_of_work import UnitOfWorkFactory

@@ -10,13 +10,8 @@ from opentrain_desk.services import funding, payouts
 from opentrain_desk.services import jobs as services
 from opentrain_desk.services.notifications import mark_read, mark_sent
 from tests.integration.test_funding import milestone
-from tests.integration.test_payouts import (
-    funded_and_submitted,
-    ready_trainer,
-    trainer_id,
-    transfers,
-    worker,
-)
+from tests.integration.test_payouts import (funded_and_submitted, ready_trainer, trainer_id,
+                                            transfers, worker)
 
 
 def contract_of(factory, m_id) -> int:

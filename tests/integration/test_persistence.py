@@ -9,12 +9,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from opentrain_desk.domain.errors import (
-    ArchiveRefused,
-    IllegalTransition,
-    NotFound,
-    ValidationError,
-)
+from opentrain_desk.domain.errors import (ArchiveRefused, IllegalTransition, NotFound,
+                                          ValidationError)
 from opentrain_desk.domain.milestones import Action, MilestoneDraft, MilestoneStatus
 from opentrain_desk.domain.money import Money
 from opentrain_desk.persistence import database

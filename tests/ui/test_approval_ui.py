@@ -7,7 +7,8 @@ from PySide6.QtWidgets import QCheckBox, QLabel, QLineEdit, QPushButton
 from opentrain_desk.domain.operations import OperationKind, OperationStatus
 from opentrain_desk.services import billing, payouts
 from opentrain_desk.ui.models.tables import MilestoneColumn
-from tests.ui.conftest import contract_of, click, find, select_row, submit, table_column, wait_closed, wait_dialog
+from tests.ui.conftest import (click, contract_of, find, select_row, submit, table_column,
+                               wait_closed, wait_dialog)
 from tests.ui.test_funding_ui import hire_via_dialog, statuses
 from tests.ui.test_timeline import create_job_via_dialog
 

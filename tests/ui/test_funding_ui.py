@@ -12,8 +12,8 @@ from opentrain_desk.services.workspace_settings import customer_key
 from opentrain_desk.domain.milestones import MilestoneDraft
 from opentrain_desk.domain.money import Money
 from opentrain_desk.ui.models.tables import MilestoneColumn
-from tests.ui.conftest import (contract_of, click, find, open_window, select_row, submit, table_column,
-                               wait_closed, wait_dialog)
+from tests.ui.conftest import (click, contract_of, find, open_window, select_row, submit,
+                               table_column, wait_closed, wait_dialog)
 from tests.ui.test_timeline import create_job_via_dialog, fill_milestone, milestone_table
 
 

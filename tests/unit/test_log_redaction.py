@@ -8,14 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opentrain_desk.hygiene.logs import (
-    BACKUP_COUNT,
-    LOG_FILE,
-    MAX_BYTES,
-    RedactingFilter,
-    install_file_logging,
-    redact,
-)
+from opentrain_desk.hygiene.logs import (BACKUP_COUNT, LOG_FILE, MAX_BYTES, RedactingFilter,
+                                         install_file_logging, redact)
 
 LIVE_KEY = "sk_live_51HqL2bCdEfGhIjKlMnOpQrStUv"
 SECRETS = [

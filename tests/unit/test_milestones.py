@@ -6,16 +6,9 @@ from hypothesis import strategies as st
 
 from opentrain_desk.domain.errors import ArchiveRefused, IllegalTransition, ValidationError
 from opentrain_desk.domain.jobs import Job, clean_email
-from opentrain_desk.domain.milestones import (
-    TRANSITIONS,
-    Action,
-    Milestone,
-    MilestoneDraft,
-    MilestoneStatus,
-    PayoutStatus,
-    allowed_actions,
-    next_status,
-)
+from opentrain_desk.domain.milestones import (TRANSITIONS, Action, Milestone, MilestoneDraft,
+                                              MilestoneStatus, PayoutStatus, allowed_actions,
+                                              next_status)
 from opentrain_desk.domain.money import Money
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)

@@ -16,7 +16,8 @@ Every status change is a compare-and-set on the state it was read in (optimistic
 versions; ``record_error``/``requeue_unsent`` also check the attempt), and recording is
 idempotent: two workers on one workspace, or a replayed key, record an outcome once. An
 operation whose recording fails is set aside (``needs attention``) with the reason and
-the worker goes on with the others.
+the worker goes on with the others. Each kind's handler records its answers and its
+failed calls through that kind's use case (funding, payouts, refunds, subscriptions).
 """
 from __future__ import annotations
 

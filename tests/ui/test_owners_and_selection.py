@@ -16,7 +16,6 @@ from opentrain_desk.ui.views.history_views import PaymentHistoryView
 from opentrain_desk.ui.views.trainer_messages import TrainerMessagesView
 from tests.integration.test_payouts import funded_and_submitted
 from tests.ui.conftest import click, find, idle, type_into, wait_dialog
-from tests.ui.test_funding_ui import sandbox_window  # noqa: F401
 
 
 def hire_n(factory, job_id: int, n: int) -> list[int]:

@@ -176,3 +176,19 @@ def test_backups_keep_only_the_newest(tmp_path, monkeypatch):
     assert sorted(p.name for p in (tmp_path / "b").glob("*.sqlite")) == sorted(
         p.name for p in made[-3:])
     engine.dispose()
+
+
+def test_a_broken_unique_key_leaves_the_unit_of_work_as_a_write_conflict(factory):
+    """Services see the store's constraint errors as WriteConflict (no sqlalchemy), and
+    nothing of the failed transaction is kept."""
+    from opentrain_desk.services.unit_of_work import WriteConflict
+    from opentrain_desk.services.workspace_settings import event_cursor_key
+    with factory() as uow:
+        uow.events.record("evt_1", "charge.refunded", 1, uow.now, "applied")
+        uow.commit()
+    with pytest.raises(WriteConflict), factory() as uow:
+        uow.settings.set(event_cursor_key("test"), "evt_1")
+        uow.events.record("evt_1", "charge.refunded", 1, uow.now, "applied again")
+        uow.commit()
+    with factory() as uow:
+        assert uow.settings.get(event_cursor_key("test")) is None

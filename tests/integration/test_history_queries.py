@@ -109,7 +109,7 @@ def test_history_filters_and_paging(factory, gateway, sandbox):
     assert hq.count_payment_history(engine, trainer_text="ana", payout_status=[
         PayoutStatus.NOT_STARTED]) == 2
     first_page = hq.payment_history(engine, limit=3)
-    rest = hq.payment_history(engine, offset=3, limit=3)
+    rest = hq.payment_history(engine, after=first_page[-1], limit=3)  # keyset
     assert len(first_page) == 3 and len(rest) == 1
     assert {r.milestone_id for r in first_page} | {r.milestone_id for r in rest} == set(
         ids + [other_m])
@@ -139,7 +139,8 @@ def test_notifications_newest_first_and_unread_counts(factory, gateway, sandbox)
     assert paid.kind == "paid out" and paid.title == "$1,250.00 paid out to Ana Lima"
     assert paid.milestone_id == ids[0]
     assert hq.unread_count(engine) == 2
-    assert [n.id for n in hq.notifications_page(engine, offset=1, limit=1)] == [page[0].id]
+    [newest] = hq.notifications_page(engine, limit=1)
+    assert [n.id for n in hq.notifications_page(engine, after=newest, limit=1)] == [page[0].id]
     mark_read(factory())
     assert hq.unread_count(engine) == 0 and hq.unread_after(engine, 0) == []
 

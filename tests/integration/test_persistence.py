@@ -144,7 +144,8 @@ def test_job_search_and_paging(factory):
         services.create_job(factory(), f"Job {i:02d}" + (" 100%_match" if i == 7 else ""))
     queries = Queries(factory.engine)
     assert queries.count_jobs("100%_") == 1  # LIKE wildcards are literal
-    page = queries.list_jobs(offset=20, limit=10)
+    first = queries.list_jobs(limit=20)
+    page = queries.list_jobs(after=first[-1], limit=10)  # keyset: the page after row 20
     assert len(page) == 5 and page[0].title == "Job 04"
 
 

@@ -10,7 +10,7 @@ from .domain.money import format_cents
 
 
 def run(settings, sandbox_server=None, out=None) -> int:
-    from .app import Workspace
+    from .workspace import Workspace
     from .services import stripe_check
     from .services.ports import GatewayError
     out = out or sys.stdout

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from opentrain_desk.app import Workspace
+from opentrain_desk.workspace import Workspace
 from opentrain_desk.config import Settings
 from opentrain_desk.domain.milestones import MilestoneStatus, PayoutStatus
 from opentrain_desk.payments.outbox import OutboxWorker

@@ -1,0 +1,91 @@
+"""An open workspace: its database, unit-of-work factory, read side and Stripe link.
+
+Used by the window (``app.build_window``) and by the command-line tools (``check_cli``),
+so it lives apart from the composition root that imports those.
+"""
+from __future__ import annotations
+
+from .config import Settings
+from .services.unit_of_work import UnitOfWorkFactory
+
+
+class Workspace:
+    """An open database with its unit-of-work factory, read models and Stripe link."""
+
+    def __init__(self, settings: Settings, sandbox_server=None) -> None:
+        from .hygiene.workspace_open import open_database, preflight
+        preflight(settings)  # before any folder or file is created
+        settings.ensure_dirs()
+        self.settings = settings
+        self.sandbox = None
+        self._own_sandbox = False
+        if settings.sandbox:
+            self._open_sandbox(sandbox_server)
+        try:
+            self.engine, self.read_only = open_database(settings)
+        except BaseException:
+            self._stop_sandbox()
+            raise
+        self.uow = UnitOfWorkFactory(self.engine, settings.actor)
+        from .persistence.read_side import SqlReadSide
+        self.read = SqlReadSide(self.engine)
+        self.stripe = self._connection()
+        if self.sandbox is not None:
+            self.stripe.load()  # the fixed sandbox key: no keyring involved
+        if settings.demo:
+            self._seed_demo()
+
+    def _open_sandbox(self, server) -> None:
+        from .sandbox.emulator import SandboxStripe
+        if server is None:
+            server, self._own_sandbox = SandboxStripe(), True
+            restored = SandboxStripe.load_state(self.settings.sandbox_state_file)
+            if not restored and self.settings.demo and not self.settings.db_url:
+                self._discard_demo_database()  # its charges lived in a lost emulator
+            server.start()
+        self.sandbox = server
+
+    def _discard_demo_database(self) -> None:
+        database = self.settings.home / f"{self.settings.workspace_name}.sqlite"
+        for path in (database, database.with_name(database.name + "-wal"),
+                     database.with_name(database.name + "-shm")):
+            path.unlink(missing_ok=True)
+
+    def _connection(self):
+        from .payments.connection import StripeConnection
+        if self.sandbox is not None:
+            return StripeConnection(self.uow, None, sandbox_url=self.sandbox.base_url,
+                                    sandbox_key=self.sandbox.api_key)
+        from .secrets import KeyringSecretStore
+        return StripeConnection(self.uow, KeyringSecretStore(),
+                                api_base=self.settings.stripe_api_base)
+
+    def _seed_demo(self) -> None:
+        gateway = self.stripe.gateway()
+        if self.sandbox is not None and gateway is not None:
+            from .sandbox.sandbox_demo import seed_sandbox_demo
+            seed_sandbox_demo(self.uow, gateway, self.sandbox.complete_onboarding,
+                              self.sandbox.inject_fault, self.sandbox.open_dispute)
+        else:
+            from .sandbox.demo import seed_demo
+            seed_demo(self.uow)
+
+    @property
+    def label(self) -> str:
+        """Where the books live, password hidden (window title, Settings → Workspace)."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def payment_worker(self, on_change):
+        """The outbox worker for this workspace (started by the UI's SyncController)."""
+        from .payments.outbox import OutboxWorker
+        return OutboxWorker(self.uow, self.stripe.gateway, on_change=on_change)
+
+    def _stop_sandbox(self) -> None:
+        if self.sandbox is not None and self._own_sandbox:
+            self.sandbox.stop()
+
+    def close(self) -> None:
+        if self.sandbox is not None and self._own_sandbox:
+            self.sandbox.save_state(self.settings.sandbox_state_file)
+            self.sandbox.stop()
+        self.engine.dispose()

@@ -12,7 +12,7 @@ from .layout_memory import LayoutMemory
 from .views.jobs_page import JobsPage
 from .views.notifications_page import NotificationsPage
 from .views.reports_page import ReportsPage
-from .views.settings_page import SettingsPage
+from .views.settings import SettingsPage
 
 
 class MainWindow(QMainWindow):
@@ -193,7 +193,7 @@ class MainWindow(QMainWindow):
         state = memory.value("window/state")
         if state is not None:
             self.restoreState(state)
-        from .views.appearance_section import THEME_KEY, apply_preference
+        from .views.settings.appearance_section import THEME_KEY, apply_preference
         apply_preference(memory.value(THEME_KEY) or "")
         memory.track_splitter(self.jobs_page.splitter, "jobs/splitter")
         memory.track_header(self.jobs_page.table.horizontalHeader(), "jobs/columns")

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QPushButton
 from opentrain_desk.reports import exports
 from opentrain_desk.reports.invoice_pdf import render_invoice_pdf, write_invoice_pdf
 from opentrain_desk.services.workspace_settings import COMPANY_LOGO
-from opentrain_desk.ui.views.logo_field import LogoRejected, prepare_logo
+from opentrain_desk.ui.views.settings.logo_field import LogoRejected, prepare_logo
 from tests.ui.conftest import click, find, wait_dialog
 
 SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40">'

@@ -16,7 +16,7 @@ from opentrain_desk.app import apply_style, setup_logging
 from opentrain_desk.app import close_window as _close_window
 from opentrain_desk.services.workspace_settings import STRIPE_KEY_HINT as KEY_HINT
 from opentrain_desk.services.workspace_settings import customer_key, default_card_key
-from opentrain_desk.ui.views.settings_page import CardColumn, CardsModel
+from opentrain_desk.ui.views.settings.cards_model import CardColumn, CardsModel
 from tests.ui.conftest import (click, confirm_box, find, open_window, select_row, submit,
                                table_column, type_into, wait_closed, wait_dialog)
 
@@ -397,11 +397,11 @@ def test_live_mode_adds_cards_on_stripes_hosted_page(qtbot, keyed_window, monkey
     """The emulator has no Checkout: a fake live gateway stands in for Stripe here."""
     from types import SimpleNamespace
 
-    from opentrain_desk.ui.views import settings_page
+    from opentrain_desk.ui.views.settings import payment_method_dialog
     from tests.unit.test_billing_setup import FakeGateway
 
     opened: list[str] = []
-    monkeypatch.setattr(settings_page, "QDesktopServices",
+    monkeypatch.setattr(payment_method_dialog, "QDesktopServices",
                         SimpleNamespace(openUrl=lambda url: opened.append(url.toString())))
     gateway = FakeGateway(mode="live")
     monkeypatch.setattr(keyed_window.ctx.stripe, "gateway", lambda: gateway)

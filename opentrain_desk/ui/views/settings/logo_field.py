@@ -7,18 +7,23 @@ from __future__ import annotations
 
 import os
 import tempfile
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QImage, QImageReader, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from ...domain.errors import DomainError
-from ...services.workspace_settings import COMPANY_LOGO
-from ...services.unit_of_work import UnitOfWorkFactory
-from ..context import AppContext
-from ..tasks import user_message
+from ....domain.errors import DomainError
+from ....services import workspace_settings
+from ...context import AppContext
+from ...ops import user_message
+from .common import repolish
+
+if TYPE_CHECKING:
+    from ....services.unit_of_work import UnitOfWorkFactory
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_SIDE = 800
@@ -82,23 +87,6 @@ def prepare_logo(source: Path, target: Path) -> Path:
     return target
 
 
-def set_logo(factory: UnitOfWorkFactory, path: Path | None) -> str:
-    """Store (or clear) the logo path for invoices, audited."""
-    value = str(path) if path else ""
-    with factory() as uow:
-        before = uow.settings.get(COMPANY_LOGO) or ""
-        uow.settings.set(COMPANY_LOGO, value)
-        uow.audit("company", None, "logo set" if value else "logo removed",
-                  {"logo": before}, {"logo": value})
-        uow.commit()
-    return value
-
-
-def current_logo(factory: UnitOfWorkFactory) -> str:
-    with factory() as uow:
-        return uow.settings.get(COMPANY_LOGO) or ""
-
-
 class LogoField(QWidget):
     """Preview, Choose… and Remove; work on files and the database runs off the GUI thread."""
 
@@ -125,7 +113,8 @@ class LogoField(QWidget):
         self._show("")
 
     def load(self) -> None:
-        self.ctx.runner.run(lambda factory=self.ctx.uow: current_logo(factory), self._show)
+        self.ctx.db.run(self, partial(workspace_settings.current_logo, self.ctx.uow),
+                        self._show)
 
     def _show(self, path: str) -> None:
         pixmap = QPixmap(path) if path else QPixmap()
@@ -150,14 +139,13 @@ class LogoField(QWidget):
         dialog.open()
 
     def use_file(self, path: str) -> None:
-        source, target, factory = Path(path), self.target, self.ctx.uow
         self.choose.setEnabled(False)
-        self.ctx.runner.run(lambda: set_logo(factory, prepare_logo(source, target)),
-                            self._stored, self._failed)
+        self.ctx.db.run(self, partial(store_logo, self.ctx.uow, Path(path), self.target),
+                        self._stored, self._failed)
 
     def clear(self) -> None:
-        factory = self.ctx.uow
-        self.ctx.runner.run(lambda: set_logo(factory, None), self._stored, self._failed)
+        self.ctx.db.run(self, partial(workspace_settings.set_logo, self.ctx.uow, ""),
+                        self._stored, self._failed)
 
     def _stored(self, path: str) -> None:
         self.choose.setEnabled(True)
@@ -172,5 +160,9 @@ class LogoField(QWidget):
         self._repolish()
 
     def _repolish(self) -> None:
-        self.status.style().unpolish(self.status)
-        self.status.style().polish(self.status)
+        repolish(self.status)
+
+
+def store_logo(factory: UnitOfWorkFactory, source: Path, target: Path) -> str:
+    """Off the GUI thread: check and copy the image, then record it (audited)."""
+    return workspace_settings.set_logo(factory, str(prepare_logo(source, target)))

@@ -1,25 +1,33 @@
-"""Settings → Plan: account type and the agency subscription (billed separately)."""
+"""Settings → Plan: account type and the agency subscription (billed separately).
+
+Reads and queued commands run on ``ctx.db``; Stripe's plan list on ``ctx.net``."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
-from ...domain.subscriptions import AccountType, Plan, SubscriptionStatus
-from ...domain.money import format_cents
-from ...services import subscriptions
-from ..context import AppContext
-from ..tasks import user_message
-from ..widgets.messages import confirm
-
-
-def _button(text: str, name: str) -> QPushButton:
-    button = QPushButton(text, objectName=name)
-    button.setAccessibleName(text.replace("&&", "&"))
-    return button
+from ....domain.subscriptions import AccountType, Plan, SubscriptionStatus
+from ....services import plan_status, subscriptions
+from ....services.plan_status import PlanState, SubscriptionView
+from ....services.unit_of_work import UnitOfWork
+from ...context import AppContext
+from ...formatting import day, money
+from ...ops import user_message
+from ...widgets.messages import confirm
+from .common import button, repolish
+from .common import gateway as stripe_gateway
 
 
 class PlanSection(QGroupBox):
@@ -28,7 +36,7 @@ class PlanSection(QGroupBox):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__("Plan", parent, objectName="planGroup")
         self.ctx = ctx
-        self.row = None
+        self.row: SubscriptionView | None = None
         self.account = QComboBox(objectName="accountTypeCombo")
         for kind in AccountType:
             self.account.addItem(kind.value, kind)
@@ -41,12 +49,12 @@ class PlanSection(QGroupBox):
         self.error.setProperty("role", "error")
         self.error.hide()
         self.buttons = {
-            "subscribe": _button("Subscribe", "subscribeButton"),
-            "change": _button("Change to this plan", "changePlanButton"),
-            "cancel": _button("Cancel at period end", "cancelPlanButton"),
-            "resume": _button("Resume plan", "resumePlanButton"),
-            "sync": _button("Sync now", "syncPlanButton"),
-            "renew": _button("End period now (sandbox)", "renewPlanButton"),
+            "subscribe": button("Subscribe", "subscribeButton"),
+            "change": button("Change to this plan", "changePlanButton"),
+            "cancel": button("Cancel at period end", "cancelPlanButton"),
+            "resume": button("Resume plan", "resumePlanButton"),
+            "sync": button("Sync now", "syncPlanButton"),
+            "renew": button("End period now (sandbox)", "renewPlanButton"),
         }
         self._layout()
         self.account.activated.connect(self._account_chosen)
@@ -81,22 +89,14 @@ class PlanSection(QGroupBox):
 
     # -- loading --------------------------------------------------------------------------
     def load(self) -> None:
-        factory = self.ctx.uow
+        self.ctx.db.run(self, partial(plan_status.plan_state, self.ctx.uow), self._show)
+        gateway = stripe_gateway(self.ctx)
+        if gateway is not None and self.plans.count() == 0:
+            self.ctx.net.run(self, partial(subscriptions.available_plans, gateway),
+                             self._show_plans, lambda error: self._fail(user_message(error)))
 
-        def read():
-            with factory() as uow:
-                return subscriptions.account_type(uow), subscriptions.current(uow)
-
-        self.ctx.runner.run(read, lambda result: self._show(*result))
-        gateway = self._gateway()
-        if gateway is not None and self.ctx.net is not None and self.plans.count() == 0:
-            self.ctx.net.run(self, partial(subscriptions.available_plans, gateway), self._show_plans,
-                             lambda error: self._fail(user_message(error)))
-
-    def _gateway(self):
-        return self.ctx.stripe.gateway() if self.ctx.stripe else None
-
-    def _show(self, account: AccountType, row) -> None:
+    def _show(self, state: PlanState) -> None:
+        account, row = state.account, state.subscription
         self.row = row
         self.account.setCurrentIndex(self.account.findData(account))
         status = SubscriptionStatus.from_stripe(row.status) if row else SubscriptionStatus.NONE
@@ -106,8 +106,7 @@ class PlanSection(QGroupBox):
         self.status.setText(_describe(row, status))
         self.status.setProperty("role", "error" if account.requires_plan and not status.usable
                                 else "")
-        self.status.style().unpolish(self.status)
-        self.status.style().polish(self.status)
+        repolish(self.status)
         live = row is not None and status not in (SubscriptionStatus.CANCELED,
                                                   SubscriptionStatus.INCOMPLETE_EXPIRED)
         self.buttons["subscribe"].setEnabled(not live)
@@ -127,14 +126,16 @@ class PlanSection(QGroupBox):
         self.error.setText(message)
         self.error.show()
 
-    def _queue(self, fn: Callable[..., Any]) -> None:
+    def _queue(self, fn: Callable[[UnitOfWork, str], Any]) -> None:
+        """Queue a subscription command (one unit of work, made on the database thread)."""
         self.error.hide()
         mode = self.ctx.stripe.mode if self.ctx.stripe else None
         if mode is None:
             self._fail("Connect Stripe first (Settings → Stripe).")
             return
-        self.ctx.runner.run(partial(fn, mode), self._queued,
-                            lambda error: self._fail(user_message(error)))
+        factory = self.ctx.uow
+        self.ctx.db.run(self, lambda: fn(factory(), mode), self._queued,
+                        lambda error: self._fail(user_message(error)))
 
     def _queued(self, _result) -> None:
         if self.ctx.sync is not None:
@@ -150,7 +151,7 @@ class PlanSection(QGroupBox):
 
     def subscribe(self) -> None:
         if (plan := self._plan()) is not None:
-            self._queue(lambda mode: subscriptions.subscribe(self.ctx.uow(), plan, mode))
+            self._queue(lambda uow, mode: subscriptions.subscribe(uow, plan, mode))
 
     def change(self) -> None:
         """Ask first, with the price difference and when it applies."""
@@ -161,62 +162,60 @@ class PlanSection(QGroupBox):
                     self.row, plan), "Change plan", partial(self._change, plan))
 
     def _change(self, plan: Plan) -> None:
-        self._queue(lambda mode: subscriptions.change_plan(self.ctx.uow(), plan, mode))
+        self._queue(lambda uow, mode: subscriptions.change_plan(uow, plan, mode))
 
     def cancel(self) -> None:
-        self._queue(lambda mode: subscriptions.cancel_at_period_end(self.ctx.uow(), mode))
+        self._queue(subscriptions.cancel_at_period_end)
 
     def resume(self) -> None:
-        self._queue(lambda mode: subscriptions.resume(self.ctx.uow(), mode))
+        self._queue(subscriptions.resume)
 
     def sync(self) -> None:
         if self.ctx.sync is not None:
             self.ctx.sync.sync_now()
 
     def _account_chosen(self, _index: int) -> None:
-        kind = self.account.currentData()
-        self.ctx.runner.run(partial(subscriptions.set_account_type, self.ctx.uow(), kind),
-                            lambda _r: (self.load(), self.changed.emit()))
+        kind, factory = self.account.currentData(), self.ctx.uow
+        self.ctx.db.run(self, lambda: subscriptions.set_account_type(factory(), kind),
+                        self._account_saved, lambda error: self._fail(user_message(error)))
+
+    def _account_saved(self, _result: Any) -> None:
+        self.load()
+        self.changed.emit()
 
     def renew_sandbox(self) -> None:
         """Sandbox only: the billing period ends now (Stripe renews or cancels)."""
         sandbox_url = self.ctx.stripe.sandbox_url if self.ctx.stripe else None
         sub_id = self.row.stripe_subscription_id if self.row else None
-        if not sandbox_url or not sub_id or self.ctx.net is None:
+        if not sandbox_url or not sub_id:
             return
-        import requests
-
-        def renew() -> None:
-            requests.post(f"{sandbox_url}/_sandbox/subscriptions/{sub_id}/renew",
-                          timeout=10).raise_for_status()
-
-        self.ctx.net.run(self, renew, lambda _r: self.sync(),
-                         lambda error: self._fail(user_message(error)))
+        self.ctx.net.run(self, partial(plan_status.end_sandbox_period, sandbox_url, sub_id),
+                         lambda _r: self.sync(), lambda error: self._fail(user_message(error)))
 
 
-def change_plan_text(row, plan: Plan) -> str:
+def change_plan_text(row: SubscriptionView, plan: Plan) -> str:
     """What a plan change costs and when: Stripe prorates from today (its default)."""
     difference = plan.amount_cents - row.amount_cents
     if difference > 0:
-        price = f"{format_cents(difference)} more per {plan.interval}"
+        price = f"{money(difference)} more per {plan.interval}"
     elif difference < 0:
-        price = f"{format_cents(-difference)} less per {plan.interval}"
+        price = f"{money(-difference)} less per {plan.interval}"
     else:
         price = "the same price"
-    renews = (f" (next renewal {row.current_period_end:%b %d, %Y})"
+    renews = (f" (next renewal {day(row.current_period_end)})"
               if row.current_period_end is not None else "")
-    return (f"Change from {row.plan_name} ({format_cents(row.amount_cents)} / {row.interval}) "
+    return (f"Change from {row.plan_name} ({money(row.amount_cents)} / {row.interval}) "
             f"to {plan.label}? That is {price}.\n\nThe change applies now: Stripe credits "
             f"the unused part of the current period and charges the rest at the new price "
             f"on your next invoice{renews}.")
 
 
-def _describe(row, status: SubscriptionStatus) -> str:
+def _describe(row: SubscriptionView | None, status: SubscriptionStatus) -> str:
     if row is None:
         return "No plan"
-    text = f"{row.plan_name} — {format_cents(row.amount_cents)} / {row.interval} · {status.label}"
+    text = f"{row.plan_name} — {money(row.amount_cents)} / {row.interval} · {status.label}"
     if row.current_period_end is not None:
-        end = f"{row.current_period_end:%b %d, %Y}"
+        end = day(row.current_period_end)
         text += f" · {'ends' if row.cancel_at_period_end else 'renews'} {end}"
     if status is SubscriptionStatus.PAST_DUE:
         text += " — the last renewal payment failed: update the payment method, then Sync."

@@ -1,15 +1,20 @@
 """Settings → You: the name shown for what you do (e.g. "Approved by")."""
 from __future__ import annotations
 
-from functools import partial
-
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QPushButton, QWidget)
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+)
 
-from ...services import people
-from ..context import AppContext
-from ..tasks import user_message
+from ....services import people
+from ...context import AppContext
+from ...ops import user_message
 
 
 class ProfileSection(QGroupBox):
@@ -34,16 +39,18 @@ class ProfileSection(QGroupBox):
         self.name_edit.returnPressed.connect(self.save)
 
     def load(self) -> None:
-        self.ctx.runner.run(partial(people.my_name, self.ctx.uow()), self._loaded)
+        factory = self.ctx.uow
+        self.ctx.db.run(self, lambda: people.my_name(factory()), self._loaded)
 
     def _loaded(self, name: str) -> None:
         if not self.name_edit.text():
             self.name_edit.setText(name)
 
     def save(self) -> None:
+        factory, name = self.ctx.uow, self.name_edit.text()
         self.save_button.setEnabled(False)
-        self.ctx.runner.run(partial(people.set_my_name, self.ctx.uow(), self.name_edit.text()),
-                            self._saved, self._failed)
+        self.ctx.db.run(self, lambda: people.set_my_name(factory(), name), self._saved,
+                        self._failed)
 
     def _saved(self, name: str) -> None:
         self.save_button.setEnabled(True)

@@ -9,16 +9,35 @@ from pathlib import Path
 import keyring
 import keyring.backends.fail
 import pytest
-from PySide6.QtWidgets import (QApplication, QDialog, QLabel, QLineEdit, QPlainTextEdit,
-                               QPushButton, QRadioButton, QTableView, QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QRadioButton,
+    QTableView,
+    QWidget,
+)
 
 from opentrain_desk.app import apply_style, setup_logging
 from opentrain_desk.app import close_window as _close_window
 from opentrain_desk.services.workspace_settings import STRIPE_KEY_HINT as KEY_HINT
 from opentrain_desk.services.workspace_settings import customer_key, default_card_key
 from opentrain_desk.ui.views.settings.cards_model import CardColumn, CardsModel
-from tests.ui.conftest import (click, confirm_box, find, open_window, select_row, submit,
-                               table_column, type_into, wait_closed, wait_dialog)
+from tests.ui.conftest import (
+    click,
+    confirm_box,
+    find,
+    open_window,
+    select_row,
+    submit,
+    table_column,
+    type_into,
+    wait_closed,
+    wait_dialog,
+)
 
 TEST_KEY = "sk_test_" + "Zq7Lm2Xc9Vb4Nn8Kp3Rt6Wy1"
 LIVE_KEY = "sk_live_" + "Hd5Fg8Jk2Ls4Mq6Np9Rv3Tx7"
@@ -277,7 +296,7 @@ def test_sandbox_cards_add_set_default_and_remove(qtbot, sandbox_window):
     select_row(qtbot, table, second)
     click(qtbot, find(window, QPushButton, "setDefaultPaymentMethodButton"))
     settled(qtbot, window)
-    assert dict((card, default) for card, _exp, default in rows(window)) == {
+    assert {card: default for card, _exp, default in rows(window)} == {
         "Visa •••• 3184": "Default", "Visa •••• 4242": ""}
     card_id = window.settings_page.billing_section.model.card_at(second).id
     assert stripe_default(window) == card_id  # at Stripe, not just on screen

@@ -25,6 +25,7 @@ class AddPaymentMethodDialog(FormDialog):
     def __init__(self, ctx: AppContext, gateway: PaymentGateway,
                  parent: QWidget | None = None, bank: bool = False) -> None:
         self.live, self.bank = gateway.mode == "live", bank
+        # ctx.net, not ctx.db: saving the card is a Stripe call (with its own unit of work)
         super().__init__(ctx.net, "Add payment method", "addPaymentMethodDialog",
                          "I've finished in the browser" if self.live else
                          "Add bank account" if bank else "Add card", parent)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -21,13 +21,15 @@ from PySide6.QtWidgets import (
 from ....domain.subscriptions import AccountType, Plan, SubscriptionStatus
 from ....services import plan_status, subscriptions
 from ....services.plan_status import PlanState, SubscriptionView
-from ....services.unit_of_work import UnitOfWork
 from ...context import AppContext
 from ...formatting import day, money
 from ...ops import user_message
 from ...widgets.messages import confirm
 from .common import button, repolish
 from .common import gateway as stripe_gateway
+
+if TYPE_CHECKING:
+    from ....services.unit_of_work import UnitOfWork
 
 
 class PlanSection(QGroupBox):

@@ -10,12 +10,8 @@ import shiboken6
 from PySide6.QtWidgets import QLineEdit, QPushButton
 
 from opentrain_desk.app import apply_style
-from opentrain_desk.services import (
-    billing,
-    plan_status,
-    subscriptions,
-    workspace_settings,
-)
+from opentrain_desk.services import (billing, plan_status, subscriptions,
+                                     workspace_settings)
 from opentrain_desk.services.workspace_settings import CompanyDetails
 from opentrain_desk.ui.views.settings import SettingsPage
 from opentrain_desk.ui.views.settings.billing_section import BillingSection
@@ -34,7 +30,7 @@ CALLBACKS = ((CompanySection, "_fill"), (CompanySection, "_saved"),
 
 
 @pytest.fixture
-def window(qtbot, qapp, settings, sandbox):
+def settings_window(qtbot, qapp, settings, sandbox):
     """The sandbox (cards and plans come from the emulator), Settings already loaded."""
     apply_style(qapp)
     win = open_window(qtbot, replace(settings, sandbox=True), sandbox_server=sandbox)
@@ -82,8 +78,8 @@ def delete_and_wait(qtbot, widget) -> None:
     qtbot.waitUntil(lambda: not shiboken6.isValid(widget))
 
 
-def test_closing_settings_mid_flight_delivers_nothing(qtbot, window, monkeypatch):
-    ctx = window.ctx
+def test_closing_settings_mid_flight_delivers_nothing(qtbot, settings_window, monkeypatch):
+    ctx = settings_window.ctx
     gate = Gate()
     monkeypatch.setattr(workspace_settings, "load_company",
                         gate.wrap("load_company", workspace_settings.load_company))
@@ -114,11 +110,11 @@ def test_closing_settings_mid_flight_delivers_nothing(qtbot, window, monkeypatch
     del sections
 
 
-def test_closed_company_section_gets_neither_result_nor_error(qtbot, window, monkeypatch):
+def test_closed_company_section_gets_neither_result_nor_error(qtbot, settings_window, monkeypatch):
     """A save that started is committed (its unit of work ran), but the answer goes
     nowhere; a failure after the section died reaches neither the section nor the
     status bar."""
-    ctx = window.ctx
+    ctx = settings_window.ctx
     failures: list[str] = []
     ctx.db.failed.connect(failures.append)
     delivered = record_deliveries(monkeypatch)

@@ -9,35 +9,16 @@ from pathlib import Path
 import keyring
 import keyring.backends.fail
 import pytest
-from PySide6.QtWidgets import (
-    QApplication,
-    QDialog,
-    QLabel,
-    QLineEdit,
-    QPlainTextEdit,
-    QPushButton,
-    QRadioButton,
-    QTableView,
-    QWidget,
-)
+from PySide6.QtWidgets import (QApplication, QDialog, QLabel, QLineEdit, QPlainTextEdit,
+                               QPushButton, QRadioButton, QTableView, QWidget)
 
 from opentrain_desk.app import apply_style, setup_logging
 from opentrain_desk.app import close_window as _close_window
 from opentrain_desk.services.workspace_settings import STRIPE_KEY_HINT as KEY_HINT
 from opentrain_desk.services.workspace_settings import customer_key, default_card_key
 from opentrain_desk.ui.views.settings.cards_model import CardColumn, CardsModel
-from tests.ui.conftest import (
-    click,
-    confirm_box,
-    find,
-    open_window,
-    select_row,
-    submit,
-    table_column,
-    type_into,
-    wait_closed,
-    wait_dialog,
-)
+from tests.ui.conftest import (click, confirm_box, find, open_window, select_row, submit,
+                               table_column, type_into, wait_closed, wait_dialog)
 
 TEST_KEY = "sk_test_" + "Zq7Lm2Xc9Vb4Nn8Kp3Rt6Wy1"
 LIVE_KEY = "sk_live_" + "Hd5Fg8Jk2Ls4Mq6Np9Rv3Tx7"
@@ -263,7 +244,7 @@ def add_test_card(qtbot, window, payment_method: str) -> None:
 
 def rows(window) -> list[tuple[str, str, str]]:
     table = cards_table(window)
-    return list(zip(*(table_column(table, c) for c in CardColumn)))
+    return list(zip(*(table_column(table, c) for c in CardColumn), strict=True))
 
 
 def stripe_default(window) -> str:

@@ -2,14 +2,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QApplication,
-    QComboBox,
-    QFormLayout,
-    QGroupBox,
-    QLabel,
-    QWidget,
-)
+from PySide6.QtWidgets import (QApplication, QComboBox, QFormLayout, QGroupBox, QLabel,
+                               QWidget)
 
 from ....hygiene.palette import ThemeController, theme_override
 

@@ -8,14 +8,8 @@ from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QGroupBox,
-    QHeaderView,
-    QTableView,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import (QAbstractItemView, QGroupBox, QHeaderView, QTableView,
+                               QVBoxLayout, QWidget)
 
 from ....services import billing
 from ....services.ports import CardInfo

@@ -8,14 +8,8 @@ from __future__ import annotations
 
 from functools import partial
 
-from PySide6.QtWidgets import (
-    QFormLayout,
-    QGroupBox,
-    QLineEdit,
-    QPlainTextEdit,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import (QFormLayout, QGroupBox, QLineEdit, QPlainTextEdit,
+                               QVBoxLayout, QWidget)
 
 from ....domain.errors import ValidationError
 from ....domain.jobs import clean_email, clean_required

@@ -3,6 +3,7 @@
 
     python3 dev.py run    # create .venv, install, launch the app (sandbox + demo workspace)
     python3 dev.py test   # create .venv, install with test extras, run the whole suite
+    python3 dev.py lint   # the same environment, ``ruff check`` (configured in pyproject)
 
 Everything else on the command line is passed on (to the app, or to pytest).
 """
@@ -19,8 +20,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
+LINTED = ["opentrain_desk", "tests", "benchmarks", "packaging", "dev.py"]
 # "build" (PyInstaller) for tests/build/test_frozen.py, which .ci/run runs with -m frozen
-EXTRAS = {"run": "sandbox", "test": "sandbox,test,build"}
+EXTRAS = {"run": "sandbox", "test": "sandbox,test,build", "lint": "sandbox,test,build"}
 
 
 def venv_python() -> Path:
@@ -29,7 +31,7 @@ def venv_python() -> Path:
 
 
 def ensure_env(extras: str) -> Path:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs under any python3
         sys.exit("OpenTrain Desk needs Python 3.11 or newer.")
     python = venv_python()
     if not python.exists():
@@ -118,6 +120,9 @@ def main(argv: list[str]) -> int:
             return 1
         args = rest or ["--sandbox", "--demo"]
         return subprocess.call([str(python), "-m", "opentrain_desk", *args])
+    if command == "lint":
+        return subprocess.call([str(python), "-m", "ruff", "check", *(rest or LINTED)],
+                               cwd=ROOT)
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     return subprocess.call([str(python), "-m", "pytest", *rest], cwd=ROOT, env=env)
 

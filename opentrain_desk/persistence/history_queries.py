@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from ..domain.milestones import PayoutStatus
 from ..domain.operations import OperationKind, OperationStatus
+from ..services.workspace_settings import PERSON_NAME_PREFIX
 from ..services.read_models.history import (NEEDS_A_PERSON, HistoryTotals, NotificationRow,  # noqa: F401,E501
                                             PaymentHistoryRow, TrainerMessageRow,
                                             UnreadSummary)
@@ -38,7 +39,7 @@ _LAST_EVENT = sa.func.coalesce(milestones.c.approved_at, milestones.c.funded_at)
 #: "Approved by": the name the person gave in Settings for their login, else the login.
 _PEOPLE = workspace_settings.alias("people")
 _WITH_PEOPLE = _HISTORY_FROM.outerjoin(
-    _PEOPLE, _PEOPLE.c.key == sa.literal("person_name:") + milestones.c.approved_by)
+    _PEOPLE, _PEOPLE.c.key == sa.literal(PERSON_NAME_PREFIX) + milestones.c.approved_by)
 _APPROVED_BY = sa.func.coalesce(_PEOPLE.c.value, milestones.c.approved_by)
 
 
@@ -86,7 +87,8 @@ def _in_range(column, date_from, date_to):
 
 
 def payment_history(engine: sa.Engine, *, contract_id: int | None = None,
-                    after: PaymentHistoryRow | None = None, limit: int = 200, date_from: date | datetime | None = None,
+                    after: PaymentHistoryRow | None = None, limit: int = 200,
+                    date_from: date | datetime | None = None,
                     date_to: date | datetime | None = None, trainer_text: str = "",
                     job_text: str = "",
                     payout_status: PayoutStatus | Iterable[PayoutStatus] | None = None,

@@ -138,7 +138,8 @@ def _positive_int(value: Any, name: str) -> int:
     number = _as_int(value, name)
     if number <= 0:
         raise stripe_error(
-            400, "parameter_invalid_integer", "This value must be greater than or equal to 1.", param=name
+            400, "parameter_invalid_integer", "This value must be greater than or equal to 1.",
+            param=name
         )
     return number
 
@@ -166,7 +167,8 @@ def _merge_metadata(current: Mapping[str, str], update: Any) -> dict[str, str]:
     if update == "":
         return {}
     if not isinstance(update, Mapping):
-        raise stripe_error(400, "parameter_invalid", "Invalid metadata: must be an object", param="metadata")
+        raise stripe_error(400, "parameter_invalid", "Invalid metadata: must be an object",
+                           param="metadata")
     merged = dict(current)
     for key, value in update.items():
         if value in ("", None):
@@ -199,7 +201,8 @@ def _created_predicate(value: Any) -> Callable[[StripeObject], bool]:
     for key in value:
         if key not in _CREATED_OPERATORS:
             raise stripe_error(400, "parameter_unknown",
-                               f"Received unknown parameter: created[{key}]", param=f"created[{key}]")
+                               f"Received unknown parameter: created[{key}]",
+                               param=f"created[{key}]")
     bounds = [(_CREATED_OPERATORS[k], _as_int(v, f"created[{k}]")) for k, v in value.items()]
     return lambda obj: all(compare(obj.created, bound) for compare, bound in bounds)
 

@@ -100,7 +100,8 @@ class Account(StripeObject):  # type: ignore[misc]
         _reject_unknown(data, cls._create_params)
         account_type = data.get("type") or "express"
         if account_type not in ("express", "standard", "custom"):
-            raise stripe_error(400, "parameter_invalid", f"Invalid type: {account_type}", param="type")
+            raise stripe_error(400, "parameter_invalid", f"Invalid type: {account_type}",
+                               param="type")
         capabilities = data.get("capabilities") or {}
         business_profile = data.get("business_profile") or {}
         if not isinstance(capabilities, Mapping) or not isinstance(business_profile, Mapping):

@@ -101,7 +101,8 @@ def _list_response(
 def _item_expand_paths(paths: list[str]) -> list[str]:
     for path in paths:
         if not path.startswith("data."):
-            raise stripe_error(400, "parameter_invalid", f"Cannot expand {path} on a list", param="expand")
+            raise stripe_error(400, "parameter_invalid", f"Cannot expand {path} on a list",
+                               param="expand")
     return [path[len("data.") :] for path in paths]
 
 

@@ -195,7 +195,8 @@ def _check_source_transaction(charge_id: str, amount: int, currency: str) -> Non
 
 
 def _balance() -> dict[str, Any]:
-    currencies = sorted({c.currency for c in _stored(Charge)} | {t.currency for t in _stored(Transfer)})
+    currencies = sorted({c.currency for c in _stored(Charge)}
+                        | {t.currency for t in _stored(Transfer)})
     available = [
         {"amount": platform_available(cur), "currency": cur,
          "source_types": {"card": platform_available(cur)}}

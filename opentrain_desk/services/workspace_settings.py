@@ -49,9 +49,12 @@ def events_synced_key(mode: str) -> str:
     return f"stripe.{mode}.events_synced_at"
 
 
+PERSON_NAME_PREFIX = "person_name:"
+
+
 def person_name_key(login: str) -> str:
     """The name a person (a login) goes by in audit entries and "Approved by"."""
-    return f"person_name:{login}"[:80]
+    return f"{PERSON_NAME_PREFIX}{login}"[:80]
 
 
 def workspace_id(uow: UnitOfWork) -> str:

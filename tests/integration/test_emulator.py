@@ -51,7 +51,8 @@ def _sandbox_post(sandbox: SandboxStripe, path: str, **json: Any) -> requests.Re
     return response
 
 
-def _paid_charge(client: stripe.StripeClient, amount: int, currency: str = "eur") -> tuple[str, str]:
+def _paid_charge(client: stripe.StripeClient, amount: int,
+                 currency: str = "eur") -> tuple[str, str]:
     """(customer id, charge id) of a succeeded off-session payment."""
     customer = client.v1.customers.create({"email": "agency@example.test"})
     card = client.v1.payment_methods.attach("pm_card_visa", {"customer": customer.id})
@@ -229,7 +230,8 @@ def test_unknown_destination_or_source_transaction_is_resource_missing(
 
     assert (no_destination.value.code, no_destination.value.param) == (
         "resource_missing", "destination")
-    assert (no_charge.value.code, no_charge.value.param) == ("resource_missing", "source_transaction")
+    assert (no_charge.value.code, no_charge.value.param) == ("resource_missing",
+                                                             "source_transaction")
 
 
 def test_injected_500_fails_one_call_then_the_next_succeeds(

@@ -22,8 +22,9 @@ def bulk_contract(engine, n: int) -> int:
     """One job, one trainer, one contract with ``n`` milestones (fast, Core inserts)."""
     now = datetime.now(timezone.utc)
     with engine.begin() as conn:
-        job_id = conn.execute(jobs.insert().values(title="Big job", description="",
-                                                   archived=False, created_at=now)).inserted_primary_key[0]
+        job_id = conn.execute(jobs.insert().values(
+            title="Big job", description="", archived=False,
+            created_at=now)).inserted_primary_key[0]
         trainer_id = conn.execute(trainers.insert().values(
             name="Bulk Trainer", email="bulk@example.com", created_at=now)).inserted_primary_key[0]
         contract_id = conn.execute(contracts.insert().values(
@@ -42,12 +43,13 @@ def test_models_pass_qtmodeltester(qtbot, qtmodeltester, window):
     queries = window.ctx.read
     model = MilestonesModel(window.ctx.db)
     model.set_source(lambda: queries.count_milestones(contract_id),
-                     lambda o, l: queries.milestone_page(contract_id, o, l))
+                     lambda after, limit: queries.milestone_page(contract_id, after, limit))
     qtbot.waitUntil(lambda: model.rowCount() == model.PAGE_SIZE)
     qtmodeltester.check(model, force_py=True)
     idle(qtbot, window)  # the tester follows one model at a time: let its pages land
     jobs_model = JobsModel(window.ctx.db)
-    jobs_model.set_source(queries.count_jobs, lambda a, l: queries.list_jobs(after=a, limit=l))
+    jobs_model.set_source(queries.count_jobs, lambda after, limit: queries.list_jobs(
+        after=after, limit=limit))
     qtbot.waitUntil(lambda: jobs_model.rowCount() == 1)
     qtmodeltester.check(jobs_model, force_py=True)
 
@@ -57,7 +59,7 @@ def test_large_timeline_loads_lazily_page_by_page(qtbot, window):
     queries = window.ctx.read
     model = MilestonesModel(window.ctx.db)
     model.set_source(lambda: queries.count_milestones(contract_id),
-                     lambda o, l: queries.milestone_page(contract_id, o, l))
+                     lambda after, limit: queries.milestone_page(contract_id, after, limit))
     qtbot.waitUntil(lambda: model.rowCount() == 200)
     assert model.total == 450 and model.canFetchMore()
     model.fetchMore()

@@ -51,7 +51,8 @@ def test_cancel_and_refund_through_the_dialog(qtbot, sandbox_window, gateway, sa
     assert amount.text() == "1250.00"
     amount.clear()
     type_into(qtbot, amount, "2000")
-    click(qtbot, find(dialog, QPushButton, "confirmRefundButton"))  # more than was charged: refused, nothing typed is lost
+    # more than was charged: refused, nothing typed is lost
+    click(qtbot, find(dialog, QPushButton, "confirmRefundButton"))
     error = find(dialog, QLabel, "formErrorLabel")
     qtbot.waitUntil(error.isVisible)
     assert "At most $1,250.00" in error.text() and amount.text() == "2000"

@@ -143,7 +143,8 @@ def test_a_full_disk_says_so_keeps_input_and_loses_nothing(qtbot, fast_window, s
         dialog = new_job_dialog(qtbot, window, "x" * 190)
         error = find(dialog, QLabel, "formErrorLabel")
         for _ in range(40):  # fill the last free pages, until the disk is "full"
-            qtbot.waitUntil(lambda: closed(dialog) or error.isVisible(), timeout=5000)
+            qtbot.waitUntil(lambda d=dialog, e=error: closed(d) or e.isVisible(),
+                            timeout=5000)
             if not closed(dialog):
                 break
             dialog = new_job_dialog(qtbot, window, "x" * 190)

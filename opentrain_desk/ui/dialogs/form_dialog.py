@@ -154,7 +154,7 @@ class FormDialog(QDialog):
         fields = self._fields()
         chain = fields + [b for b in self.buttons.buttons() if b is not self.submit_button]
         chain.insert(len(fields), self.submit_button)
-        for first, second in zip(chain, chain[1:]):
+        for first, second in zip(chain, chain[1:], strict=False):
             QWidget.setTabOrder(first, second)
         enabled = [w for w in fields if w.isEnabled()]
         (enabled[0] if enabled else self.submit_button).setFocus(

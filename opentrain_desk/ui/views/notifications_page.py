@@ -1,7 +1,8 @@
 """The notification center: submissions, payouts and failures, newest first.
 
 Reads through ``ctx.read`` on the DB thread; refreshes on ``ctx.sync.paymentsChanged``
-(bursts coalesced), every 30 s and when shown; a refresh keeps the current notification. New unread notifications seen
+(bursts coalesced), every 30 s and when shown; a refresh keeps the current notification.
+New unread notifications seen
 after the first load are also shown as a desktop (system tray) message where available.
 """
 from __future__ import annotations

@@ -33,7 +33,8 @@ def _gradient(size: int) -> Image.Image:
     column = Image.new("RGB", (1, size))
     for y in range(size):
         t = y / (size - 1)
-        column.putpixel((0, y), tuple(round(a + (b - a) * t) for a, b in zip(TOP, BOTTOM, strict=True)))
+        shade = tuple(round(a + (b - a) * t) for a, b in zip(TOP, BOTTOM, strict=True))
+        column.putpixel((0, y), shade)
     return column.resize((size, size))
 
 

@@ -55,6 +55,9 @@ jobs = sa.Table(
     sa.Column("archived", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", Timestamp(), nullable=False),
     sa.Column("archived_at", Timestamp()),
+    sa.Column("updated_at", Timestamp()),
+    sa.Column("updated_by", sa.String(200), nullable=False, server_default=""),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
 )
 
 trainers = sa.Table(
@@ -103,6 +106,7 @@ milestones = sa.Table(
     sa.Column("payment_intent_id", sa.String(64)),
     sa.Column("charge_id", sa.String(64)),
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("updated_by", sa.String(200), nullable=False, server_default=""),
     sa.CheckConstraint("amount_cents > 0", name="amount_positive"),
     sa.Index("ix_milestones_contract_position", "contract_id", "position"),
     sa.Index("ix_milestones_status", "status"),
@@ -154,6 +158,18 @@ stripe_operations = sa.Table(
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     sa.Index("ix_stripe_operations_status_due", "status", "next_attempt_at"),
     sa.Index("ix_stripe_operations_milestone", "milestone_id"),
+)
+
+members = sa.Table(
+    "members", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("login", sa.String(63), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),  # domain.roles.Role value
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("updated_at", Timestamp(), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
 )
 
 notifications = sa.Table(

@@ -6,18 +6,18 @@ replace any key-looking text before passing a message on).
 """
 from __future__ import annotations
 
-import logging
 
 import stripe
 
-from ..domain.operations import ErrorKind
 from ..domain.subscriptions import Plan
-from ..services.ports import (AccountInfo, CardInfo, DisputeInfo, EventPage, GatewayError, KeyInfo,
+from ..services.ports import (AccountInfo, CardInfo, DisputeInfo, EventPage, KeyInfo,
                               PaymentResult, RefundResult, StripeEvent, StripeInvoiceInfo,
                               StripePayment, SubscriptionInfo, TransferResult)
 from .keys import KEY_PATTERN, key_mode, mask_key, redact  # noqa: F401 (re-exported)
+from .stripe_errors import to_gateway_error, translated  # noqa: F401 (re-exported)
+from .stripe_objects import (_bank, _card, _metadata, _payment, _refund, _stripe_payment,
+                             _subscription, _transfer)
 
-log = logging.getLogger(__name__)
 STRIPE_API_VERSION = "2024-06-20"
 PLAN_MARKER = "opentrain_plan"
 DEFAULT_TIMEOUT = 20
@@ -306,143 +306,3 @@ class StripeGateway:
                                       int(inv["created"] or inv["date"] or 0),
                                       inv["period_start"], inv["period_end"])
                     for inv in page.data]
-
-
-def _metadata(obj) -> dict:
-    return obj["metadata"].to_dict() if "metadata" in obj and obj["metadata"] else {}
-
-
-def _stripe_payment(intent) -> StripePayment:
-    charge = intent["latest_charge"] if "latest_charge" in intent else None
-    charge_id = charge if isinstance(charge, str) else (charge["id"] if charge else "")
-    refunded = 0
-    if charge and not isinstance(charge, str) and "amount_refunded" in charge:
-        refunded = int(charge["amount_refunded"] or 0)
-    invoice = intent["invoice"] if "invoice" in intent else None
-    invoice_id = invoice if isinstance(invoice, str) else (invoice["id"] if invoice else "")
-    return StripePayment(intent.id, intent["status"], int(intent["amount"]), refunded,
-                         int(intent["created"] or 0), charge_id or "", invoice_id or "",
-                         _metadata(intent))
-
-
-def _refund(refund) -> RefundResult:
-    intent = refund["payment_intent"] if "payment_intent" in refund else ""
-    intent_id = intent if isinstance(intent, str) else (intent["id"] if intent else "")
-    return RefundResult(refund.id, refund["status"] or "succeeded", int(refund["amount"]),
-                        intent_id or "", _metadata(refund))
-
-
-def _transfer(transfer) -> TransferResult:
-    metadata = transfer["metadata"].to_dict() if transfer["metadata"] else {}
-    reversed_ = transfer["amount_reversed"] if "amount_reversed" in transfer else 0
-    return TransferResult(transfer.id, int(transfer["amount"]), transfer["destination"],
-                          metadata, int(reversed_ or 0))
-
-
-def _subscription(sub) -> SubscriptionInfo:
-    items = sub["items"]["data"] if sub["items"] else []
-    plan = items[0]["plan"]["id"] if items else (sub["plan"]["id"] if sub["plan"] else "")
-    metadata = sub["metadata"].to_dict() if sub["metadata"] else {}
-    return SubscriptionInfo(sub.id, sub["status"], plan, sub["current_period_start"],
-                            sub["current_period_end"], bool(sub["cancel_at_period_end"]),
-                            metadata)
-
-
-def _bank(pm, is_default: bool) -> CardInfo:
-    account = pm["us_bank_account"]
-    return CardInfo(pm.id, account["bank_name"] or "Bank account", account["last4"], 0, 0,
-                    is_default, bank=True)
-
-
-def _card(pm, is_default: bool) -> CardInfo:
-    card = pm["card"]
-    return CardInfo(pm.id, card["brand"], card["last4"], int(card["exp_month"]),
-                    int(card["exp_year"]), is_default)
-
-
-def _payment(intent) -> PaymentResult:
-    charge = intent["latest_charge"] if "latest_charge" in intent else None
-    charge_id = charge if isinstance(charge, str) else (charge["id"] if charge else "")
-    error = intent["last_payment_error"] if "last_payment_error" in intent else None
-    message = (error["message"] if error and "message" in error else "") or ""
-    metadata = intent["metadata"].to_dict() if intent["metadata"] else {}
-    return PaymentResult(intent.id, intent["status"], charge_id or "",
-                         intent["client_secret"] or "", message, metadata,
-                         int(intent["amount"] or 0))
-
-
-class translated:
-    """Context manager: stripe-python exceptions -> GatewayError with an ErrorKind."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type, exc, _tb) -> bool:
-        if exc is None or not isinstance(exc, stripe.StripeError):
-            return False
-        raise to_gateway_error(exc) from None
-
-
-def to_gateway_error(exc: stripe.StripeError) -> GatewayError:
-    body = exc.json_body or {}
-    error = body.get("error", {}) if isinstance(body, dict) else {}
-    code = exc.code or error.get("code")
-    message = redact(error.get("message") or exc.user_message or str(exc) or
-                     type(exc).__name__)
-    object_id = (error.get("payment_intent") or {}).get("id", "") if isinstance(
-        error.get("payment_intent"), dict) else ""
-    kind = _kind(exc, code)
-    log.warning("stripe call failed: %s (%s, http %s)", kind.value, code, exc.http_status)
-    return GatewayError(kind, _friendly(kind, message), code, object_id)
-
-
-def _kind(exc: stripe.StripeError, code: str | None) -> ErrorKind:
-    if isinstance(exc, stripe.APIConnectionError):
-        return _connection_kind(exc)
-    if isinstance(exc, (stripe.AuthenticationError, stripe.PermissionError)):
-        return ErrorKind.KEY_REJECTED
-    if isinstance(exc, stripe.RateLimitError) or exc.http_status == 429:
-        return ErrorKind.RATE_LIMITED
-    if code == "lock_timeout" or (exc.http_status or 0) >= 500 or exc.http_status == 409:
-        return ErrorKind.SERVER
-    if code == "authentication_required":
-        return ErrorKind.AUTH_REQUIRED
-    if code in ("insufficient_capabilities_for_transfer", "transfers_not_allowed",
-                "account_invalid"):
-        return ErrorKind.NOT_READY
-    if code == "balance_insufficient":
-        return ErrorKind.BALANCE
-    if isinstance(exc, stripe.CardError) or exc.http_status == 402:
-        return ErrorKind.DECLINED
-    return ErrorKind.INVALID
-
-
-def _connection_kind(exc: stripe.APIConnectionError) -> ErrorKind:
-    """NETWORK only when the request certainly never left (no connection could be made);
-    a timeout or a connection dropped after sending may have reached Stripe."""
-    import requests
-    from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
-    cause = exc.__cause__
-    if isinstance(cause, requests.exceptions.ConnectTimeout):
-        return ErrorKind.NETWORK
-    if isinstance(cause, requests.exceptions.Timeout):
-        return ErrorKind.TIMEOUT
-    if isinstance(cause, requests.exceptions.ConnectionError):
-        reason = getattr(cause.args[0], "reason", None) if cause.args else None
-        if isinstance(reason, (NewConnectionError, NameResolutionError, ConnectTimeoutError)):
-            return ErrorKind.NETWORK
-    return ErrorKind.CONNECTION_LOST
-
-
-def _friendly(kind: ErrorKind, message: str) -> str:
-    if kind is ErrorKind.NETWORK:
-        return "Stripe could not be reached (offline?). The operation stays queued."
-    if kind is ErrorKind.TIMEOUT:
-        return "Stripe did not answer in time. The operation will be checked and retried."
-    if kind is ErrorKind.CONNECTION_LOST:
-        return ("The connection to Stripe broke before it answered. Stripe may have acted "
-                "on the request: it is checked with Stripe before anything else happens.")
-    if kind is ErrorKind.KEY_REJECTED:
-        return ("Stripe rejected the API key (invalid, revoked, or missing a permission). "
-                "Update it in Settings → Stripe.")
-    return message

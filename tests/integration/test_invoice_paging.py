@@ -4,7 +4,7 @@ direction, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -40,7 +40,7 @@ def insert(engine, *rows: tuple[int, date, str]) -> None:
                 billing_type="Milestone", issue_date=day, issuer=PARTY, bill_to=PARTY,
                 project_name=project, description=f"Batch {n}", amount_cents=amount,
                 currency="USD", payment_status="Paid", stripe_refs="[]",
-                created_at=datetime(2026, 3, 5, tzinfo=timezone.utc)))
+                created_at=datetime(2026, 3, 5, tzinfo=UTC)))
 
 
 def all_ids(engine) -> set[int]:

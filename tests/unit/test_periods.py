@@ -5,8 +5,14 @@ from datetime import date
 
 import pytest
 
-from opentrain_desk.domain.periods import (PERIODS, add_months, chart_range, last_of_month,
-                                           period_name, period_range)
+from opentrain_desk.domain.periods import (
+    PERIODS,
+    add_months,
+    chart_range,
+    last_of_month,
+    period_name,
+    period_range,
+)
 
 
 @pytest.mark.parametrize("month, n, expected", [

@@ -89,7 +89,8 @@ class MonthlyChart(QChartView):
         top = max([m.funded_cents for m in totals] + [m.paid_out_cents for m in totals] + [0])
         ceiling = nice_ceiling(top)
         for step in range(5):
-            values.append(f"${formatting.count(ceiling * step // 400)}", ceiling * step / 400)
+            cents = ceiling * step // 4  # whole dollars: "$2,500", not "$2,500.00"
+            values.append(formatting.money(cents).removesuffix(".00"), cents / 100)
         values.setRange(0, ceiling / 100)
         chart.addAxis(values, Qt.AlignmentFlag.AlignLeft)
         series.attachAxis(values)

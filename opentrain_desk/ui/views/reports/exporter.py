@@ -136,10 +136,11 @@ class ReportExports(QObject):
         return op
 
     def _future_done(self, future: Future) -> None:
-        """(worker thread) A cancelled op delivers nothing: report its outcome ourselves,
-        once the work is really over (its temporary files are gone by then)."""
-        op = self._op
-        if op is not None and op.future is future and op.cancelled and alive(self):
+        """(worker thread) A cancelled op delivers nothing, so every finished export also
+        comes back here; ``_cancelled_done`` reports it when the op was cancelled, once the
+        work is really over (its temporary files are gone by then). Queued after the
+        executor's own delivery, so exactly one of the two reports it."""
+        if alive(self):
             self._workDone.emit(future)
 
     def _progressed(self, done: int, total: int) -> None:
@@ -166,8 +167,9 @@ class ReportExports(QObject):
                 op.future.result(wait_seconds)
 
     def _cancelled_done(self, future: Future) -> None:
-        if self._op is None or self._op.future is not future:
-            return
+        op = self._op
+        if op is None or op.future is not future or not op.cancelled:
+            return  # delivered (or failed) through the op's own handlers
         error = None if future.cancelled() else future.exception()
         if future.cancelled() or error is not None:
             self._failed(error if isinstance(error, exports.ExportError)

@@ -49,11 +49,11 @@ class InvoicesModel(LazyTableModel[InvoiceRow]):
     """Issued invoices, filtered, sorted and paged in SQL (``sort()`` re-queries)."""
 
     Columns = InvoiceColumn
-    HEADERS: ClassVar[dict[int, str]] = {InvoiceColumn.NUMBER: "Number", InvoiceColumn.PROJECT: "Project",
-               InvoiceColumn.BILL_TO: "Bill to / payee", InvoiceColumn.BILLING: "Billing type",
-               InvoiceColumn.AMOUNT: "Amount",
-               InvoiceColumn.STATUS: "Status", InvoiceColumn.DATE: "Date",
-               InvoiceColumn.DOWNLOAD: "Download"}
+    HEADERS: ClassVar[dict[int, str]] = {
+        InvoiceColumn.NUMBER: "Number", InvoiceColumn.PROJECT: "Project",
+        InvoiceColumn.BILL_TO: "Bill to / payee", InvoiceColumn.BILLING: "Billing type",
+        InvoiceColumn.AMOUNT: "Amount", InvoiceColumn.STATUS: "Status",
+        InvoiceColumn.DATE: "Date", InvoiceColumn.DOWNLOAD: "Download"}
 
     def __init__(self, ops: Ops, read, parent=None) -> None:
         super().__init__(ops, parent)

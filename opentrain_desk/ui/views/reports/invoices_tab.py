@@ -3,7 +3,8 @@ table with its Download links, the totals line, the monthly chart and the export
 
 Reads go through ``ctx.read`` on ``ctx.db``: the totals, statuses and chart in one op that
 is debounced with ``Op.latest`` (typing, date edits, payments arriving), whose result also
-re-queries the table. After a reload the invoices that were selected (by id) stay selected.
+re-queries the table. The model keeps the selected invoices (by id) across reloads
+(``LazyTableModel.row_key``).
 """
 from __future__ import annotations
 
@@ -61,8 +62,6 @@ class InvoicesTab(QWidget):
         super().__init__(parent)
         self.ctx, self.exporter = ctx, exporter
         self.setObjectName("invoicesTab")
-        self._keep_ids: set[int] = set()
-        self._restore = False
         self.model = InvoicesModel(ctx.db, ctx.read, self)
         self._build_filters()
         self.table = self._make_table()
@@ -175,9 +174,9 @@ class InvoicesTab(QWidget):
             combo.activated.connect(self.apply_filters)
         self.table.horizontalHeader().sortIndicatorChanged.connect(self._sort_indicator)
         self.table.selectionModel().selectionChanged.connect(self.update_actions)
-        self.model.modelAboutToBeReset.connect(self._remember_selection)
-        self.model.modelReset.connect(self._reset_done)
-        self.model.loaded.connect(self._loaded)
+        self.model.modelReset.connect(self.update_actions)
+        self.model.layoutChanged.connect(self.update_actions)
+        self.model.loaded.connect(self.update_actions)
         self.table.doubleClicked.connect(lambda _index: self._ask_download())
         self.download_delegate.clicked.connect(self._download_row)
         self.download_button.clicked.connect(self._ask_download)
@@ -257,32 +256,10 @@ class InvoicesTab(QWidget):
         self.status_combo.setCurrentIndex(max(0, self.status_combo.findData(current)))
         self.status_combo.blockSignals(False)
 
-    # -- selection (kept by id across reloads) -------------------------------------------------
+    # -- selection -------------------------------------------------
     def selected_rows(self) -> list[InvoiceRow]:
         rows = sorted(index.row() for index in self.table.selectionModel().selectedRows())
         return [row for r in rows if (row := self.model.row_at(r)) is not None]
-
-    def _remember_selection(self) -> None:
-        ids = {row.id for row in self.selected_rows()}
-        if ids:
-            self._keep_ids = ids
-
-    def _reset_done(self) -> None:
-        self._restore = True
-        self.update_actions()
-
-    def _loaded(self) -> None:
-        if self._restore:
-            self._restore = False
-            keep, self._keep_ids = self._keep_ids, set()
-            selection = self.table.selectionModel()
-            for r in range(self.model.rowCount()):
-                row = self.model.row_at(r)
-                if row is not None and row.id in keep:
-                    selection.select(self.model.index(r, 0),
-                                     selection.SelectionFlag.Select
-                                     | selection.SelectionFlag.Rows)
-        self.update_actions()
 
     def update_actions(self, *_args) -> None:
         busy = self.exporter.busy

@@ -22,21 +22,42 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
+from ..domain.invoices import InvoiceDocument
 from ..domain.milestones import PayoutStatus
-from ..services.read_models.invoices import (InvoiceFilters, InvoiceRow, InvoiceTotals,
-                                             MonthlyTotal)
+from ..domain.periods import add_months, first_of_month
+from ..services.invoicing import document_from_row
+from ..services.read_models.invoices import (
+    InvoiceFilters,
+    InvoiceRow,
+    InvoiceTotals,
+    MonthlyTotal,
+)
 from .orm import invoices, milestones
 
 __all__ = [
-    "InvoiceFilters", "InvoiceRow", "InvoiceTotals", "MonthlyTotal", "SORT_KEYS",
-    "count_invoices", "invoice_ids", "invoice_records", "invoice_totals", "iter_invoices",
-    "list_invoices", "monthly_totals", "payment_statuses",
+    "SORT_KEYS",
+    "InvoiceFilters",
+    "InvoiceRow",
+    "InvoiceTotals",
+    "MonthlyTotal",
+    "count_invoices",
+    "invoice_documents",
+    "invoice_ids",
+    "invoice_records",
+    "invoice_totals",
+    "iter_invoices",
+    "list_invoices",
+    "monthly_totals",
+    "payment_statuses",
 ]
 
+NO_FILTERS = InvoiceFilters()
 IN_CHUNK = 500  # ids per ``IN (...)`` (well below every driver's parameter limit)
 
 
@@ -45,15 +66,29 @@ CREDIT_NOTE = "CN"
 SIGNED_AMOUNT = sa.case((invoices.c.kind == CREDIT_NOTE, -invoices.c.amount_cents),
                         else_=invoices.c.amount_cents)
 
+#: Where an invoice without an amount sorts (first ascending, last descending), on every
+#: database alike: the sort key and the keyset predicate both use it, so NULL never breaks
+#: paging (SQLite and PostgreSQL order NULLs differently and ``NULL < x`` is never true).
+NO_AMOUNT = -(2 ** 62)
+
 #: Sort keys the UI may ask for (anything else is refused, never interpolated).
 SORT_KEYS: dict[str, sa.ColumnElement] = {
     "number": invoices.c.number,
     "project": invoices.c.project_name,
     "billing_type": invoices.c.billing_type,
-    "amount": SIGNED_AMOUNT,
+    "amount": sa.func.coalesce(SIGNED_AMOUNT, sa.literal(NO_AMOUNT, sa.BigInteger)),
     "status": invoices.c.payment_status,
     "date": invoices.c.issue_date,
 }
+
+
+def _sort_value(sort: str, row: InvoiceRow) -> Any:
+    """The value of ``SORT_KEYS[sort]`` for a row already read (the keyset's position)."""
+    if sort == "amount":
+        return NO_AMOUNT if row.amount_cents is None else row.amount_cents
+    return {"number": row.number, "project": row.project_name,
+            "billing_type": row.billing_type, "status": row.payment_status,
+            "date": row.issue_date}[sort]
 
 _ROW_COLUMNS = (invoices.c.id, invoices.c.number, invoices.c.kind, invoices.c.billing_type,
                 invoices.c.issue_date, invoices.c.project_name, invoices.c.description,
@@ -97,15 +132,27 @@ def _where(filters: InvoiceFilters, dialect: str) -> list:
     return where
 
 
-def _order_by(sort: str, descending: bool) -> list:
+def _sort_column(sort: str) -> sa.ColumnElement:
     try:
-        column = SORT_KEYS[sort]
+        return SORT_KEYS[sort]
     except KeyError:
         raise ValueError(f"cannot sort invoices by {sort!r}; one of {sorted(SORT_KEYS)}") \
             from None
+
+
+def _order_by(sort: str, descending: bool) -> list:
+    column = _sort_column(sort)
     if descending:
         return [column.desc(), invoices.c.id.desc()]
     return [column.asc(), invoices.c.id.asc()]
+
+
+def _after(sort: str, descending: bool, after: InvoiceRow) -> sa.ColumnElement:
+    """Keyset: the rows after ``after`` in the order ``(sort key, id)``, same direction."""
+    column, value = _sort_column(sort), _sort_value(sort, after)
+    if descending:
+        return sa.or_(column < value, sa.and_(column == value, invoices.c.id < after.id))
+    return sa.or_(column > value, sa.and_(column == value, invoices.c.id > after.id))
 
 
 def _row(record) -> InvoiceRow:
@@ -128,37 +175,42 @@ def _row(record) -> InvoiceRow:
 
 # -- the invoice list ----------------------------------------------------------------------------
 
-def list_invoices(engine: sa.Engine, filters: InvoiceFilters = InvoiceFilters(), *,
-                  sort: str = "date", descending: bool = True, offset: int = 0,
-                  limit: int | None = 200) -> list[InvoiceRow]:
+def list_invoices(engine: sa.Engine, filters: InvoiceFilters = NO_FILTERS, *,
+                  sort: str = "date", descending: bool = True,
+                  after: InvoiceRow | None = None, limit: int | None = 200
+                  ) -> list[InvoiceRow]:
     """One page of the filtered invoices, ordered by ``sort`` (a ``SORT_KEYS`` key; ties
-    broken by id in the same direction, so paging is stable)."""
-    query = (sa.select(*_ROW_COLUMNS).where(*_where(filters, engine.dialect.name))
-             .order_by(*_order_by(sort, descending)).offset(offset).limit(limit))
+    broken by id in the same direction). Paged by keyset: the rows after the row ``after``
+    in this order, so a row inserted meanwhile never shows twice or pushes one out."""
+    where = _where(filters, engine.dialect.name)
+    if after is not None:
+        where.append(_after(sort, descending, after))
+    query = (sa.select(*_ROW_COLUMNS).where(*where)
+             .order_by(*_order_by(sort, descending)).limit(limit))
     with engine.connect() as conn:
         return [_row(record) for record in conn.execute(query)]
 
 
-def iter_invoices(engine: sa.Engine, filters: InvoiceFilters = InvoiceFilters(), *,
+def iter_invoices(engine: sa.Engine, filters: InvoiceFilters = NO_FILTERS, *,
                   sort: str = "date", descending: bool = True,
                   batch: int = 1000) -> Iterator[InvoiceRow]:
-    """Every filtered invoice in order, read a batch at a time (for exports)."""
-    offset = 0
+    """Every filtered invoice in order, read a batch at a time by keyset (for exports)."""
+    after = None
     while True:
         page = list_invoices(engine, filters, sort=sort, descending=descending,
-                             offset=offset, limit=batch)
+                             after=after, limit=batch)
         yield from page
         if len(page) < batch:
             return
-        offset += batch
+        after = page[-1]
 
 
-def count_invoices(engine: sa.Engine, filters: InvoiceFilters = InvoiceFilters()) -> int:
+def count_invoices(engine: sa.Engine, filters: InvoiceFilters = NO_FILTERS) -> int:
     return invoice_totals(engine, filters).count
 
 
 def invoice_totals(engine: sa.Engine,
-                   filters: InvoiceFilters = InvoiceFilters()) -> InvoiceTotals:
+                   filters: InvoiceFilters = NO_FILTERS) -> InvoiceTotals:
     """How many invoices match, and the sum of their amounts (credit notes negative)."""
     query = (sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(SIGNED_AMOUNT), 0))
              .select_from(invoices).where(*_where(filters, engine.dialect.name)))
@@ -168,7 +220,7 @@ def invoice_totals(engine: sa.Engine,
 
 
 def invoice_totals_by_kind(engine: sa.Engine,
-                           filters: InvoiceFilters = InvoiceFilters()) -> dict[str, int]:
+                           filters: InvoiceFilters = NO_FILTERS) -> dict[str, int]:
     """The matching invoices' sums per series (``EMP`` money in, ``PAY`` money out, ``SUB``
     subscriptions, ``CN`` credit notes, negative: money back): never one sum of both
     directions."""
@@ -179,7 +231,7 @@ def invoice_totals_by_kind(engine: sa.Engine,
         return {kind: int(total or 0) for kind, total in conn.execute(query)}
 
 
-def invoice_ids(engine: sa.Engine, filters: InvoiceFilters = InvoiceFilters(), *,
+def invoice_ids(engine: sa.Engine, filters: InvoiceFilters = NO_FILTERS, *,
                 sort: str = "date", descending: bool = True) -> list[int]:
     """The ids of every filtered invoice, in view order (for "export all in view")."""
     query = (sa.select(invoices.c.id).where(*_where(filters, engine.dialect.name))
@@ -202,6 +254,16 @@ def invoice_records(engine: sa.Engine, ids: Sequence[int]) -> list[sa.Row]:
     return [by_id[i] for i in wanted if i in by_id]
 
 
+def invoice_documents(engine: sa.Engine, ids: Sequence[int], logo_path: Path | None = None,
+                      batch: int = 500) -> Iterator[InvoiceDocument]:
+    """The invoices ``ids`` as documents for the PDF renderer, in the order given, read a
+    batch at a time while the caller renders (unknown ids are left out)."""
+    wanted = list(ids)
+    for start in range(0, len(wanted), batch):
+        for record in invoice_records(engine, wanted[start:start + batch]):
+            yield document_from_row(record, logo_path)
+
+
 def payment_statuses(engine: sa.Engine) -> list[str]:
     """The payment statuses invoices were issued with (for the status filter)."""
     query = sa.select(invoices.c.payment_status).distinct().order_by(invoices.c.payment_status)
@@ -217,17 +279,8 @@ def _month_key(column, dialect: str) -> sa.ColumnElement:
     return sa.func.strftime("%Y-%m", column)
 
 
-def _first_of_month(day: date) -> date:
-    return day.replace(day=1)
-
-
-def _add_months(month: date, n: int) -> date:
-    index = month.year * 12 + month.month - 1 + n
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def _utc_midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def monthly_totals(engine: sa.Engine, date_from: date | None = None,
@@ -238,13 +291,13 @@ def monthly_totals(engine: sa.Engine, date_from: date | None = None,
 
     Without ``date_from`` the range starts 11 months before its end (a year of bars); without
     ``date_to`` it ends today. At most the latest ``max_months`` months are returned."""
-    today = today or datetime.now(timezone.utc).date()
-    last = _first_of_month(date_to or today)
-    first = _first_of_month(date_from) if date_from else _add_months(last, -11)
+    today = today or datetime.now(UTC).date()
+    last = first_of_month(date_to or today)
+    first = first_of_month(date_from) if date_from else add_months(last, -11)
     if first > last:
         return []
-    first = max(first, _add_months(last, -(max_months - 1)))
-    start, end = first, _add_months(last, 1)  # [start, end)
+    first = max(first, add_months(last, -(max_months - 1)))
+    start, end = first, add_months(last, 1)  # [start, end)
     dialect = engine.dialect.name
     lo = max(start, date_from) if date_from else start
     hi = min(end, date_to + timedelta(days=1)) if date_to else end
@@ -273,7 +326,7 @@ def monthly_totals(engine: sa.Engine, date_from: date | None = None,
     while current <= last:
         key = f"{current.year:04d}-{current.month:02d}"
         result.append(MonthlyTotal(current, funded.get(key, 0), paid.get(key, 0)))
-        current = _add_months(current, 1)
+        current = add_months(current, 1)
     return result
 
 
@@ -282,21 +335,29 @@ class InvoiceQueries:
 
     engine: sa.Engine
 
-    def list_invoices(self, filters: InvoiceFilters = InvoiceFilters(), **kwargs
+    def list_invoices(self, filters: InvoiceFilters = NO_FILTERS, **kwargs
                       ) -> list[InvoiceRow]:
         return list_invoices(self.engine, filters, **kwargs)
 
-    def count_invoices(self, filters: InvoiceFilters = InvoiceFilters()) -> int:
+    def iter_invoices(self, filters: InvoiceFilters = NO_FILTERS, **kwargs
+                      ) -> Iterator[InvoiceRow]:
+        return iter_invoices(self.engine, filters, **kwargs)
+
+    def invoice_documents(self, ids: Sequence[int], logo_path: Path | None = None
+                          ) -> Iterator[InvoiceDocument]:
+        return invoice_documents(self.engine, ids, logo_path)
+
+    def count_invoices(self, filters: InvoiceFilters = NO_FILTERS) -> int:
         return count_invoices(self.engine, filters)
 
-    def invoice_totals(self, filters: InvoiceFilters = InvoiceFilters()) -> InvoiceTotals:
+    def invoice_totals(self, filters: InvoiceFilters = NO_FILTERS) -> InvoiceTotals:
         return invoice_totals(self.engine, filters)
 
-    def invoice_totals_by_kind(self, filters: InvoiceFilters = InvoiceFilters()
+    def invoice_totals_by_kind(self, filters: InvoiceFilters = NO_FILTERS
                                ) -> dict[str, int]:
         return invoice_totals_by_kind(self.engine, filters)
 
-    def invoice_ids(self, filters: InvoiceFilters = InvoiceFilters(), **kwargs) -> list[int]:
+    def invoice_ids(self, filters: InvoiceFilters = NO_FILTERS, **kwargs) -> list[int]:
         return invoice_ids(self.engine, filters, **kwargs)
 
     def payment_statuses(self) -> list[str]:

@@ -9,6 +9,10 @@ pages (the line-item table header repeats, footers read "Page 1 of N").
 * Deterministic: reportlab invariant mode plus fixed metadata, so the same document
   always renders to the same bytes.
 * Fonts, styles and logos are loaded once per process; each call only lays out one page.
+
+Over the ~400-line guideline on purpose: the page layout (header, parties, line items,
+totals, footer) is one drawing and reads best in one place; splitting it waits for the
+PDF-speed rework that will restructure it anyway.
 """
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ from opentrain_desk.domain.money import Money
 from opentrain_desk.persistence import database
 from opentrain_desk.persistence import reports_queries as rq
 from opentrain_desk.persistence.orm import invoices, milestones
-from opentrain_desk.reports import exports
+from opentrain_desk.reports import exports, pdf_bundle
 from opentrain_desk.reports.invoice_pdf import render_invoice_pdf
 from opentrain_desk.sandbox.demo import advance_locally
 from opentrain_desk.services import invoicing, jobs, payouts
@@ -184,8 +184,8 @@ def test_unwritable_folder_is_a_clear_error_and_nothing_is_lost(factory, out, mo
         raise PermissionError(errno.EACCES, "Permission denied")
     try:
         if os.geteuid() == 0:  # root ignores the mode bits: deny as the OS would
-            monkeypatch.setattr(exports.tempfile, "mkdtemp", denied)
-            monkeypatch.setattr(exports.tempfile, "mkstemp", denied)
+            monkeypatch.setattr(pdf_bundle.tempfile, "mkdtemp", denied)
+            monkeypatch.setattr(pdf_bundle.tempfile, "mkstemp", denied)
         for as_zip, target in ((False, folder), (True, folder / "all.zip")):
             with pytest.raises(exports.ExportError) as error:
                 exports.export_invoice_pdfs(factory.engine, ids, target, as_zip=as_zip)
@@ -206,7 +206,7 @@ def test_full_disk_mid_export_keeps_the_old_files(factory, out, monkeypatch):
     ids = bulk_invoices(factory.engine, 10)
     old_zip = out / "all.zip"
     old_zip.write_bytes(b"last month's export")
-    real_write = exports._write_file
+    real_write = pdf_bundle._write_file
     calls = {"n": 0}
 
     def fills_up(path, data):
@@ -214,7 +214,7 @@ def test_full_disk_mid_export_keeps_the_old_files(factory, out, monkeypatch):
         if calls["n"] == 4:
             raise OSError(errno.ENOSPC, "No space left on device")
         real_write(path, data)
-    monkeypatch.setattr(exports, "_write_file", fills_up)
+    monkeypatch.setattr(pdf_bundle, "_write_file", fills_up)
     with pytest.raises(exports.ExportError, match="The disk is full") as error:
         exports.export_invoice_pdfs(factory.engine, ids, out, as_zip=False)
     assert error.value.errno == errno.ENOSPC and "Nothing was written" in str(error.value)
@@ -410,7 +410,11 @@ def test_invoice_list_filters_sorts_and_pages_in_sql(report_engine):
     assert numbers(rq.InvoiceFilters(text="sub-2026")) == ["SUB-2026-000001"]  # number
     assert numbers(sort="project", descending=False)[:2] == ["EMP-2026-000001",
                                                              "EMP-2026-000002"]
-    paged = [numbers(sort="number", descending=False, offset=o, limit=2) for o in (0, 2, 4)]
+    paged, after = [], None
+    for _ in range(3):  # keyset: each page starts after the last row of the one before
+        page = rq.list_invoices(engine, sort="number", descending=False, after=after, limit=2)
+        paged.append([r.number for r in page])
+        after = page[-1]
     assert sum(paged, []) == numbers(sort="number", descending=False)
     assert [len(p) for p in paged] == [2, 2, 1]
     assert rq.count_invoices(engine) == 5

@@ -6,7 +6,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QComboBox
 
 from opentrain_desk.hygiene.palette import apply_theme, build_palette
-from opentrain_desk.persistence.reports_queries import MonthlyTotal
+from opentrain_desk.services.read_models import MonthlyTotal
 from opentrain_desk.ui.views.settings.appearance_section import THEME_KEY
 from tests.ui.conftest import find
 

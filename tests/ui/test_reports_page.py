@@ -281,7 +281,7 @@ def test_new_invoices_appear_when_payments_change(qtbot, window):
 def test_invoices_model_passes_qtmodeltester(qtbot, qtmodeltester, window, rows):
     if rows:
         seed(window.ctx.uow.engine)
-    model = InvoicesModel(window.ctx.db, window.ctx.queries.engine)
+    model = InvoicesModel(window.ctx.db, window.ctx.read)
     model.set_filters(model.filters)
     qtbot.waitUntil(lambda: not model.is_loading)
     assert model.rowCount() == rows

@@ -7,9 +7,12 @@ through here: they are the services' use cases, one unit of work each.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import date
+from pathlib import Path
 from typing import Protocol
 
+from ...domain.invoices import InvoiceDocument
 from .history import (NEEDS_A_PERSON, HistoryTotals, NotificationRow, PaymentHistoryRow,
                       TrainerMessageRow, UnreadSummary)
 from .invoices import InvoiceFilters, InvoiceRow, InvoiceTotals, MonthlyTotal
@@ -53,14 +56,25 @@ class HistoryReads(Protocol):
 
 
 class InvoiceReads(Protocol):
-    def list_invoices(self, filters: InvoiceFilters = ..., **kwargs) -> list[InvoiceRow]: ...
+    """Invoices for Reports. ``sort`` is one of ``invoices.SORT_KEYS`` (ties broken by id in
+    the same direction); lists page by keyset (``after`` = last row of the previous page)."""
+
+    def list_invoices(self, filters: InvoiceFilters = ..., *, sort: str = "date",
+                      descending: bool = True, after: InvoiceRow | None = None,
+                      limit: int | None = 200) -> list[InvoiceRow]: ...
+    def iter_invoices(self, filters: InvoiceFilters = ..., *, sort: str = "date",
+                      descending: bool = True, batch: int = 1000) -> Iterator[InvoiceRow]: ...
+    def invoice_documents(self, ids: Sequence[int], logo_path: Path | None = None
+                          ) -> Iterator[InvoiceDocument]: ...
     def count_invoices(self, filters: InvoiceFilters = ...) -> int: ...
     def invoice_totals(self, filters: InvoiceFilters = ...) -> InvoiceTotals: ...
     def invoice_totals_by_kind(self, filters: InvoiceFilters = ...) -> dict[str, int]: ...
-    def invoice_ids(self, filters: InvoiceFilters = ..., **kwargs) -> list[int]: ...
+    def invoice_ids(self, filters: InvoiceFilters = ..., *, sort: str = "date",
+                    descending: bool = True) -> list[int]: ...
     def payment_statuses(self) -> list[str]: ...
-    def monthly_totals(self, date_from: date | None = None, date_to: date | None = None,
-                       **kwargs) -> list[MonthlyTotal]: ...
+    def monthly_totals(self, date_from: date | None = None, date_to: date | None = None, *,
+                       today: date | None = None, max_months: int = 24
+                       ) -> list[MonthlyTotal]: ...
 
 
 class ReadSide(JobReads, HistoryReads, InvoiceReads, Protocol):

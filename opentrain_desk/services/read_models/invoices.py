@@ -20,6 +20,10 @@ class InvoiceFilters:
     text: str = ""
 
 
+#: What the invoice list can be sorted by (the read side refuses anything else).
+SORT_KEYS = ("number", "project", "billing_type", "amount", "status", "date")
+
+
 @dataclass(frozen=True, slots=True)
 class InvoiceRow:
     id: int
@@ -55,7 +59,8 @@ class MonthlyTotal:
 
     @property
     def label(self) -> str:
-        """``Mar 2026`` (locale-independent)."""
+        """``Mar 2026`` (locale-independent: CSV and logs; screens use
+        ``ui.formatting.month``)."""
         return f"{_MONTHS[self.month.month - 1]} {self.month.year}"
 
 

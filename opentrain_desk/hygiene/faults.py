@@ -4,7 +4,7 @@ A :class:`Problem` says what happened, what it means for the user's data and wha
 and carries the exit code the app ends with when the user does not choose a way out. The
 details (tracebacks, driver messages) go to the log, never to the screen. No Qt here: the
 start-up dialog (:mod:`.problem_dialog`) and the background-task messages
-(``ui/tasks.user_message``) both read these.
+(``ui/ops.user_message``) both read these.
 
 Exit codes (``python -m opentrain_desk``): 0 ok (also: another window on the workspace was
 brought to the front), 1 unexpected error (crash report), 2 the command line is wrong (an

@@ -1,8 +1,8 @@
 """Read models for payment history, the notification center and messages owed to trainers.
 
-Same style as ``queries.py``: plain frozen rows, one short connection per call, SQL-side
-filtering and paging. Every function takes the engine first so the UI can ``partial`` it
-onto its background runner.
+Same style as ``queries.py``: rows from ``services.read_models``, one short connection per
+call, SQL-side filtering and keyset paging. The functions take the engine first;
+``HistoryQueries`` binds them for ``read_side.SqlReadSide``, which is what the UI sees.
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Read models for the Reports area: the invoice list and the monthly totals.
 
-Same style as ``queries.py`` / ``history_queries.py``: plain frozen rows, one short
-connection per call, filtering, sorting and paging done in SQL. Every function takes the
-engine first so the UI can ``partial`` it onto its background runner.
+Same style as ``queries.py`` / ``history_queries.py``: rows from ``services.read_models``,
+one short connection per call, filtering, sorting and keyset paging done in SQL. The
+functions take the engine first; ``InvoiceQueries`` binds them for ``read_side.SqlReadSide``.
 
 Dates: an invoice's ``issue_date`` is the UTC calendar date of the money event (the unit of
 work's clock is UTC), so date filters and months are UTC calendar dates/months throughout.

@@ -29,13 +29,3 @@ class AppContext:
     workspace_label: str = ""        # where the books live, for titles and Settings
     open_demo: Callable[[], None] | None = None
     extras: dict = field(default_factory=dict)
-
-    # -- transitional spellings (removed when every view uses the names above) -------------
-    @property
-    def runner(self):
-        from .tasks import LegacyRunner
-        return LegacyRunner(self.db)
-
-    @property
-    def queries(self) -> ReadSide:
-        return self.read

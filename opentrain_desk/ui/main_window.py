@@ -11,7 +11,7 @@ from .context import AppContext
 from .layout_memory import LayoutMemory
 from .views.jobs_page import JobsPage
 from .views.notifications_page import NotificationsPage
-from .views.reports_page import ReportsPage
+from .views.reports.page import ReportsPage
 from .views.settings import SettingsPage
 
 

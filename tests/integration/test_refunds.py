@@ -245,7 +245,7 @@ def test_reports_list_credit_notes_negative_and_net_them(factory, gateway, tmp_p
     assert rq.invoice_totals(factory.engine).amount_cents == 125_000  # 2 funded - 1 back
     by_kind = rq.invoice_totals_by_kind(factory.engine)
     assert by_kind == {"EMP": 250_000, "CN": -125_000}
-    from opentrain_desk.ui.views.reports_page import directions_text
+    from opentrain_desk.ui.views.reports.invoices_model import directions_text
     assert "refunded -$1,250.00" in directions_text(by_kind)
     [month] = rq.monthly_totals(factory.engine, date_from=rows[0].issue_date,
                                 date_to=rows[0].issue_date)

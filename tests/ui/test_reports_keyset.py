@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QPushButton
 
 from opentrain_desk.domain.invoices import InvoiceKind
 from opentrain_desk.services.stripe_check import Difference, Problem, Remedy
-from opentrain_desk.ui.views.reports_page import InvoiceColumn, InvoicesModel
-from opentrain_desk.ui.views.stripe_check_view import DifferencesModel
+from opentrain_desk.ui.views.reports.invoices_model import InvoiceColumn, InvoicesModel
+from opentrain_desk.ui.views.reports.differences import DifferencesModel
 from tests.integration.test_exports import bulk_invoices, issue
 from tests.ui.conftest import find, idle, table_column
 from tests.ui.test_reports_page import open_reports, seed

@@ -15,7 +15,8 @@ from PySide6.QtWidgets import (QComboBox, QDateEdit, QFileDialog, QLabel, QMessa
 
 from opentrain_desk.domain.invoices import BillingType, InvoiceKind
 from opentrain_desk.reports import exports
-from opentrain_desk.ui.views.reports_page import InvoiceColumn, InvoicesModel, ReportsPage
+from opentrain_desk.ui.views.reports.invoices_model import InvoiceColumn, InvoicesModel
+from opentrain_desk.ui.views.reports.page import ReportsPage
 from tests.integration.test_exports import bulk_invoices, issue
 from tests.integration.test_invoice_pdf import pdf_text
 from tests.ui.conftest import click, find, idle, table_column, wait_dialog

@@ -59,7 +59,7 @@ def close(window) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         QApplication.processEvents()  # not qtbot.wait: no deferred deletes at teardown
-        if not (window.ctx.runner.pending or window.ctx.net.pending):
+        if not (window.ctx.db.pending or window.ctx.net.pending):
             break
         time.sleep(0.005)
     _close_window(window)
@@ -67,7 +67,7 @@ def close(window) -> None:
 
 def settled(qtbot, window) -> None:
     """No database or Stripe work in flight (the page's callbacks have run)."""
-    qtbot.waitUntil(lambda: window.ctx.runner.pending == 0 and window.ctx.net.pending == 0,
+    qtbot.waitUntil(lambda: window.ctx.db.pending == 0 and window.ctx.net.pending == 0,
                     timeout=10000)
 
 

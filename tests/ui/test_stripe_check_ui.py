@@ -15,8 +15,9 @@ from opentrain_desk.app import apply_style, close_window
 from opentrain_desk.domain.milestones import MilestoneStatus
 from opentrain_desk.services.workspace_settings import workspace_id
 from opentrain_desk.services.stripe_check import CSV_HEADER, Problem
-from opentrain_desk.ui.views.stripe_check_view import (CHECKING_TEXT, NO_DIFFERENCES,
-                                                       DifferenceColumn, StripeCheckView)
+from opentrain_desk.ui.views.reports.differences import (CHECKING_TEXT, NO_DIFFERENCES,
+                                                        DifferenceColumn)
+from opentrain_desk.ui.views.reports.stripe_check import StripeCheckView
 from tests.integration.test_funding import hire, milestone, with_card
 from tests.integration.test_stripe_check import plant_charge
 from tests.ui.conftest import (click, confirm_box, find, open_window, select_row, submit,

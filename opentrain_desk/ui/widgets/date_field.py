@@ -11,7 +11,8 @@ from PySide6.QtCore import QDate, QLocale, QPoint, QSize, Qt, Signal
 from PySide6.QtWidgets import (QCalendarWidget, QFrame, QLineEdit, QStyle, QTableView,
                                QVBoxLayout, QWidget)
 
-DISPLAY_FORMAT = "MMM d, yyyy"  # the tables' format ("Dec 5, 2026")
+from .. import formatting as fmt
+
 _ENGLISH = QLocale(QLocale.Language.English, QLocale.Country.UnitedStates)
 _FIXED_FORMATS = ("yyyy-MM-dd", "yyyy/M/d", "MMM d, yyyy", "MMMM d, yyyy", "MMM d yyyy",
                   "d MMM yyyy", "d MMMM yyyy")
@@ -20,10 +21,10 @@ _FIXED_FORMATS = ("yyyy-MM-dd", "yyyy/M/d", "MMM d, yyyy", "MMMM d, yyyy", "MMM 
 def _locale_formats(locale: QLocale) -> list[str]:
     formats = []
     for kind in (QLocale.FormatType.ShortFormat, QLocale.FormatType.LongFormat):
-        fmt = locale.dateFormat(kind)
-        if "yyyy" not in fmt:
-            fmt = fmt.replace("yy", "yyyy")
-        formats.append(fmt)
+        pattern = locale.dateFormat(kind)
+        if "yyyy" not in pattern:
+            pattern = pattern.replace("yy", "yyyy")
+        formats.append(pattern)
     return formats
 
 
@@ -35,19 +36,20 @@ def parse_date(text: str, locale: QLocale | None = None) -> date | None:
     if not text:
         return None
     locale = locale or QLocale()
-    candidates = [(locale, fmt) for fmt in _locale_formats(locale)]
-    candidates += [(_ENGLISH, fmt) for fmt in _FIXED_FORMATS]
+    candidates = [(locale, pattern) for pattern in _locale_formats(locale)]
+    candidates += [(_ENGLISH, pattern) for pattern in _FIXED_FORMATS]
     if locale.territory() == QLocale.Country.UnitedStates:
         candidates.append((_ENGLISH, "M/d/yyyy"))
-    for loc, fmt in candidates:
-        parsed = loc.toDate(text, fmt)
+    for loc, pattern in candidates:
+        parsed = loc.toDate(text, pattern)
         if parsed.isValid():
             return parsed.toPython()
     raise ValueError(text)
 
 
 def format_date(value: date) -> str:
-    return _ENGLISH.toString(QDate(value), DISPLAY_FORMAT)
+    """As the tables show dates (``ui.formatting.day``), so a typed date reads back alike."""
+    return fmt.day(value)
 
 
 def example_text(locale: QLocale | None = None) -> str:

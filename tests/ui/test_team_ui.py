@@ -124,3 +124,107 @@ def test_an_accountants_approval_forced_through_is_refused_in_the_dialog(
             assert release.text() == "1,000.00"
     finally:
         close_window(window)
+
+
+class FakeTeamAdmin:
+    """Records the database-side calls Settings → Team makes (no logins on SQLite)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args: self.calls.append((name, *args))
+
+
+def test_team_section_adds_a_member_and_keeps_the_last_owner(qtbot, qapp, qtmodeltester,
+                                                             settings, owner):
+    admin = FakeTeamAdmin()
+    window = seat(qtbot, qapp, settings, settings.actor)
+    try:
+        window.ctx.team_admin = admin
+        section = window.settings_page.team_section
+        section.managed = True
+        for widget in (section.add_button, section.role_combo):
+            widget.setVisible(True)
+        window.show_area("actionSettings")
+        table = find(window, QWidget, "teamTable")
+        qtbot.waitUntil(lambda: table.model().rowCount() == 1)
+        click(qtbot, find(window, QPushButton, "addMemberButton"))
+        dialog = wait_dialog(qtbot, window, "addMemberDialog")
+        find(dialog, QLineEdit, "memberNameEdit").setText("Ana López")
+        combo = dialog.findChild(QWidget, "newMemberRoleCombo")
+        combo.setCurrentIndex(combo.findData(Role.ACCOUNTANT))
+        click(qtbot, find(dialog, QPushButton, "submitButton"))
+        qtbot.waitUntil(lambda: dialog.findChild(QLineEdit, "oneTimePasswordEdit") is not None)
+        login = find(dialog, QLineEdit, "memberLoginEdit").text()
+        password = find(dialog, QLineEdit, "oneTimePasswordEdit").text()
+        assert login == "ana_lopez" and len(password) >= 12
+        click(qtbot, find(dialog, QPushButton, "copyPasswordButton"))
+        assert qapp.clipboard().text() == password
+        assert admin.calls == [("add_member", "ana_lopez", "accountant", password)]
+        click(qtbot, find(dialog, QPushButton, "submitButton"))  # Done
+        qtbot.waitUntil(lambda: table.model().rowCount() == 2)
+        qtmodeltester.check(table.model())
+        names = [table.model().index(r, 0).data() for r in range(2)]
+        assert "Ana López" in names
+        # the only Owner cannot be demoted
+        owner_row = next(r for r in range(2) if table.model().index(r, 2).data() == "Owner")
+        table.selectRow(owner_row)
+        role = find(window, QWidget, "memberRoleCombo")
+        role.setCurrentIndex(role.findData(Role.VIEWER))
+        role.activated.emit(role.currentIndex())
+        status = find(window, QLabel, "teamStatusLabel")
+        qtbot.waitUntil(lambda: status.text().startswith("At least one Owner"))
+        assert role.currentData() is Role.OWNER  # back to the member's real role
+        assert table.model().index(owner_row, 2).data() == "Owner"
+    finally:
+        close_window(window)
+
+
+def test_solo_team_section_says_how_to_move_to_a_server(qtbot, qapp, settings, owner):
+    window = seat(qtbot, qapp, settings, settings.actor)
+    try:
+        window.show_area("actionSettings")
+        hint = find(window, QLabel, "teamSoloLabel")
+        assert hint.isVisibleTo(window) and "opentrain-desk team migrate" in hint.text()
+        assert not find(window, QPushButton, "addMemberButton").isVisibleTo(window)
+    finally:
+        close_window(window)
+
+
+def test_audit_log_filters_by_member_and_exports_csv(qtbot, qapp, qtmodeltester, settings,
+                                                     owner, tmp_path):
+    from opentrain_desk.services import people
+    people.set_my_name(owner(), "Olga Owner")
+    jobs.create_job(owner(), "By the owner")
+    add_member(owner, "max", Role.MANAGER, "Max Manager")
+    jobs.create_job(UnitOfWorkFactory(owner.engine, "max")(), "By the manager")
+    window = seat(qtbot, qapp, settings, settings.actor)
+    try:
+        window.show_area("actionReports")
+        page = window.reports_page
+        page.tabs.setCurrentWidget(page.audit_tab)
+        table = find(window, QWidget, "auditLogTable")
+        model = table.model()
+        qtbot.waitUntil(lambda: model.rowCount() >= 3)
+        qtmodeltester.check(model)
+        combo = find(window, QWidget, "auditMemberCombo")
+        qtbot.waitUntil(lambda: combo.findData("max") >= 0)
+        combo.setCurrentIndex(combo.findData("max"))
+        combo.activated.emit(combo.currentIndex())
+        qtbot.waitUntil(lambda: model.rowCount() == 1)
+        assert model.index(0, 1).data() == "Max Manager"
+        assert model.index(0, 2).data().startswith("job #")
+        assert "title: By the manager" in model.index(0, 3).data()
+        target = tmp_path / "audit.csv"
+        with qtbot.waitSignal(page.audit_tab.exported, timeout=10000) as done:
+            page.audit_tab.export_csv(target)
+        assert done.args == [1]
+        with target.open(encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.reader(fh))
+        assert rows[0][:3] == ["When (UTC)", "Member", "Login"]
+        assert rows[1][1:3] == ["Max Manager", "max"] and rows[1][5] == "created"
+    finally:
+        close_window(window)

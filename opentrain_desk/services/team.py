@@ -16,7 +16,7 @@ from ..domain.errors import DomainError
 from ..domain.roles import Capability, Role, can
 from ..domain.roles import require as require_role
 from .unit_of_work import UnitOfWork
-from .workspace_settings import person_name_key
+from .person_keys import person_name_key
 
 
 @dataclass(frozen=True, slots=True)

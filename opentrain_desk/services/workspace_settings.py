@@ -49,12 +49,7 @@ def events_synced_key(mode: str) -> str:
     return f"stripe.{mode}.events_synced_at"
 
 
-PERSON_NAME_PREFIX = "person_name:"
-
-
-def person_name_key(login: str) -> str:
-    """The name a person (a login) goes by in audit entries and "Approved by"."""
-    return f"{PERSON_NAME_PREFIX}{login}"[:80]
+from .person_keys import PERSON_NAME_PREFIX, person_name_key  # noqa: E402,F401
 
 
 def workspace_id(uow: UnitOfWork) -> str:
@@ -164,5 +159,5 @@ def set_logo(factory: UnitOfWorkFactory, path: str) -> str:
 
 def _require_company_details(factory: UnitOfWorkFactory) -> None:
     from ..domain.roles import Capability
-    from .team import require_in  # team imports this module (setting keys)
+    from .team import require_in
     require_in(factory, Capability.COMPANY_DETAILS)

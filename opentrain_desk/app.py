@@ -73,7 +73,8 @@ def build_window(settings: Settings, on_open_demo=None, sandbox_server=None):
     sync = SyncController(workspace.read, workspace.stripe, db, workspace.payment_worker)
     ctx = AppContext(settings, workspace.uow, workspace.read, db, net, files,
                      stripe=workspace.stripe, sync=sync, open_demo=on_open_demo,
-                     workspace_label=workspace.label)
+                     workspace_label=workspace.label, is_team=workspace.is_team,
+                     team_admin=workspace.team_admin())
     window = MainWindow(ctx)
     window.workspace = workspace
     for child in (db, net, files, sync):

@@ -75,6 +75,22 @@ class Workspace:
         """Where the books live, password hidden (window title, Settings → Workspace)."""
         return self.engine.url.render_as_string(hide_password=True)
 
+    @property
+    def is_team(self) -> bool:
+        """A team workspace on a server: members sign in with their own database login."""
+        return self.engine.dialect.name != "sqlite"
+
+    def team_admin(self):
+        """The ``services.ports.TeamAdmin`` for Settings → Team: none in a solo workspace
+        (no logins to manage); on a server, the PostgreSQL one when this build has it."""
+        if not self.is_team:
+            return None
+        try:
+            from .persistence.team_security import PgTeamAdmin  # type: ignore[import]
+        except ImportError:
+            return None
+        return PgTeamAdmin(self.engine)
+
     def payment_worker(self, on_change):
         """The outbox worker for this workspace (started by the UI's SyncController)."""
         from .payments.outbox import OutboxWorker

@@ -11,7 +11,9 @@ from typing import Callable
 
 from ..domain.errors import DomainError
 from ..domain.operations import ErrorKind, OperationStatus
+from ..domain.roles import Capability
 from ..services.ports import GatewayError, KeyInfo, PaymentGateway, SecretStore
+from ..services.team import require_in
 from ..services.unit_of_work import UnitOfWorkFactory
 from ..services.workspace_settings import STRIPE_KEY_HINT, STRIPE_MODE, customer_key, workspace_id
 from .keys import key_mode, mask_key
@@ -114,6 +116,7 @@ class StripeConnection:
             raise KeyRefused("The sandbox uses its own built-in key; nothing to save.")
         if self.secrets is None:
             raise KeyRefused("No key store is configured.")
+        require_in(self.factory, Capability.STRIPE_KEY)  # before Stripe or the keyring
         key = (key or "").strip()
         try:
             mode = key_mode(key)
@@ -141,6 +144,7 @@ class StripeConnection:
     def remove_key(self) -> None:
         if self.is_sandbox or self.secrets is None:
             return
+        require_in(self.factory, Capability.STRIPE_KEY)
         self.secrets.delete(self._key_name())
         with self.factory() as uow:
             hint = uow.settings.get(STRIPE_KEY_HINT)

@@ -17,7 +17,7 @@ from ..services.workspace_settings import PERSON_NAME_PREFIX
 from ..services.read_models.history import (NEEDS_A_PERSON, HistoryTotals, NotificationRow,  # noqa: F401,E501
                                             PaymentHistoryRow, TrainerMessageRow,
                                             UnreadSummary)
-from .orm import (contracts, jobs, milestones, notifications, outgoing_messages,
+from .orm import (contracts, jobs, members, milestones, notifications, outgoing_messages,
                   stripe_operations, trainers, workspace_settings)
 
 
@@ -36,11 +36,14 @@ _HISTORY_FROM = (milestones.join(contracts, contracts.c.id == milestones.c.contr
                  .join(jobs, jobs.c.id == contracts.c.job_id)
                  .join(trainers, trainers.c.id == contracts.c.trainer_id))
 _LAST_EVENT = sa.func.coalesce(milestones.c.approved_at, milestones.c.funded_at)
-#: "Approved by": the name the person gave in Settings for their login, else the login.
+#: "Approved by": the member's name, else the name the person gave in Settings for their
+#: login (before teams), else the login.
 _PEOPLE = workspace_settings.alias("people")
+_APPROVER = members.alias("approver")
 _WITH_PEOPLE = _HISTORY_FROM.outerjoin(
-    _PEOPLE, _PEOPLE.c.key == sa.literal(PERSON_NAME_PREFIX) + milestones.c.approved_by)
-_APPROVED_BY = sa.func.coalesce(_PEOPLE.c.value, milestones.c.approved_by)
+    _PEOPLE, _PEOPLE.c.key == sa.literal(PERSON_NAME_PREFIX) + milestones.c.approved_by
+).outerjoin(_APPROVER, _APPROVER.c.login == milestones.c.approved_by)
+_APPROVED_BY = sa.func.coalesce(_APPROVER.c.name, _PEOPLE.c.value, milestones.c.approved_by)
 
 
 def _day_start(value: date | datetime) -> datetime:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from .audit_queries import AuditQueries
 from .history_queries import HistoryQueries
 from .queries import Queries
 from .reports_queries import InvoiceQueries
 
 
-class SqlReadSide(Queries, HistoryQueries, InvoiceQueries):
+class SqlReadSide(Queries, HistoryQueries, InvoiceQueries, AuditQueries):
     def __init__(self, engine: sa.Engine) -> None:
         super().__init__(engine)

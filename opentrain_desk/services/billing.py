@@ -13,6 +13,8 @@ from .ports import CardInfo, GatewayError, PaymentGateway
 from .unit_of_work import UnitOfWorkFactory
 from .workspace_settings import (COMPANY_EMAIL, COMPANY_NAME, bank_methods_key, customer_key,
                                  default_card_key, workspace_id)
+from ..domain.roles import Capability
+from .team import require_in
 
 #: Stripe's test payment methods (test mode and the sandbox): no card numbers involved.
 TEST_CARDS = {
@@ -71,6 +73,7 @@ def list_cards(factory: UnitOfWorkFactory, gateway: PaymentGateway) -> list[Card
 def add_test_card(factory: UnitOfWorkFactory, gateway: PaymentGateway,
                   test_payment_method: str) -> CardInfo:
     """Attach one of Stripe's test payment methods (test mode only)."""
+    require_in(factory, Capability.BILLING)
     if gateway.mode != "test":
         raise BillingError("Test cards can only be added with a test-mode key.")
     if test_payment_method not in TEST_CARDS:
@@ -101,6 +104,7 @@ def add_test_bank_account(factory: UnitOfWorkFactory, gateway: PaymentGateway,
                           account_number: str) -> CardInfo:
     """Attach one of Stripe's test bank accounts (test mode only): fundings charged to it
     are ACH debits that settle (or fail) days later."""
+    require_in(factory, Capability.BILLING)
     if gateway.mode != "test":
         raise BillingError("Test bank accounts can only be added with a test-mode key; in "
                            "live mode add the account on Stripe's secure page.")
@@ -128,6 +132,7 @@ def _remember_bank(factory: UnitOfWorkFactory, mode: str, method_id: str) -> Non
 
 
 def set_default(factory: UnitOfWorkFactory, gateway: PaymentGateway, card_id: str) -> None:
+    require_in(factory, Capability.BILLING)
     customer = ensure_customer(factory, gateway)
     try:
         gateway.set_default_card(customer, card_id)
@@ -137,6 +142,7 @@ def set_default(factory: UnitOfWorkFactory, gateway: PaymentGateway, card_id: st
 
 
 def remove_card(factory: UnitOfWorkFactory, gateway: PaymentGateway, card_id: str) -> None:
+    require_in(factory, Capability.BILLING)
     try:
         gateway.detach_card(card_id)
     except GatewayError as error:
@@ -198,6 +204,7 @@ def start_card_setup(factory: UnitOfWorkFactory, gateway: CardSetupGateway,
                      success_url: str = CARD_SETUP_SUCCESS_URL,
                      cancel_url: str = CARD_SETUP_CANCEL_URL) -> CardSetup:
     """Create Stripe's hosted “save a card” page for the agency's Customer."""
+    require_in(factory, Capability.BILLING)
     customer = ensure_customer(factory, gateway)
     try:
         session_id, url = gateway.create_setup_session(customer, success_url, cancel_url)
@@ -209,6 +216,7 @@ def start_card_setup(factory: UnitOfWorkFactory, gateway: CardSetupGateway,
 def finish_card_setup(factory: UnitOfWorkFactory, gateway: CardSetupGateway,
                       session_id: str) -> CardInfo:
     """Pick up the card saved on the hosted page; the first card becomes the default."""
+    require_in(factory, Capability.BILLING)
     customer = ensure_customer(factory, gateway)
     try:
         method = gateway.finish_setup_session(session_id)

@@ -12,6 +12,8 @@ from ..domain.money import Money
 from .ports import GatewayError, PaymentGateway
 from .stripe_events import apply_dispute
 from .unit_of_work import UnitOfWork, UnitOfWorkFactory
+from ..domain.roles import Capability
+from .team import require_in
 
 LABELS = {"product_description": "What was bought",
           "service_date": "Date the work was delivered",
@@ -93,6 +95,7 @@ def save_evidence(factory: UnitOfWorkFactory, gateway: PaymentGateway, dispute_i
                   evidence: dict, submit: bool) -> str:
     """Save the evidence at Stripe (``submit=False`` stages it; ``True`` submits it for
     review); the books keep what was sent. Network: call off the GUI thread."""
+    require_in(factory, Capability.REFUND)
     evidence = {key: (evidence.get(key) or "").strip() for key in EVIDENCE_FIELDS}
     with factory() as uow:
         row = uow.disputes.get(dispute_id)

@@ -16,6 +16,8 @@ from .plan import require_plan
 from .ports import GatewayError, PaymentResult
 from .unit_of_work import UnitOfWork
 from .workspace_settings import bank_methods_key, customer_key, default_card_key
+from ..domain.roles import Capability
+from .team import require
 
 
 class NoPaymentMethod(DomainError):
@@ -62,6 +64,7 @@ def queue_funding(uow: UnitOfWork, milestone_id: int, mode: str | None,
 
     Charges the default payment method unless another saved one is named."""
     with uow:
+        require(uow, Capability.FUND)
         milestone = uow.milestones.get(milestone_id, for_update=True)
         operation = _queue(uow, milestone, mode, payment_method_id)
         uow.commit()
@@ -76,6 +79,7 @@ def queue_funding_in(uow: UnitOfWork, milestone: Milestone, mode: str | None) ->
 def cancel_funding(uow: UnitOfWork, milestone_id: int) -> None:
     """Cancel a queued funding that has not reached Stripe."""
     with uow:
+        require(uow, Capability.FUND)
         milestone = uow.milestones.get(milestone_id, for_update=True)
         operation = uow.operations.open_for_milestone(milestone_id, OperationKind.FUND_MILESTONE)
         if operation is None:

@@ -10,10 +10,13 @@ from . import funding
 from .notifications import message_trainer, notify, resolve
 from .plan import require_plan
 from .unit_of_work import UnitOfWork
+from ..domain.roles import Capability
+from .team import require
 
 
 def create_job(uow: UnitOfWork, title: str, description: str = "") -> int:
     with uow:
+        require(uow, Capability.MANAGE_JOBS)
         job = uow.jobs.add(Job(title=clean_required(title, "job title"),
                                description=(description or "").strip(), created_at=uow.now))
         uow.audit("job", job.id, "created", after={"title": job.title})
@@ -24,6 +27,7 @@ def create_job(uow: UnitOfWork, title: str, description: str = "") -> int:
 def archive_job(uow: UnitOfWork, job_id: int) -> None:
     """Raises ArchiveRefused, listing the unresolved milestones."""
     with uow:
+        require(uow, Capability.MANAGE_JOBS)
         job = _archive(uow, job_id)
         uow.audit("job", job.id, "archived", before={"archived": False},
                   after={"archived": True})
@@ -53,6 +57,7 @@ def archive_refusal(uow: UnitOfWork, job_id: int) -> str | None:
 def restore_job(uow: UnitOfWork, job_id: int) -> None:
     """An archived job back in the active list."""
     with uow:
+        require(uow, Capability.MANAGE_JOBS)
         job = uow.jobs.get(job_id)
         job.restore()
         uow.audit("job", job.id, "restored", before={"archived": True},
@@ -74,6 +79,9 @@ def hire_trainer(uow: UnitOfWork, job_id: int, trainer_name: str, trainer_email:
     name = clean_required(trainer_name, "trainer's name")
     email = clean_email(trainer_email)
     with uow:
+        require(uow, Capability.HIRE)
+        if fund_mode is not None:
+            require(uow, Capability.FUND)
         require_plan(uow)
         job = uow.jobs.get(job_id)
         if job.archived:
@@ -107,6 +115,7 @@ def _add_milestone(uow: UnitOfWork, contract_id: int, draft: MilestoneDraft) -> 
 
 def add_milestone(uow: UnitOfWork, contract_id: int, draft: MilestoneDraft) -> int:
     with uow:
+        require(uow, Capability.EDIT_MILESTONES)
         contract = uow.contracts.get(contract_id)
         job = uow.jobs.get(contract.job_id)
         if job.archived:
@@ -118,6 +127,7 @@ def add_milestone(uow: UnitOfWork, contract_id: int, draft: MilestoneDraft) -> i
 
 def edit_milestone(uow: UnitOfWork, milestone_id: int, draft: MilestoneDraft) -> None:
     with uow:
+        require(uow, Capability.EDIT_MILESTONES)
         milestone = uow.milestones.get(milestone_id)
         before = milestone.snapshot()
         milestone.edit(draft, uow.now)
@@ -129,6 +139,7 @@ def delete_milestone(uow: UnitOfWork, milestone_id: int) -> None:
     """Only a Not Funded milestone with no payment operation still open. Its operations'
     history (cancelled or declined fundings) is kept, detached and labelled."""
     with uow:
+        require(uow, Capability.EDIT_MILESTONES)
         milestone = uow.milestones.get(milestone_id, for_update=True)
         milestone.ensure_deletable()
         operations = uow.operations.for_milestone(milestone_id)
@@ -149,6 +160,7 @@ def record_submission(uow: UnitOfWork, milestone_id: int, note: str = "",
                       deliverable_url: str = "") -> None:
     """The trainer marked the milestone complete: Pending approval."""
     with uow:
+        require(uow, Capability.RECORD_SUBMISSION)
         milestone = uow.milestones.get(milestone_id)
         before = milestone.snapshot()
         milestone.submit(uow.now, note, deliverable_url)
@@ -170,6 +182,7 @@ def request_changes(uow: UnitOfWork, milestone_id: int, note: str) -> None:
     """Back to Active & Funded with the reviewer's note kept."""
     note = clean_required(note, "note for the trainer", limit=5000)
     with uow:
+        require(uow, Capability.REQUEST_CHANGES)
         milestone = uow.milestones.get(milestone_id)
         before = milestone.snapshot()
         milestone.apply(Action.REQUEST_CHANGES, uow.now, note)

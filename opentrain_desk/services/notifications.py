@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from ..domain.money import format_cents
 from .unit_of_work import UnitOfWork
+from ..domain.roles import Capability
+from .team import require
 
 
 def notify(uow: UnitOfWork, kind: str, title: str, body: str = "", *, job_id=None,
@@ -51,12 +53,14 @@ def was_prompted_since(uow: UnitOfWork, trainer_id: int, kind: str, since) -> bo
 def mark_read(uow: UnitOfWork, notification_ids: list[int] | None = None) -> None:
     """Mark some (or all) notifications read."""
     with uow:
+        require(uow, Capability.READ)
         uow.notifications.mark_read(notification_ids, uow.now)
         uow.commit()
 
 
 def mark_sent(uow: UnitOfWork, message_id: int) -> None:
     with uow:
+        require(uow, Capability.MESSAGES)
         uow.messages.mark_sent(message_id, uow.now)
         uow.audit("message", message_id, "marked sent")
         uow.commit()

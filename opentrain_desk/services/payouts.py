@@ -18,6 +18,8 @@ from .notifications import message_trainer, notify, resolve, was_prompted_since,
 from .outcomes import already_settled
 from .ports import AccountInfo, GatewayError, PaymentGateway, TransferResult
 from .unit_of_work import UnitOfWork, UnitOfWorkFactory
+from ..domain.roles import Capability
+from .team import require, require_in
 
 #: Where Stripe sends the trainer after onboarding (Stripe requires https URLs).
 ONBOARDING_RETURN_URL = "https://connect.stripe.com/express_login"
@@ -41,6 +43,7 @@ def approve_milestone(uow: UnitOfWork, milestone_id: int,
     outbox, each exactly once). Raises IllegalTransition unless the milestone is Pending
     approval, so a second click or a second window cannot approve (and pay) twice."""
     with uow:
+        require(uow, Capability.APPROVE)
         milestone = uow.milestones.get(milestone_id, for_update=True)
         if uow.disputes.open_for_milestones([milestone.id]):
             raise DomainError(f"“{milestone.title}”'s charge is disputed: answer the dispute "
@@ -125,6 +128,7 @@ def retry_payout(uow: UnitOfWork, milestone_id: int) -> str:
     Before sending, the worker looks for a transfer of this milestone already at Stripe,
     so a retry never pays twice."""
     with uow:
+        require(uow, Capability.APPROVE)
         milestone = uow.milestones.get(milestone_id, for_update=True)
         failed = _failed_payout(uow, milestone)
         contract, job, trainer = _context(uow, milestone)
@@ -155,6 +159,7 @@ def refund_failed_payout(uow: UnitOfWork, milestone_id: int, reason: str) -> str
     """A failed payout's money goes back to the employer instead (with a credit note
     against the payout invoice once Stripe refunds it)."""
     with uow:
+        require(uow, Capability.REFUND)
         milestone = uow.milestones.get(milestone_id, for_update=True)
         failed = _failed_payout(uow, milestone)
         operation = refunds.queue(uow, payment_intent_id=milestone.payment_intent_id or "",
@@ -222,6 +227,7 @@ def ensure_account(factory: UnitOfWorkFactory, gateway: PaymentGateway,
 def onboarding_link(factory: UnitOfWorkFactory, gateway: PaymentGateway,
                     trainer_id: int) -> str:
     """A Stripe-hosted onboarding link; also logged as a message to the trainer."""
+    require_in(factory, Capability.APPROVE)
     account_id = ensure_account(factory, gateway, trainer_id)
     try:
         url = gateway.onboarding_link(account_id, ONBOARDING_RETURN_URL, ONBOARDING_RETURN_URL)

@@ -1,22 +1,31 @@
-"""Who is who in a workspace: the name a person gives in Settings, shown for their login
-(e.g. "Approved by")."""
+"""Who is who in a workspace: the member's name, shown for their login (e.g. "Approved by",
+the audit log). Solo: the Owner names themselves in Settings → Profile."""
 from __future__ import annotations
 
+from ..domain.errors import ConcurrentChange
 from ..domain.jobs import clean_required
+from ..domain.roles import Capability
+from .team import current_member, require
 from .unit_of_work import UnitOfWork
 from .workspace_settings import person_name_key as name_key
 
 
 def my_name(uow: UnitOfWork) -> str:
     with uow:
-        return uow.settings.get(name_key(uow.actor)) or ""
+        member = current_member(uow)
+        uow.commit()  # the solo Owner row, when it was just created
+    return "" if member.name == member.login else member.name
 
 
 def set_my_name(uow: UnitOfWork, name: str) -> str:
+    """The signed-in member's name (``members.name``); any active member may set their own."""
     name = clean_required(name, "your name", limit=120)
     with uow:
-        before = uow.settings.get(name_key(uow.actor))
-        uow.settings.set(name_key(uow.actor), name)
-        uow.audit("person", None, "name set", before={"name": before}, after={"name": name})
+        member = require(uow, Capability.READ)
+        if not uow.members.update(member.id, member.version, uow.now, name=name):
+            raise ConcurrentChange()
+        uow.settings.set(name_key(uow.actor), name)  # what older versions show
+        uow.audit("person", None, "name set", before={"name": member.name},
+                  after={"name": name})
         uow.commit()
     return name

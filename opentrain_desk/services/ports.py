@@ -256,6 +256,28 @@ class StripeLink(Protocol):
     def remove_key(self) -> None: ...
 
 
+class TeamAdmin(Protocol):
+    """The database side of a team workspace's members: each member is a database login
+    in their role's group (PostgreSQL: ``persistence/team_security``). The ``members`` rows
+    and the audit entries are the services' (``services/team_admin.py``), which call these
+    in the same action and only after the role check. A solo workspace has no logins: a
+    no-op implementation. ``role`` is a ``domain.roles.Role`` value ("accountant")."""
+
+    def add_member(self, login: str, role: str, password: str) -> None:
+        """Create the login with a one-time ``password`` (to change at first sign-in)."""
+    def change_role(self, login: str, role: str) -> None: ...
+    def deactivate(self, login: str) -> None:
+        """No more sign-ins, and the member's open sessions are ended."""
+    def reactivate(self, login: str) -> None: ...
+    def reset_password(self, login: str, password: str) -> None:
+        """A new one-time password (to change at next sign-in)."""
+    def change_own_password(self, login: str, old: str, new: str) -> None:
+        """The signed-in member replaces their (one-time) password; raises ``DomainError``
+        with a message a person can act on when ``old`` is wrong or ``new`` refused."""
+    def password_is_temporary(self, login: str) -> bool:
+        """True while the member still has a one-time password."""
+
+
 @dataclass(frozen=True)
 class WorkerState:
     """What the payment worker last knew, for the status bar."""

@@ -17,6 +17,8 @@ from . import invoicing, operations, outcomes
 from .notifications import message_trainer, notify
 from .ports import GatewayError, RefundResult
 from .unit_of_work import UnitOfWork
+from ..domain.roles import Capability
+from .team import require
 
 #: What a refund of each purpose corrects: the funding (employer) or the payout invoice.
 CORRECTS = {RefundPurpose.CANCEL: InvoiceKind.EMPLOYER_FUNDING,
@@ -66,6 +68,7 @@ def cancel_and_refund(uow: UnitOfWork, milestone_id: int, amount_cents: int, rea
     """End a funded milestone and give the unreleased money back: Refunding until Stripe
     answers, then Refunded. From Pending approval only once the trainer agreed."""
     with uow:
+        require(uow, Capability.REFUND)
         milestone = uow.milestones.get(milestone_id, for_update=True)
         if milestone.status is MilestoneStatus.PENDING_APPROVAL and not trainer_agreed:
             raise DomainError("The trainer has submitted this milestone: request changes "

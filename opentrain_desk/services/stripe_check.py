@@ -18,6 +18,8 @@ from .funding import issue_funding_invoice
 from .ports import PaymentGateway, PaymentResult, StripePayment, TransferResult
 from .unit_of_work import UnitOfWork, UnitOfWorkFactory
 from .workspace_settings import STRIPE_MODE, customer_key, workspace_id
+from ..domain.roles import Capability
+from .team import require, require_in
 
 FUNDED = (MilestoneStatus.ACTIVE_FUNDED, MilestoneStatus.PENDING_APPROVAL, MilestoneStatus.PAID)
 IN_FLIGHT = (OperationStatus.QUEUED, OperationStatus.SENDING, OperationStatus.NEEDS_ACTION)
@@ -205,6 +207,7 @@ def adopt_charge(factory: UnitOfWorkFactory, gateway: PaymentGateway, payment_in
                  ) -> int:
     """Take a charge Stripe made for a milestone into the books: Active & Funded, with its
     invoice and an audit entry. Returns the milestone id."""
+    require_in(factory, Capability.FUND)
     result = gateway.retrieve_payment(payment_intent_id)
     if not result.succeeded:
         raise DomainError(f"Stripe says {payment_intent_id} is {result.status}, not paid: "
@@ -260,6 +263,7 @@ def queue_refund(uow: UnitOfWork, payment_intent_id: str, amount_cents: int,
     """Refund a charge no milestone can take, through the outbox (idempotency key + lookup
     by metadata). Refusing a second refund of the same charge is part of the amount check."""
     with uow:
+        require(uow, Capability.REFUND)
         for operation in uow.operations.refunds_of(payment_intent_id):
             if operation.status not in (OperationStatus.FAILED, OperationStatus.CANCELLED):
                 raise DomainError(f"A refund of {payment_intent_id} is already "

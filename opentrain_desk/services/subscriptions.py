@@ -17,6 +17,8 @@ from .plan import account_type, require_plan, subscription_status
 from .ports import PaymentGateway, SubscriptionInfo
 from .unit_of_work import UnitOfWork, UnitOfWorkFactory
 from .workspace_settings import ACCOUNT_TYPE, customer_key, default_card_key
+from ..domain.roles import Capability
+from .team import require
 
 # The plan gate (account_type, require_plan) lives in .plan; still importable from here.
 SUBSCRIPTION_KINDS = (OperationKind.SUBSCRIBE, OperationKind.CHANGE_PLAN,
@@ -34,6 +36,7 @@ class SubscriptionError(DomainError):
 
 def set_account_type(uow: UnitOfWork, value: AccountType) -> None:
     with uow:
+        require(uow, Capability.PLAN)
         before = account_type(uow)
         uow.settings.set(ACCOUNT_TYPE, value.name)
         uow.audit("company", None, "account type", {"type": before.value}, {"type": value.value})
@@ -100,6 +103,7 @@ def _queue(uow: UnitOfWork, kind: OperationKind, mode: str, plan: Plan | None,
 
 def subscribe(uow: UnitOfWork, plan: Plan, mode: str) -> str:
     with uow:
+        require(uow, Capability.PLAN)
         _require_no_change_in_flight(uow)
         row = current(uow)
         if row and SubscriptionStatus.from_stripe(row.status) not in (
@@ -123,6 +127,7 @@ def _require_subscription(uow: UnitOfWork):
 
 def change_plan(uow: UnitOfWork, plan: Plan, mode: str) -> str:
     with uow:
+        require(uow, Capability.PLAN)
         row = _require_subscription(uow)
         if row.plan_id == plan.id:
             raise SubscriptionError(f"You are already on {plan.name}.")
@@ -133,6 +138,7 @@ def change_plan(uow: UnitOfWork, plan: Plan, mode: str) -> str:
 
 def cancel_at_period_end(uow: UnitOfWork, mode: str) -> str:
     with uow:
+        require(uow, Capability.PLAN)
         _require_subscription(uow)
         operation_id = _queue(uow, OperationKind.CANCEL_SUBSCRIPTION, mode, None)
         uow.commit()
@@ -141,6 +147,7 @@ def cancel_at_period_end(uow: UnitOfWork, mode: str) -> str:
 
 def resume(uow: UnitOfWork, mode: str) -> str:
     with uow:
+        require(uow, Capability.PLAN)
         row = _require_subscription(uow)
         if not row.cancel_at_period_end:
             raise SubscriptionError("The plan is not set to cancel.")

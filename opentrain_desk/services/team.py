@@ -16,7 +16,7 @@ from ..domain.errors import DomainError
 from ..domain.roles import Capability, Role, can
 from ..domain.roles import require as require_role
 from .unit_of_work import UnitOfWork
-from .workspace_settings import person_name_key
+from .person_keys import person_name_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +38,7 @@ class NotAMember(DomainError):
                          "Ask an Owner to add you in Settings → Team.")
 
 
-def _member(row) -> Member:
+def member_from_row(row) -> Member:
     return Member(row.id, row.login, row.name, Role(row.role), row.active, row.version)
 
 
@@ -48,16 +48,18 @@ def is_team(uow: UnitOfWork) -> bool:
 
 
 def current_member(uow: UnitOfWork) -> Member:
-    """The member behind this unit of work (inside ``with uow``). Solo: the Owner, created
-    when first asked for."""
+    """The member behind this unit of work (inside ``with uow``). Solo (or a server
+    database with no members yet): the Owner, created when first asked for."""
     row = uow.members.by_login(uow.actor)
-    if row is None and not is_team(uow):
+    if row is None and (not is_team(uow) or not uow.members.all()):
+        # solo, or a shared database from before teams (no members yet: `team init` makes
+        # them): whoever works in it is its Owner, as before
         name = uow.settings.get(person_name_key(uow.actor)) or uow.actor
         uow.members.add(uow.actor, name, Role.OWNER.value, uow.now)
         row = uow.members.by_login(uow.actor)
     if row is None or not row.active:
         raise NotAMember(uow.actor)
-    return _member(row)
+    return member_from_row(row)
 
 
 def require(uow: UnitOfWork, capability: Capability) -> Member:
@@ -71,5 +73,14 @@ def whoami(factory) -> Member:
     """For the UI: who is signed in, to hide what their role cannot do."""
     with factory() as uow:
         member = current_member(uow)
+        uow.commit()  # the solo Owner row, when it was just created
+    return member
+
+
+def require_in(factory, capability: Capability) -> Member:
+    """:func:`require` in a unit of work of its own: for use cases that call Stripe before
+    they write, so a refused role is told before anything is sent."""
+    with factory() as uow:
+        member = require(uow, capability)
         uow.commit()  # the solo Owner row, when it was just created
     return member

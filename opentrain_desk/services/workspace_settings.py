@@ -49,12 +49,7 @@ def events_synced_key(mode: str) -> str:
     return f"stripe.{mode}.events_synced_at"
 
 
-PERSON_NAME_PREFIX = "person_name:"
-
-
-def person_name_key(login: str) -> str:
-    """The name a person (a login) goes by in audit entries and "Approved by"."""
-    return f"{PERSON_NAME_PREFIX}{login}"[:80]
+from .person_keys import PERSON_NAME_PREFIX, person_name_key  # noqa: E402,F401
 
 
 def workspace_id(uow: UnitOfWork) -> str:
@@ -133,6 +128,7 @@ def load_company(factory: UnitOfWorkFactory) -> CompanyDetails:
 
 def save_company(factory: UnitOfWorkFactory, details: CompanyDetails) -> bool:
     """Store the changed company fields with one audit entry; False when nothing changed."""
+    _require_company_details(factory)
     details = details.cleaned()
     with factory() as uow:
         changed = WorkspaceSettings(uow).set_company(details)
@@ -151,6 +147,7 @@ def current_logo(factory: UnitOfWorkFactory) -> str:
 
 def set_logo(factory: UnitOfWorkFactory, path: str) -> str:
     """Store (or clear, with ``""``) the logo path for invoices, audited."""
+    _require_company_details(factory)
     with factory() as uow:
         settings = WorkspaceSettings(uow)
         before, settings.logo_path = settings.logo_path, path
@@ -158,3 +155,9 @@ def set_logo(factory: UnitOfWorkFactory, path: str) -> str:
                   {"logo": before}, {"logo": path})
         uow.commit()
     return path
+
+
+def _require_company_details(factory: UnitOfWorkFactory) -> None:
+    from ..domain.roles import Capability
+    from .team import require_in
+    require_in(factory, Capability.COMPANY_DETAILS)

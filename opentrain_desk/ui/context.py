@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..config import Settings
-from ..services.ports import StripeLink
+from ..services.ports import StripeLink, TeamAdmin
 from ..services.read_models import ReadSide
+from ..services.team import Member
 from ..services.unit_of_work import UnitOfWorkFactory
 from .ops import Ops
 
@@ -28,4 +29,7 @@ class AppContext:
     sync: object | None = None       # SyncController
     workspace_label: str = ""        # where the books live, for titles and Settings
     open_demo: Callable[[], None] | None = None
+    member: Member | None = None     # who is signed in (set by the main window at start)
+    team_admin: TeamAdmin | None = None  # members' database logins (Settings → Team)
+    is_team: bool = False            # a team workspace on a server (members sign in)
     extras: dict = field(default_factory=dict)

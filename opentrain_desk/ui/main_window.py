@@ -1,7 +1,7 @@
 """The main window: areas switched by actions, status bar, remembered layout."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QLabel, QMainWindow, QStackedWidget, QToolBar,
                                QWidget)
@@ -16,6 +16,8 @@ from .views.settings import SettingsPage
 
 
 class MainWindow(QMainWindow):
+    memberKnown = Signal(object)  # services.team.Member: who is signed in, with which role
+
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.ctx = ctx
@@ -41,6 +43,19 @@ class MainWindow(QMainWindow):
         for ops in (ctx.db, ctx.net, ctx.files):
             ops.failed.connect(self.show_error)
         self._restore_state()
+        self._learn_member()
+
+    def _learn_member(self) -> None:
+        """Who is signed in: what their role cannot do is disabled (``ui/roles.py``)."""
+        from ..services.team import whoami
+        from .roles import RoleGate
+        self.role_gate, factory = RoleGate(self), self.ctx.uow
+        self.ctx.db.run(self, lambda: whoami(factory), self.set_member)
+
+    def set_member(self, member) -> None:
+        self.ctx.member = member
+        self.role_gate.set_member(member)
+        self.memberKnown.emit(member)
 
     # -- construction -------------------------------------------------------------------
     def _build_areas(self) -> None:

@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import Protocol
 
 from ...domain.invoices import InvoiceDocument
+from .audit import AuditFilters, AuditRow, MemberRow
 from .history import (NEEDS_A_PERSON, HistoryTotals, NotificationRow, PaymentHistoryRow,
                       TrainerMessageRow, UnreadSummary)
 from .invoices import InvoiceFilters, InvoiceRow, InvoiceTotals, MonthlyTotal
 from .jobs import ContractRow, JobRow, MilestoneRow, TrainerRow
 
 __all__ = [
-    "NEEDS_A_PERSON", "ContractRow", "HistoryTotals", "InvoiceFilters", "InvoiceRow",
+    "NEEDS_A_PERSON", "AuditFilters", "AuditRow", "ContractRow", "MemberRow",
+    "HistoryTotals", "InvoiceFilters", "InvoiceRow",
     "InvoiceTotals", "JobRow", "MilestoneRow", "MonthlyTotal", "NotificationRow",
     "PaymentHistoryRow", "ReadSide", "TrainerMessageRow", "TrainerRow", "UnreadSummary",
 ]
@@ -77,5 +79,13 @@ class InvoiceReads(Protocol):
                        ) -> list[MonthlyTotal]: ...
 
 
-class ReadSide(JobReads, HistoryReads, InvoiceReads, Protocol):
+class AuditReads(Protocol):
+    def audit_page(self, filters: AuditFilters, after: AuditRow | None = None,
+                   limit: int = 200) -> list[AuditRow]: ...
+    def count_audit(self, filters: AuditFilters) -> int: ...
+    def audit_entities(self) -> list[str]: ...
+    def audit_actors(self) -> list[MemberRow]: ...
+
+
+class ReadSide(JobReads, HistoryReads, InvoiceReads, AuditReads, Protocol):
     """Everything the screens read."""

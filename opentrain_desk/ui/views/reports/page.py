@@ -6,6 +6,7 @@ from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from ...context import AppContext
+from .audit_tab import AuditTab
 from .exporter import ReportExports
 from .history_tab import HistoryTab
 from .invoices_tab import InvoicesTab
@@ -36,6 +37,8 @@ class ReportsPage(QWidget):
         self.tabs.addTab(self.invoices, "Invoices")
         self.tabs.addTab(self.history_tab, "Payment history")
         self.tabs.addTab(self.stripe_check, "Check against Stripe")
+        self.audit_tab = AuditTab(ctx)
+        self.tabs.addTab(self.audit_tab, "Audit log")
         layout = QVBoxLayout(self)
         title = QLabel("Reports")
         title.setProperty("role", "title")

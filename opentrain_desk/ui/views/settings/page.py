@@ -18,6 +18,7 @@ from .company_section import CompanySection
 from .plan_section import PlanSection
 from .profile_section import ProfileSection
 from .stripe_section import StripeSection
+from .team_section import TeamSection
 from .workspace_section import WorkspaceSection
 
 PAGE_WIDTH = 860  # the settings column stays readable on wide windows
@@ -39,6 +40,7 @@ class SettingsPage(QWidget):
         self.plan_section = PlanSection(ctx)
         self.workspace_section = WorkspaceSection(ctx)
         self.profile_section = ProfileSection(ctx)
+        self.team_section = TeamSection(ctx)
         self.appearance_section = AppearanceSection(ctx.extras.get("layout"))
         self.scroll = QScrollArea(objectName="settingsScroll", widgetResizable=True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -56,7 +58,8 @@ class SettingsPage(QWidget):
         sections.setSpacing(18)
         sections.addWidget(label("Settings", role="title"))
         for section in (self.stripe_section, self.billing_section, self.company_section,
-                        self.plan_section, self.profile_section, self.appearance_section,
+                        self.plan_section, self.profile_section, self.team_section,
+                        self.appearance_section,
                         self.workspace_section):
             sections.addWidget(section)
         sections.addStretch()
@@ -82,6 +85,7 @@ class SettingsPage(QWidget):
         self.company_section.load()
         self.plan_section.load()
         self.profile_section.load()
+        self.team_section.load()
 
     def _stripe_changed(self) -> None:
         self.stripeChanged.emit()

@@ -18,14 +18,15 @@ from ..services.read_models.history import (NEEDS_A_PERSON, HistoryTotals, Notif
                                             PaymentHistoryRow, TrainerMessageRow,
                                             UnreadSummary)
 from .orm import (contracts, jobs, members, milestones, notifications, outgoing_messages,
-                  stripe_operations, trainers, workspace_settings)
+                  stripe_operations_read, trainers, workspace_settings)
 
 
 # -- payment history --------------------------------------------------------------------------
 
 def _transfer_id(kind: OperationKind = OperationKind.PAYOUT) -> sa.ScalarSelect:
-    """The latest succeeded operation's Stripe object of ``kind`` (transfer, refund)."""
-    op = stripe_operations.c
+    """The latest succeeded operation's Stripe object of ``kind`` (transfer, refund); blank
+    for a team member whose role may not read Stripe ids (the read view)."""
+    op = stripe_operations_read.c
     return (sa.select(op.stripe_object_id)
             .where(op.milestone_id == milestones.c.id, op.kind == kind,
                    op.status == OperationStatus.SUCCEEDED, op.stripe_object_id != "")

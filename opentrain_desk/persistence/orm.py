@@ -160,6 +160,15 @@ stripe_operations = sa.Table(
     sa.Index("ix_stripe_operations_milestone", "milestone_id"),
 )
 
+#: The outbox as the read side reads it (a view, migration 0010): in a team workspace the
+#: Stripe ids are blank for the roles that may not read them (``team_security``). Kept out
+#: of ``metadata`` (it is not a table to create or copy).
+views = sa.MetaData()
+stripe_operations_read = sa.Table(
+    "stripe_operations_read", views,
+    *(sa.Column(column.name, column.type, primary_key=column.primary_key)
+      for column in stripe_operations.columns))
+
 members = sa.Table(
     "members", metadata,
     sa.Column("id", sa.Integer, primary_key=True),

@@ -26,6 +26,9 @@ ACCOUNT_TYPE = "company.account_type"
 WORKSPACE_ID = "workspace.id"
 STRIPE_MODE = "stripe.mode"
 STRIPE_KEY_HINT = "stripe.key_hint"
+#: Team workspace: the prefix of its PostgreSQL group roles (roles are cluster-wide), e.g.
+#: ``otd_3f9a2c1b`` → ``otd_3f9a2c1b_owner``; written by ``opentrain-desk team init``.
+TEAM_ROLE_PREFIX = "team.role_prefix"
 
 
 def customer_key(mode: str) -> str:

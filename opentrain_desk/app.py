@@ -14,7 +14,10 @@ log = logging.getLogger("opentrain_desk")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog=APP_ID, description=APP_NAME)
+    parser = argparse.ArgumentParser(
+        prog=APP_ID, description=APP_NAME,
+        epilog="Team workspaces: opentrain-desk team {init,add,role,deactivate,reactivate,"
+               "reset-password,list,migrate} … (see opentrain-desk team --help).")
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     parser.add_argument("--db", metavar="URL",
                         help="SQLAlchemy database URL (default: a SQLite file in the "
@@ -108,6 +111,10 @@ def apply_style(app) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     import time
     started = time.perf_counter()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["team"]:  # administering a team workspace: no window, no Qt
+        from .team_cli import main as team_main
+        return team_main(argv[1:])
     args = parse_args(argv)
     if args.self_check:
         from .hygiene.selfcheck import run_self_check

@@ -178,14 +178,14 @@ BEGIN
 END $f$;
 CREATE OR REPLACE FUNCTION {schema}.otd_member_row(p_login text) RETURNS {schema}.members
 LANGUAGE plpgsql {definer} AS $f$
-DECLARE found members;
+DECLARE hit members;
 BEGIN
-  SELECT * INTO found FROM members WHERE login = p_login;
+  SELECT * INTO hit FROM members WHERE login = p_login;
   IF NOT FOUND THEN
     RAISE EXCEPTION USING ERRCODE = '42704',
       MESSAGE = format('%s is not a member of this workspace', p_login);
   END IF;
-  RETURN found;
+  RETURN hit;
 END $f$;
 CREATE OR REPLACE FUNCTION {schema}.otd_check_role(p_role text) RETURNS void
 LANGUAGE plpgsql AS $f$
@@ -233,6 +233,8 @@ BEGIN
   END IF;
   EXECUTE format('CREATE ROLE %I LOGIN INHERIT PASSWORD %L', p_login, p_verifier);
   EXECUTE format('GRANT %I TO %I', otd_group(p_role), p_login);
+  -- their own: a deactivated member is told "permission denied", not "no such table"
+  EXECUTE format('GRANT USAGE ON SCHEMA {schema} TO %I', p_login);
   INSERT INTO members (login, name, role, active, created_at, updated_at)
     VALUES (p_login, p_name, p_role, true, {now}, {now}) RETURNING id INTO new_id;
   RETURN new_id;

@@ -114,6 +114,7 @@ def _init(args, out) -> int:
     try:
         database.migrate(engine)
         with engine.begin() as conn:
+            team_security.check_admin(conn)
             if team_security.role_prefix(conn) and conn.scalar(sa.text(
                     "SELECT count(*) FROM members WHERE active AND role = 'owner'")):
                 raise Refused("This workspace already has a team with an Owner: add members "

@@ -34,6 +34,7 @@ from ..domain.operations import OperationStatus
 from ..domain.roles import Capability, Role
 from ..services.workspace_settings import TEAM_ROLE_PREFIX, WORKSPACE_ID
 from . import team_policy as policy
+from .team_member_sql import member_functions_sql
 from .orm import metadata
 
 REFUSED = "role refused"
@@ -354,7 +355,6 @@ def _grants_sql(prefix: str, schema: str) -> list[str]:
 def provision(conn) -> str:
     """Create or refresh the workspace's roles, grants and guards (idempotent); returns the
     prefix. ``conn``: an administrator's connection inside a transaction."""
-    from .team_members import member_functions_sql
     admin = check_admin(conn)
     prefix = _ensure_prefix(conn)
     schema = _q(conn.scalar(sa.text("SELECT current_schema()")))

@@ -86,7 +86,7 @@ class Workspace:
         if not self.is_team:
             return None
         try:
-            from .persistence.team_security import PgTeamAdmin  # type: ignore[import]
+            from .persistence.team_members import PgTeamAdmin
         except ImportError:
             return None
         return PgTeamAdmin(self.engine)

@@ -25,8 +25,10 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from ..domain.errors import DomainError
 from ..domain.roles import Role
-from .team_security import TeamSetupError, role_prefix
+from .team_security import TeamSetupError, group, refused_capability, role_prefix
+from .team_security import _q as quoted
 
 SCRAM_ITERATIONS = 4096
 PASSWORD_BYTES = 18  # 24 URL-safe characters, 144 bits
@@ -38,7 +40,7 @@ class Credentials:
     password: str  # shown once to the person; never logged or stored
 
 
-class TeamError(Exception):
+class TeamError(DomainError):
     """A member operation the database refused; the message is for people."""
 
 
@@ -93,7 +95,10 @@ def _call(conn, sql: str, **params):
         return conn.execute(sa.text(sql), params).scalar()
     except sa.exc.DBAPIError as error:
         diag = getattr(error.orig, "diag", None)
-        raise TeamError(getattr(diag, "message_primary", None) or str(error.orig)) from None
+        text = getattr(diag, "message_primary", None) or str(error.orig).splitlines()[0]
+        if refused_capability(error) is not None:  # "role refused [X]: your role cannot …"
+            text = "Y" + text.split(": y", 1)[-1]
+        raise TeamError(text if text.endswith(".") else text + ".") from None
 
 
 def _prefix(conn) -> str:
@@ -142,14 +147,18 @@ def reset_password(conn, login: str) -> Credentials:
 
 
 def change_own_password(conn, password: str) -> None:
-    """The signed-in member sets their own password (any role may)."""
+    """The signed-in member (``conn``'s login) sets their own password: no longer a
+    one-time one."""
     if len(password) < 12:
         raise TeamError("Choose a password of at least 12 characters.")
-    verifier = scram_verifier(password)  # only base64 and "$:" characters: safe to quote
-    try:
-        conn.exec_driver_sql(f"ALTER ROLE CURRENT_USER PASSWORD '{verifier}'")
-    except sa.exc.DBAPIError as error:
-        raise TeamError(str(error.orig).splitlines()[0]) from None
+    _call(conn, "SELECT otd_own_password(:verifier)", verifier=scram_verifier(password))
+
+
+def password_is_temporary(conn, login: str) -> bool:
+    """Still the one-time password (it expires; see ``team_member_sql.ONE_TIME_DAYS``)."""
+    return bool(conn.scalar(sa.text(
+        "SELECT rolvaliduntil IS NOT NULL AND rolvaliduntil <> 'infinity' FROM pg_roles "
+        "WHERE rolname = :login"), {"login": login}))
 
 
 def list_members(conn) -> list[sa.Row]:
@@ -157,3 +166,78 @@ def list_members(conn) -> list[sa.Row]:
         "SELECT m.id, m.login, m.name, m.role, m.active, m.created_at, "
         "COALESCE(r.rolcanlogin, false) AS can_login FROM members m "
         "LEFT JOIN pg_roles r ON r.rolname = m.login ORDER BY m.id")))
+
+
+
+def drop_roles(conn, prefix: str, logins: tuple[str, ...] = ()) -> list[str]:
+    """Remove the workspace's member logins (those in a group or carrying its tag, plus
+    ``logins``) and group roles (tests, decommissioning). Returns the names dropped."""
+    like = prefix.replace("_", r"\_") + r"\_%"
+    groups = [group(prefix, role) for role in Role]
+    found = [row[0] for row in conn.execute(sa.text(
+        "SELECT r.rolname FROM pg_roles r JOIN pg_auth_members m ON m.member = r.oid "
+        "JOIN pg_roles g ON g.oid = m.roleid WHERE g.rolname = ANY(:groups) "
+        "UNION SELECT rolname FROM pg_roles WHERE rolname LIKE :like AND rolcanlogin"),
+        {"groups": groups, "like": like})]
+    found += [row[0] for row in conn.execute(sa.text(
+        "SELECT rolname FROM pg_roles WHERE rolname LIKE :tag"),
+        {"tag": "%\\_" + prefix.removeprefix("otd_")}) if row[0] not in found]
+    dropped = []
+    for name in [*found, *(n for n in logins if n not in found), *groups]:
+        if conn.scalar(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :n AND NOT rolsuper"),
+                       {"n": name}):
+            conn.exec_driver_sql(f"DROP OWNED BY {quoted(name)} CASCADE")
+            conn.exec_driver_sql(f"DROP ROLE {quoted(name)}")
+            dropped.append(name)
+    return dropped
+
+
+class PgTeamAdmin:
+    """``services.ports.TeamAdmin`` on PostgreSQL: the login side of Settings → Team (the
+    service writes the ``members`` row and the audit entry in its own unit of work; these
+    run on their own connection as the signed-in Owner and never touch those rows)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def _run(self, sql: str, **params) -> None:
+        with self.engine.begin() as conn:
+            _call(conn, sql, **params)
+
+    def add_member(self, login: str, role: str, password: str) -> None:
+        self._run("SELECT otd_login_create(:login, :role, :verifier)", login=login,
+                  role=role, verifier=scram_verifier(password))
+
+    def change_role(self, login: str, role: str) -> None:
+        self._run("SELECT otd_login_set_role(:login, :role)", login=login, role=role)
+
+    def deactivate(self, login: str) -> None:
+        self._run("SELECT otd_login_deactivate(:login)", login=login)
+
+    def reactivate(self, login: str) -> None:
+        with self.engine.begin() as conn:
+            role = conn.scalar(sa.text("SELECT role FROM members WHERE login = :login"),
+                               {"login": login})
+            _call(conn, "SELECT otd_login_reactivate(:login, :role)", login=login,
+                  role=role)
+
+    def reset_password(self, login: str, password: str) -> None:
+        self._run("SELECT otd_login_password(:login, :verifier)", login=login,
+                  verifier=scram_verifier(password))
+
+    def change_own_password(self, login: str, old: str, new: str) -> None:
+        url = self.engine.url.set(username=login, password=old)
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        try:
+            with engine.begin() as conn:
+                change_own_password(conn, new)
+        except sa.exc.OperationalError as error:
+            if "password" in str(error.orig).lower():
+                raise TeamError("The current password is not right.") from None
+            raise
+        finally:
+            engine.dispose()
+
+    def password_is_temporary(self, login: str) -> bool:
+        with self.engine.connect() as conn:
+            return password_is_temporary(conn, login)

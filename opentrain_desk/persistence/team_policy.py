@@ -111,10 +111,10 @@ WRITES: dict[str, dict[Capability, str]] = {
     # every role that writes anything also writes its audit entries (append-only)
     "audit_log": {Capability.COMPANY_DETAILS: "INSERT", Capability.MANAGE_JOBS: "INSERT",
                   Capability.SEND_PAYMENTS: "INSERT"},
-    # members: only through the member functions (team_members), never directly
+    # Settings → Team writes the members row (services/team_admin.py) and the login side
+    # through the member functions (team_members); a trigger keeps an active Owner
+    "members": {Capability.MANAGE_TEAM: "INSERT, UPDATE"},
 }
-#: Read by everyone (``alembic_version``: the app checks the schema revision on opening).
-READ_ONLY = ("members", "alembic_version")
 
 
 def grants() -> dict[Role, dict[str, list[str]]]:

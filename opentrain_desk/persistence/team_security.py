@@ -360,7 +360,8 @@ def provision(conn) -> str:
     schema = _q(conn.scalar(sa.text("SELECT current_schema()")))
     for role in Role:
         name = group(prefix, role)
-        if conn.scalar(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :n"), {"n": name}):
+        if conn.scalar(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :n AND NOT rolsuper"),
+                       {"n": name}):
             continue
         conn.exec_driver_sql(f"CREATE ROLE {_q(name)} NOLOGIN")
     statements = [_can_sql(prefix, schema).replace("{admin}", _lit(admin)),
@@ -376,25 +377,3 @@ def provision(conn) -> str:
     for statement in _grants_sql(prefix, schema):
         conn.exec_driver_sql(statement)
     return prefix
-
-
-def drop_roles(conn, prefix: str) -> list[str]:
-    """Remove the workspace's member logins and group roles (tests, decommissioning);
-    run before or after dropping the schema. Returns the names dropped."""
-    like = prefix.replace("_", r"\_") + r"\_%"
-    groups = [group(prefix, role) for role in Role]
-    logins = [row[0] for row in conn.execute(sa.text(
-        "SELECT r.rolname FROM pg_roles r JOIN pg_auth_members m ON m.member = r.oid "
-        "JOIN pg_roles g ON g.oid = m.roleid WHERE g.rolname = ANY(:groups) "
-        "UNION SELECT rolname FROM pg_roles WHERE rolname LIKE :like AND rolcanlogin"),
-        {"groups": groups, "like": like})]
-    logins += [row[0] for row in conn.execute(sa.text(
-        "SELECT rolname FROM pg_roles WHERE rolname LIKE :tag"),
-        {"tag": "%\\_" + prefix.removeprefix("otd_")}) if row[0] not in logins]
-    dropped = []
-    for name in [*logins, *groups]:
-        if conn.scalar(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :n"), {"n": name}):
-            conn.exec_driver_sql(f"DROP OWNED BY {_q(name)} CASCADE")
-            conn.exec_driver_sql(f"DROP ROLE {_q(name)}")
-            dropped.append(name)
-    return dropped

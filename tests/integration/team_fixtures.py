@@ -35,11 +35,11 @@ class Team:
         return engine
 
 
-def drop_team_roles(prefix: str) -> None:
+def drop_team_roles(prefix: str, logins: tuple[str, ...] = ()) -> None:
     from tests.conftest import PG_ADMIN_URL
     admin = sa.create_engine(PG_ADMIN_URL)
     with admin.begin() as conn:
-        team_security.drop_roles(conn, prefix)
+        team_members.drop_roles(conn, prefix, logins)
     admin.dispose()
 
 
@@ -57,8 +57,10 @@ def team(postgres_url):
     finally:
         for engine in made.engines:
             engine.dispose()
+        with admin.connect() as conn:
+            logins = tuple(conn.scalars(sa.text("SELECT login FROM members")))
         admin.dispose()
-        drop_team_roles(prefix)
+        drop_team_roles(prefix, logins)
 
 
 @dataclass(frozen=True)

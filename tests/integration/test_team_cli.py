@@ -97,7 +97,7 @@ def test_init_add_and_every_bad_input(postgres_url, cleanup):
     db = ["--db", postgres_url]
     refused_with(["add", *db, "--name", "X", "--role", "boss"], "“boss” is not a role")
     refused_with(["add", *db, "--name", "anna count", "--role", "viewer"],
-                 "a member named anna count already exists")
+                 "A member named anna count already exists")
     refused_with(["add", "--db", "not a url", "--name", "X", "--role", "viewer"],
                  "is not a database URL")
     refused_with(["add", "--db", "sqlite:///x.sqlite", "--name", "X", "--role", "viewer"],
@@ -108,12 +108,12 @@ def test_init_add_and_every_bad_input(postgres_url, cleanup):
         username=accountant.login, password=accountant.password).render_as_string(
         hide_password=False)
     refused_with(["add", "--db", accountant_url, "--name", "X", "--role", "owner"],
-                 "your role cannot manage the team")
+                 "Your role cannot manage the team.")
     refused_with(["init", "--db", accountant_url, "--owner", "X"], "may not create roles")
     refused_with(["init", *db, "--owner", "Again"], "already has a team with an Owner")
     refused_with(["role", *db, "--login", owner.login, "--role", "viewer"],
                  "is the last active Owner")
-    refused_with(["deactivate", *db, "--login", "nobody"], "nobody is not a member")
+    refused_with(["deactivate", *db, "--login", "nobody"], "The login nobody is not a member")
     done = team("deactivate", *db, "--login", accountant.login)
     assert done.returncode == 0, done.stderr
     with pytest.raises(sa.exc.OperationalError, match="not permitted to log in"):

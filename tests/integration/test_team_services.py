@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from opentrain_desk.domain.milestones import MilestoneStatus, PayoutStatus
-from opentrain_desk.domain.roles import Capability, Role
+from opentrain_desk.domain.roles import Capability, Role, RoleRefused
 from opentrain_desk.payments.outbox import OutboxWorker
 from opentrain_desk.persistence.read_side import SqlReadSide
 from opentrain_desk.persistence.team_security import refused_capability
@@ -60,18 +60,78 @@ def test_a_hire_fund_review_approve_round_as_the_members_whose_work_it_is(
     assert SqlReadSide(team.engine(Role.VIEWER)).milestone(m_id).status is \
         MilestoneStatus.PAID
 
-    # the services' writes fail in the database for roles that may not make them
-    with pytest.raises(sa.exc.DBAPIError) as refused:
+    # the services refuse what a role may not do …
+    with pytest.raises(RoleRefused, match=r"Your role \(Viewer\) cannot"):
         services.create_job(viewer(), "Nope")
-    assert "permission denied" in str(refused.value)
     second = services.add_milestone(manager(), hired.contract_id,
                                     MilestoneDraft("Batch 2", Money.parse("10.00")))
     funding.queue_funding(finance(), second, "test")
     worker.run_once()
     services.record_submission(manager(), second, "done too")
-    with pytest.raises(sa.exc.DBAPIError) as refused:
+    with pytest.raises(RoleRefused):
         payouts.approve_milestone(manager(), second)
-    assert refused_capability(refused.value) is Capability.APPROVE
+    # … and a client that lies about who it is (the Manager's connection claiming to be the
+    # Owner) gets past them, but not past the database
+    forged = UnitOfWorkFactory(team.engine(Role.MANAGER), actor=team.login(Role.OWNER))
     with pytest.raises(sa.exc.DBAPIError) as refused:
-        save_company(finance, CompanyDetails(name="Finance was here"))
+        payouts.approve_milestone(forged(), second)
+    assert refused_capability(refused.value) is Capability.APPROVE
+    forged = UnitOfWorkFactory(team.engine(Role.FINANCE), actor=team.login(Role.OWNER))
+    with pytest.raises(sa.exc.DBAPIError) as refused:
+        save_company(forged, CompanyDetails(name="Finance was here"))
     assert refused_capability(refused.value) is Capability.COMPANY_DETAILS
+    with pytest.raises(sa.exc.DBAPIError) as refused:
+        services.create_job(UnitOfWorkFactory(team.engine(Role.VIEWER),
+                                              actor=team.login(Role.OWNER))(), "Nope")
+    assert "permission denied" in str(refused.value)
+
+
+def test_settings_team_through_the_postgres_team_admin(team):  # noqa: F811
+    """services/team_admin.py (Settings → Team) as the Owner's own login with the
+    PostgreSQL TeamAdmin: the member row in the service's unit of work, the login beside it."""
+    import uuid
+
+    from opentrain_desk.persistence.team_members import PgTeamAdmin, TeamError
+    from opentrain_desk.services import team_admin
+    owner_engine = team.engine(Role.OWNER)
+    owner = UnitOfWorkFactory(owner_engine, actor=team.login(Role.OWNER))
+    admin = PgTeamAdmin(owner_engine)
+    name = f"Mia {uuid.uuid4().hex[:8]}"
+    invited = team_admin.invite(owner, admin, name, Role.MANAGER)
+    mia = team.engine(team_members_credentials(invited))
+    with mia.connect() as conn:
+        assert conn.scalar(sa.text("SELECT current_user")) == invited.login
+        conn.execute(sa.text("INSERT INTO jobs (title, created_at) VALUES ('Hers', now())"))
+        conn.commit()
+    assert admin.password_is_temporary(invited.login)
+    with pytest.raises(TeamError, match="at least 12"):
+        admin.change_own_password(invited.login, invited.password, "short")
+    admin.change_own_password(invited.login, invited.password, "a much longer secret")
+    assert not admin.password_is_temporary(invited.login)
+
+    team_admin.change_role(owner, admin, invited.member.id, Role.VIEWER)
+    with mia.connect() as conn:
+        with pytest.raises(sa.exc.DBAPIError, match="permission denied"):
+            conn.execute(sa.text("INSERT INTO jobs (title, created_at) VALUES ('x', now())"))
+    team_admin.set_active(owner, admin, invited.member.id, False)
+    mia.dispose()
+    with pytest.raises(sa.exc.OperationalError, match="not permitted to log in"):
+        with team.engine(team_members_credentials(invited)).connect():
+            pass
+    team_admin.set_active(owner, admin, invited.member.id, True)
+    password = team_admin.reset_password(owner, admin, invited.member.id)
+    assert admin.password_is_temporary(invited.login)
+    again = team.engine(team_members_credentials(invited, password))
+    with again.connect() as conn:  # back as a Viewer, the role the team list shows
+        assert conn.scalar(sa.text("SELECT pg_has_role(current_user, :g, 'MEMBER')"),
+                           {"g": f"{team.prefix}_viewer"})
+    # the last Owner stays, in the service and in the database
+    with pytest.raises(Exception, match="Owner"):
+        team_admin.change_role(owner, admin, 1, Role.VIEWER)
+    with pytest.raises(TeamError, match="not a member"):
+        admin.reset_password("postgres", "whatever-it-is")
+
+
+def team_members_credentials(invited, password: str | None = None):
+    from opentrain_desk.persistence.team_members import Credentials
+    return Credentials(invited.login, password or invited.password)

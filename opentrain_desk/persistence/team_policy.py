@@ -97,8 +97,10 @@ WRITES: dict[str, dict[Capability, str]] = {
     "stripe_operations": {Capability.SEND_PAYMENTS: "INSERT, UPDATE, DELETE",
                           Capability.EDIT_MILESTONES: "UPDATE (milestone_id, milestone_ref, "
                                                       "version)"},
+    # every member may mark notifications read (the read mark is shared by the team)
     "notifications": {Capability.SEND_PAYMENTS: "INSERT, UPDATE, DELETE",
-                      Capability.MESSAGES: "INSERT, UPDATE, DELETE"},
+                      Capability.MESSAGES: "INSERT, UPDATE, DELETE",
+                      Capability.READ: "UPDATE (read_at)"},
     "outgoing_messages": {Capability.MESSAGES: "INSERT, UPDATE"},
     "invoices": {Capability.SEND_PAYMENTS: "INSERT, UPDATE"},
     "invoice_counters": {Capability.SEND_PAYMENTS: "INSERT, UPDATE"},

@@ -18,10 +18,11 @@ def my_name(uow: UnitOfWork) -> str:
 
 
 def set_my_name(uow: UnitOfWork, name: str) -> str:
-    """The signed-in member's name (``members.name``); any active member may set their own."""
+    """The signed-in member's name (``members.name``). Names are managed with the team:
+    the solo Owner sets theirs here; in a team only an Owner writes ``members``."""
     name = clean_required(name, "your name", limit=120)
     with uow:
-        member = require(uow, Capability.READ)
+        member = require(uow, Capability.MANAGE_TEAM)
         if not uow.members.update(member.id, member.version, uow.now, name=name):
             raise ConcurrentChange()
         uow.settings.set(name_key(uow.actor), name)  # what older versions show

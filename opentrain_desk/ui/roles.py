@@ -46,7 +46,8 @@ GATED: dict[str, Capability] = {
                      "exportHistoryCsvButton", "exportDifferencesButton", "exportAuditCsvButton",
                      "exportZipChoiceButton", "exportFolderChoiceButton"), C.EXPORT),
     **dict.fromkeys(("addMemberButton", "memberRoleCombo", "deactivateMemberButton",
-                     "reactivateMemberButton", "resetPasswordButton"), C.MANAGE_TEAM),
+                     "reactivateMemberButton", "resetPasswordButton", "saveYourNameButton"),
+                    C.MANAGE_TEAM),
 }
 
 _TIP = "roleTip"  # property: the tooltip a widget had before the gate replaced it

@@ -176,9 +176,14 @@ def test_a_deactivated_member_is_refused_everything(factory, books):
         jobs.create_job(gone(), "Nope")
 
 
-def test_anyone_may_mark_notifications_read_and_name_themselves(factory, books):
+def test_anyone_may_mark_notifications_read_but_names_are_the_owners(factory, books):
+    """Reading notifications is everyone's; member names are managed with the team (the
+    database lets only an Owner write ``members``)."""
     viewer = as_member(factory, "vera", Role.VIEWER, "Vera")
     notifications.mark_read(viewer())
-    assert people.set_my_name(viewer(), "Vera Viewer") == "Vera Viewer"
+    with pytest.raises(RoleRefused, match="Your role \\(Viewer\\) cannot manage the team"):
+        people.set_my_name(viewer(), "Vera Viewer")
+    owner = as_member(factory, "olga", Role.OWNER, "Olga")
+    assert people.set_my_name(owner(), "Olga Owner") == "Olga Owner"
     with factory() as uow:
-        assert uow.members.by_login("vera").name == "Vera Viewer"
+        assert uow.members.by_login("olga").name == "Olga Owner"

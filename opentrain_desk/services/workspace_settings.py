@@ -26,6 +26,16 @@ ACCOUNT_TYPE = "company.account_type"
 WORKSPACE_ID = "workspace.id"
 STRIPE_MODE = "stripe.mode"
 STRIPE_KEY_HINT = "stripe.key_hint"
+# outgoing mail (Settings → E-mail; the SMTP password lives in the OS keyring)
+MAIL_HOST = "mail.smtp_host"
+MAIL_PORT = "mail.smtp_port"
+MAIL_SECURITY = "mail.smtp_security"
+MAIL_USER = "mail.smtp_user"
+MAIL_SENDER_NAME = "mail.sender_name"
+MAIL_SENDER_ADDRESS = "mail.sender_address"
+MAIL_KEYS = {"host": MAIL_HOST, "port": MAIL_PORT, "security": MAIL_SECURITY,
+             "user": MAIL_USER, "sender_name": MAIL_SENDER_NAME,
+             "sender_address": MAIL_SENDER_ADDRESS}
 
 
 def customer_key(mode: str) -> str:

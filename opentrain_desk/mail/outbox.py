@@ -106,8 +106,8 @@ class MailWorker:
         try:
             rendered, logo, logo_type = self.link.render(claimed.kind, claimed.fields)
         except TemplateError as error:
-            mail_service.record_error(self.factory, claimed, None, error.message)
-            log.warning("message %s not sent: %s", claimed.id, error.message)
+            mail_service.record_error(self.factory, claimed, None, str(error))
+            log.warning("message %s not sent: %s", claimed.id, error)
             return None
         mail = OutgoingMail(claimed.message_id, claimed.to, rendered.subject or
                             claimed.subject, rendered.text, rendered.html, logo, logo_type)

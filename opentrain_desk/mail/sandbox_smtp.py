@@ -92,7 +92,7 @@ class SandboxSmtp:
             def authenticator(_server, _session, _envelope, _mechanism, data):
                 from aiosmtpd.smtp import AuthResult
                 ok = (data.login.decode(), data.password.decode()) == (user, password)
-                return AuthResult(success=ok)
+                return AuthResult(success=ok, handled=False)
             kwargs.update(authenticator=authenticator, auth_require_tls=False)
         if self.tls_context is not None:
             kwargs.update(tls_context=self.tls_context, require_starttls=self.require_starttls)

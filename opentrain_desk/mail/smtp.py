@@ -14,6 +14,7 @@ hanging the worker. Errors are mapped to what the outbox can act on:
 """
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
 import ssl
@@ -113,12 +114,12 @@ class SmtpSender:
             raise MailError(MailErrorKind.TLS, f"The secure connection to {where} failed "
                             f"({error.reason or error}): check the security setting and "
                             "port in Settings → E-mail.") from None
-        except (socket.timeout, TimeoutError):
-            raise MailError(MailErrorKind.DOWN, f"The mail server {where} did not answer in "
-                            f"{s.timeout:g} s; will retry later.") from None
         except smtplib.SMTPResponseException as error:
             raise _down_or_refused(error, where) from None
         except (OSError, smtplib.SMTPException) as error:
+            if _timed_out(error):
+                raise MailError(MailErrorKind.DOWN, f"The mail server {where} did not "
+                                f"answer in {s.timeout:g} s; will retry later.") from None
             raise MailError(MailErrorKind.DOWN, f"Cannot reach the mail server {where} "
                             f"({_reason(error)}); will retry later.") from None
 
@@ -152,9 +153,7 @@ class SmtpSender:
             code, reply = client.docmd("data")
             if code != 354:
                 raise smtplib.SMTPDataError(code, reply)
-            payload = smtplib._quote_periods(  # noqa: SLF001 - as smtplib.data does
-                smtplib._fix_eols(message.as_bytes(policy=message.policy.clone(  # noqa: SLF001
-                    linesep="\r\n"))))
+            payload = _wire_bytes(message)
             if not payload.endswith(b"\r\n"):
                 payload += b"\r\n"
             client.send(payload + b".\r\n")
@@ -180,6 +179,13 @@ class SmtpSender:
                             f"({_reason(error)}); will retry later.") from None
 
 
+def _wire_bytes(message: EmailMessage) -> bytes:
+    """CRLF line ends and dot-stuffing, as ``smtplib.SMTP.data`` does."""
+    data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+    data = re.sub(rb"(?:\r\n|\n|\r(?!\n))", b"\r\n", data)
+    return re.sub(rb"(?m)^\.", b"..", data)
+
+
 def _down_or_refused(error: smtplib.SMTPResponseException, where: str) -> MailError:
     code, text = error.smtp_code, _text(error.smtp_error)
     if 400 <= code < 500 or code == -1:
@@ -195,8 +201,13 @@ def _text(reply) -> str:
     return " ".join(str(reply).split())[:200]
 
 
+def _timed_out(error: BaseException) -> bool:
+    return isinstance(error, (socket.timeout, TimeoutError)) or isinstance(
+        error.__context__, (socket.timeout, TimeoutError))
+
+
 def _reason(error: BaseException) -> str:
-    if isinstance(error, (socket.timeout, TimeoutError)):
+    if _timed_out(error):
         return "timed out"
     if isinstance(error, ConnectionRefusedError):
         return "connection refused"

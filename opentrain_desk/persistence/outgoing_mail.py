@@ -59,12 +59,12 @@ class OutgoingMailRepository(MessageRepository):
         return self.session.execute(sa.select(sa.func.count()).select_from(
             outgoing_messages).where(outgoing_messages.c.status == status)).scalar() or 0
 
-    def set_status(self, message_id: int, expected: tuple[str, ...], **values) -> bool:
+    def set_status(self, row_id: int, expected: tuple[str, ...], /, **values) -> bool:
         """Compare-and-set: change the row only if its status is still one of
         ``expected``. True when this caller won."""
         c = outgoing_messages.c
         result = self.session.execute(outgoing_messages.update().where(
-            c.id == message_id, c.status.in_(expected)).values(**values))
+            c.id == row_id, c.status.in_(expected)).values(**values))
         return result.rowcount == 1
 
     def stale_sending(self, before: datetime) -> list[int]:

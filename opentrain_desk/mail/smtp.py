@@ -136,7 +136,7 @@ class SmtpSender:
         except smtplib.SMTPNotSupportedError:
             raise MailError(MailErrorKind.AUTH, "The mail server does not accept a log-in "
                             "on this connection (try STARTTLS or TLS).") from None
-        except (socket.timeout, TimeoutError, OSError, smtplib.SMTPException) as error:
+        except (TimeoutError, OSError, smtplib.SMTPException) as error:
             raise MailError(MailErrorKind.DOWN, f"The mail server stopped answering while "
                             f"logging in ({_reason(error)}); will retry later.") from None
 
@@ -170,7 +170,7 @@ class SmtpSender:
                             f"{to} ({code} {_text(reply)}).") from None
         except smtplib.SMTPResponseException as error:
             raise _down_or_refused(error, "the mail server") from None
-        except (socket.timeout, TimeoutError, OSError, smtplib.SMTPException) as error:
+        except (TimeoutError, OSError, smtplib.SMTPException) as error:
             if handed_over:
                 raise MailError(MailErrorKind.UNKNOWN, "The connection dropped after the "
                                 "message was handed to the mail server, before it confirmed "

@@ -101,7 +101,7 @@ class Workspace:
     def mail_worker(self, on_change):
         """The mail outbox worker (started by the UI's MailSyncController)."""
         from .mail.outbox import MailWorker
-        return MailWorker(self.uow, self.mail, on_change=on_change)
+        return MailWorker(self.uow, self.mail, on_change=on_change, idle_interval=15.0)
 
     def _mail_link(self):
         """Mail to trainers; in the sandbox through an embedded SMTP server whose messages

@@ -89,15 +89,16 @@ class MailConnection:
                 self.secrets.delete(name)
         return mail_service.save_config(self.factory, config)
 
-    def sender(self, config: MailConfig | None = None) -> SmtpSender | None:
+    def sender(self, config: MailConfig | None = None,
+               password: str | None = None) -> SmtpSender | None:
+        """``password`` None: the stored one."""
         config = config or self.config()
         if not config.configured:
             return None
-        password = ""
-        if config.user and self.secrets is not None:
+        if password is None and config.user and self.secrets is not None:
             password = self.secrets.get(self._password_name()) or ""
         return SmtpSender(SmtpSettings(config.host, config.port, config.security,
-                                       config.user, password, config.sender_name,
+                                       config.user, password or "", config.sender_name,
                                        config.sender_address, self.timeout))
 
     def domain(self) -> str:
@@ -135,11 +136,12 @@ class MailConnection:
         return rendered
 
     # -- test message ----------------------------------------------------------------------
-    def send_test(self, config: MailConfig | None = None) -> str:
-        """Send a test message to the sender address; returns what happened (raises
-        MailError with the reason)."""
+    def send_test(self, config: MailConfig | None = None, password: str | None = None) -> str:
+        """Send a test message to the sender address with these settings (default: the
+        saved ones) and ``password`` (None: the stored one); returns what happened, or
+        raises MailError with the reason."""
         config = (config or self.config()).cleaned()
-        sender = self.sender(config)
+        sender = self.sender(config, password)
         if sender is None:
             raise MailError(MailErrorKind.CONFIG, "Enter the SMTP server and the sender "
                             "address first.")

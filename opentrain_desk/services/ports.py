@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 
+from ..domain.errors import DomainError
 from ..domain.operations import ErrorKind
 
 
@@ -307,7 +308,7 @@ class MailErrorKind(Enum):
                         MailErrorKind.CONFIG)
 
 
-class MailError(Exception):
+class MailError(DomainError):
     """Sending failed; ``message`` is fit for people (no password, no server dump)."""
 
     def __init__(self, kind: MailErrorKind, message: str) -> None:

@@ -269,3 +269,24 @@ def test_starttls_and_login_over_tls(factory, tmp_path):
         assert [m.subject for m in server.received()] == ["Hello"]
     finally:
         server.stop()
+
+
+def test_outbox_on_sqlite_and_postgres(db_url, smtp):
+    from opentrain_desk.persistence import database
+    from opentrain_desk.services.unit_of_work import UnitOfWorkFactory
+    engine = database.create_engine(db_url)
+    database.migrate(engine)
+    factory = UnitOfWorkFactory(engine, actor="owner@agency")
+    try:
+        link = configure(factory, smtp)
+        trainer = add_trainer(factory)
+        owe(factory, trainer, event="e:1")
+        owe(factory, trainer, event="e:1")
+        claimed = mail_service.claim_next(factory, "acme.test")
+        assert claimed is not None and mail_service.claim_next(factory, "acme.test") is None
+        mail_service.record_sent(factory, claimed)
+        worker(factory, link).run_once()
+        [row] = rows(factory)
+        assert row.status == "sent" and smtp.received() == []  # claimed by hand above
+    finally:
+        engine.dispose()

@@ -68,19 +68,23 @@ def build_window(settings: Settings, on_open_demo=None, sandbox_server=None):
     from .ui.context import AppContext
     from .ui.main_window import MainWindow
     from .ui.ops import Ops
+    from .ui.mail_sync import MailSyncController
     from .ui.sync import SyncController
 
     workspace = Workspace(settings, sandbox_server)
     db, net = Ops("db"), Ops("net", retry_busy=False)
     files = Ops("files", workers=2, retry_busy=False)
     sync = SyncController(workspace.read, workspace.stripe, db, workspace.payment_worker)
+    mail_sync = MailSyncController(workspace.mail_worker)
+    sync.paymentsChanged.connect(mail_sync.wake)  # a payment outcome may owe a message
     ctx = AppContext(settings, workspace.uow, workspace.read, db, net, files,
                      stripe=workspace.stripe, sync=sync, open_demo=on_open_demo,
                      workspace_label=workspace.label, is_team=workspace.is_team,
-                     team_admin=workspace.team_admin())
+                     team_admin=workspace.team_admin(), mail=workspace.mail,
+                     mail_sync=mail_sync)
     window = MainWindow(ctx)
     window.workspace = workspace
-    for child in (db, net, files, sync):
+    for child in (db, net, files, sync, mail_sync):
         child.setParent(window)
     from .hygiene.banner import install_banner
     banner = install_banner(window)  # busy / connection lost / read-only
@@ -90,6 +94,7 @@ def build_window(settings: Settings, on_open_demo=None, sandbox_server=None):
         # Payments start once the window is up: the worker's first pass imports the Stripe
         # SDK and reads the keyring, which need not compete with the first paint.
         QTimer.singleShot(STRIPE_START_DELAY_MS, sync.start)
+        QTimer.singleShot(STRIPE_START_DELAY_MS, mail_sync.start)
     return window
 
 
@@ -97,6 +102,8 @@ def close_window(window) -> None:
     """Stop background work and close the workspace (window close / app quit / tests)."""
     ctx = window.ctx
     ctx.sync.stop()
+    if ctx.mail_sync is not None:
+        ctx.mail_sync.stop()
     for ops in (ctx.db, ctx.net, ctx.files):
         ops.shutdown()
     window.workspace.close()

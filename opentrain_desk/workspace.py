@@ -32,6 +32,8 @@ class Workspace:
         self.stripe = self._connection()
         if self.sandbox is not None:
             self.stripe.load()  # the fixed sandbox key: no keyring involved
+        self.mail_server = None
+        self.mail = self._mail_link()
         if settings.demo:
             self._seed_demo()
 
@@ -96,11 +98,38 @@ class Workspace:
         from .payments.outbox import OutboxWorker
         return OutboxWorker(self.uow, self.stripe.gateway, on_change=on_change)
 
+    def mail_worker(self, on_change):
+        """The mail outbox worker (started by the UI's MailSyncController)."""
+        from .mail.outbox import MailWorker
+        return MailWorker(self.uow, self.mail, on_change=on_change, idle_interval=15.0)
+
+    def _mail_link(self):
+        """Mail to trainers; in the sandbox through an embedded SMTP server whose messages
+        are kept as .eml files next to the workspace (Settings → E-mail lists them)."""
+        from .mail.link import MailConnection
+        if not self.settings.sandbox:
+            from .secrets import KeyringSecretStore
+            return MailConnection(self.uow, KeyringSecretStore())
+        from .mail.sandbox_smtp import SandboxSmtp
+        self.mail_server = SandboxSmtp(
+            self.settings.home / f"{self.settings.workspace_name}.mail").start()
+        link = MailConnection(self.uow, None, sandbox=self.mail_server)
+        if not self.read_only:
+            from .services.mail import MailConfig
+            current = link.config()
+            if not current.host or current.host == self.mail_server.host:
+                link.save(MailConfig(self.mail_server.host, self.mail_server.port, "none", "",
+                                     current.sender_name or "OpenTrain Desk sandbox",
+                                     current.sender_address or "payouts@sandbox.invalid"))
+        return link
+
     def _stop_sandbox(self) -> None:
         if self.sandbox is not None and self._own_sandbox:
             self.sandbox.stop()
 
     def close(self) -> None:
+        if self.mail_server is not None:
+            self.mail_server.stop()
         if self.sandbox is not None and self._own_sandbox:
             self.sandbox.save_state(self.settings.sandbox_state_file)
             self.sandbox.stop()

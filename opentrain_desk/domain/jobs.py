@@ -81,6 +81,7 @@ class Trainer:
     requirements_due: str = ""      # comma-separated Stripe requirement fields
     disabled_reason: str = ""
     account_checked_at: datetime | None = None
+    do_not_email: bool = False      # the agency mails this trainer itself (mail outbox)
     id: int | None = field(default=None)
 
     @property

@@ -82,7 +82,7 @@ def _sqlite_pragmas(dbapi_conn, busy_s: float = BUSY_TIMEOUT_S, read_only: bool 
 
 #: The newest migration. Checked against Alembic's scripts by a test; lets a workspace that
 #: is already up to date open without importing Alembic at all (~200 ms of start-up).
-HEAD_REVISION = "0010"
+HEAD_REVISION = "0011"
 
 
 def _alembic_config(connection: sa.Connection):

@@ -202,7 +202,8 @@ def unread_after(engine: sa.Engine, after_id: int, limit: int = 20) -> list[Noti
 def trainer_messages(engine: sa.Engine, trainer_id: int) -> list[TrainerMessageRow]:
     """Every message logged for one trainer, newest first."""
     c = outgoing_messages.c
-    query = (sa.select(c.id, c.trainer_id, c.at, c.kind, c.subject, c.body, c.link, c.sent_at)
+    query = (sa.select(c.id, c.trainer_id, c.at, c.kind, c.subject, c.body, c.link, c.sent_at,
+                       c.status, c.last_error)
              .where(c.trainer_id == trainer_id).order_by(c.id.desc()))
     with engine.connect() as conn:
         return [TrainerMessageRow(*row) for row in conn.execute(query)]

@@ -71,6 +71,7 @@ trainers = sa.Table(
     sa.Column("requirements_due", sa.Text, nullable=False, server_default=""),
     sa.Column("disabled_reason", sa.String(200), nullable=False, server_default=""),
     sa.Column("account_checked_at", Timestamp()),
+    sa.Column("do_not_email", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 contracts = sa.Table(
@@ -205,7 +206,19 @@ outgoing_messages = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("link", sa.Text, nullable=False, server_default=""),
     sa.Column("sent_at", Timestamp()),
+    # the mail outbox (migration 0010; see mail/outbox.py)
+    sa.Column("status", sa.String(16), nullable=False, server_default="draft"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", Timestamp()),
+    sa.Column("claimed_at", Timestamp()),
+    sa.Column("last_error", sa.Text, nullable=False, server_default=""),
+    sa.Column("message_id", sa.String(250), nullable=False, server_default=""),
+    sa.Column("data", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("event_key", sa.String(200)),
+    sa.Column("to_address", sa.String(320), nullable=False, server_default=""),
     sa.Index("ix_outgoing_messages_trainer", "trainer_id", "id"),
+    sa.Index("ix_outgoing_messages_event", "event_key", unique=True),
+    sa.Index("ix_outgoing_messages_status", "status", "next_attempt_at"),
 )
 
 invoices = sa.Table(

@@ -11,10 +11,11 @@ import sqlalchemy as sa
 
 from .audit_queries import AuditQueries
 from .history_queries import HistoryQueries
+from .mail_queries import MailQueries
 from .queries import Queries
 from .reports_queries import InvoiceQueries
 
 
-class SqlReadSide(Queries, HistoryQueries, InvoiceQueries, AuditQueries):
+class SqlReadSide(Queries, HistoryQueries, InvoiceQueries, AuditQueries, MailQueries):
     def __init__(self, engine: sa.Engine) -> None:
         super().__init__(engine)

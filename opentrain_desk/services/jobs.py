@@ -199,4 +199,5 @@ def _tell_trainer_about_changes(uow: UnitOfWork, milestone: Milestone, note: str
                     f"Changes requested: {milestone.title}",
                     f"Hi {trainer.name},\n\nThanks for your submission of “{milestone.title}” "
                     f"({job.title}). Before it can be approved, please change the following:"
-                    f"\n\n{note}\n\nMark it complete again when it is ready.")
+                    f"\n\n{note}\n\nMark it complete again when it is ready.",
+                    milestone=milestone.title, job=job.title, note=note)

@@ -3,7 +3,10 @@
 Both are written in the same transaction as the event they describe."""
 from __future__ import annotations
 
+import json
+
 from ..domain.money import format_cents
+from .mail import DO_NOT_EMAIL, read_config
 from .unit_of_work import UnitOfWork
 from ..domain.roles import Capability
 from .team import require
@@ -30,9 +33,20 @@ def notify_funding_failed(uow: UnitOfWork, milestone, reason: str) -> None:
 
 
 def message_trainer(uow: UnitOfWork, trainer_id: int, kind: str, subject: str, body: str,
-                    link: str = "") -> None:
+                    link: str = "", *, event: str | None = None, **fields) -> None:
+    """Log a message owed to the trainer, in the event's transaction. With e-mail set up
+    it is queued for the mail outbox (``services/mail.py``), else a draft for the
+    mail-client way; ``event`` (e.g. ``payout:<operation>:sent``) makes it one message
+    per event however often the event is applied; ``fields`` feed the mail templates."""
+    trainer = uow.trainers.get(trainer_id)
+    status, reason = ("withheld", DO_NOT_EMAIL) if trainer.do_not_email else (
+        "queued" if read_config(uow).configured else "draft", "")
+    data = {"trainer_name": trainer.name, "trainer_email": trainer.email,
+            **{name: str(value) for name, value in fields.items()}}
     uow.messages.add(trainer_id=trainer_id, at=uow.now, kind=kind, subject=subject[:300],
-                     body=body, link=link)
+                     body=body, link=link, status=status, last_error=reason,
+                     to_address=trainer.email, event_key=event,
+                     data=json.dumps(data, ensure_ascii=False))
 
 
 WITHDRAWN = " (withdrawn)"  # appended to the kind of a prompt that no longer applies
@@ -59,6 +73,7 @@ def mark_read(uow: UnitOfWork, notification_ids: list[int] | None = None) -> Non
 
 
 def mark_sent(uow: UnitOfWork, message_id: int) -> None:
+    """Sent by hand (the mail-client way)."""
     with uow:
         require(uow, Capability.MESSAGES)
         uow.messages.mark_sent(message_id, uow.now)

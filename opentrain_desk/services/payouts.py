@@ -64,11 +64,14 @@ def approve_milestone(uow: UnitOfWork, milestone_id: int,
             message_trainer(uow, trainer.id, "payout started", f"{amount} approved for you",
                             f"Hi {trainer.name},\n\n“{milestone.title}” ({job.title}) was "
                             f"approved. {amount} is being sent to your Stripe account; we "
-                            "will write again once it has been sent.")
+                            "will write again once it has been sent.",
+                            event=f"payout:{operation.id}:started", amount=amount,
+                            milestone=milestone.title, job=job.title)
         else:
             operation.wait_for_setup(uow.now, trainer.payout_readiness())
             milestone.payout_status = PayoutStatus.PENDING_SETUP
-            _ask_for_setup(uow, trainer, milestone, job.title, amount)
+            _ask_for_setup(uow, trainer, milestone, job.title, amount,
+                           event=f"payout:{operation.id}:setup")
         invoicing.issue(
             uow, InvoiceKind.TRAINER_PAYOUT,
             bill_to=InvoiceParty(trainer.name, (), trainer.email),
@@ -193,12 +196,13 @@ SETUP_PROMPTS = ("setup needed", "onboarding link")
 
 
 def _ask_for_setup(uow: UnitOfWork, trainer, milestone: Milestone, job_title: str,
-                   amount: str, link: str = "") -> None:
+                   amount: str, link: str = "", event: str | None = None) -> None:
     message_trainer(uow, trainer.id, "setup needed", "Finish your payout setup to get paid",
                     f"Hi {trainer.name},\n\n“{milestone.title}” ({job_title}) was approved: "
                     f"{amount} is waiting for you. Please finish your Stripe payout setup"
                     + (f" here: {link}" if link else " (we will send you a link).")
-                    + "\nThe payment is sent as soon as your account is ready.", link)
+                    + "\nThe payment is sent as soon as your account is ready.", link,
+                    event=event, amount=amount, milestone=milestone.title, job=job_title)
 
 
 # -- trainer accounts (network: call off the GUI thread) ---------------------------------
@@ -326,7 +330,9 @@ def record_transfer(uow: UnitOfWork, operation_id: str, result: TransferResult) 
                         f"Hi {trainer.name},\n\n"
                         + ("Your payout setup is complete: " if after_setup else "")
                         + f"{amount} for “{milestone.title}” ({job.title}) has been sent "
-                        f"to your Stripe account (transfer {result.id}).")
+                        f"to your Stripe account (transfer {result.id}).",
+                        event=f"payout:{operation.id}:sent", amount=amount,
+                        milestone=milestone.title, job=job.title, transfer=result.id)
         uow.commit()
 
 
@@ -368,7 +374,8 @@ def _payout_outcome(uow: UnitOfWork, operation: StripeOperation, milestone: Mile
         operation.wait_for_setup(uow.now, error.message)
         milestone.payout_status = PayoutStatus.PENDING_SETUP
         trainer.payouts_enabled = False
-        _ask_for_setup(uow, trainer, milestone, job.title, amount)
+        _ask_for_setup(uow, trainer, milestone, job.title, amount,
+                       event=f"payout:{operation.id}:setup:{operation.attempts}")
     elif operation.status is OperationStatus.FAILED:
         milestone.payout_status = PayoutStatus.FAILED
         notify(uow, "payout failed", f"Payout of {amount} to {trainer.name} failed",
@@ -381,6 +388,9 @@ def _payout_outcome(uow: UnitOfWork, operation: StripeOperation, milestone: Mile
                         "not be sent", f"Hi {trainer.name},\n\nStripe could not send {amount} "
                         f"for “{milestone.title}” ({job.title}) to your account: "
                         f"{error.message}\nWe will retry once your payout account is in "
-                        "order, or get back to you.")
+                        "order, or get back to you.",
+                        event=f"payout:{operation.id}:failed:{operation.attempts}",
+                        amount=amount, milestone=milestone.title, job=job.title,
+                        reason=error.message)
     else:
         milestone.payout_status = PayoutStatus.PENDING_RETRY

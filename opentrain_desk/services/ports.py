@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Protocol
 
+from ..domain.errors import DomainError
 from ..domain.operations import ErrorKind
 
 
@@ -287,3 +289,57 @@ class WorkerState:
     connected: bool = True       # a gateway (key) is configured
     last_error: str = ""
     busy: bool = False
+
+
+# -- mail (the outbox's SMTP sender; mail/smtp.py implements it) ------------------------------
+
+class MailErrorKind(Enum):
+    AUTH = "auth"            # user name / password refused: fix Settings → E-mail
+    TLS = "tls"              # the server refused (or cannot do) the chosen encryption
+    DOWN = "down"            # unreachable, timed out, busy (4xx): retry later
+    REJECTED = "rejected"    # this recipient (or message) refused for good (5xx)
+    UNKNOWN = "unknown"      # the connection dropped after the message was handed over
+    CONFIG = "config"        # no usable settings (host, sender) or no password stored
+
+    @property
+    def retry(self) -> bool:
+        """Whether the same message may simply be tried again later."""
+        return self in (MailErrorKind.DOWN, MailErrorKind.AUTH, MailErrorKind.TLS,
+                        MailErrorKind.CONFIG)
+
+
+class MailError(DomainError):
+    """Sending failed; ``message`` is fit for people (no password, no server dump)."""
+
+    def __init__(self, kind: MailErrorKind, message: str) -> None:
+        super().__init__(message)
+        self.kind, self.message = kind, message
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    """One rendered message, ready for the wire."""
+
+    message_id: str          # "<otd-msg-12.ab12…@host>": the same on every re-send
+    to: str
+    subject: str
+    text: str
+    html: str = ""
+    logo: bytes = b""        # inline image referenced as cid:logo from the HTML
+    logo_type: str = "png"
+
+
+class MailSender(Protocol):
+    """Hands one message to the mail server, or raises :class:`MailError`."""
+
+    def send(self, mail: OutgoingMail) -> None: ...
+
+
+@dataclass(frozen=True)
+class MailWorkerState:
+    """What the mail worker last knew (status line, Settings → E-mail)."""
+
+    configured: bool = False
+    online: bool | None = None
+    last_error: str = ""
+    queued: int = 0

@@ -88,7 +88,9 @@ def cancel_and_refund(uow: UnitOfWork, milestone_id: int, amount_cents: int, rea
         contract, job, trainer = _context(uow, milestone)
         message_trainer(uow, trainer.id, "milestone cancelled",
                         f"“{milestone.title}” was cancelled",
-                        trainer_notice(trainer.name, milestone.title, job.title, reason))
+                        trainer_notice(trainer.name, milestone.title, job.title, reason),
+                        event=f"refund:{operation.id}:cancelled", milestone=milestone.title,
+                        job=job.title, reason=reason.strip())
         uow.commit()
         return operation.id
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..domain.errors import ConcurrentChange
 from ..domain.jobs import AuditEntry
-from ..persistence import members, records
+from ..persistence import members, outgoing_mail, records
 from ..persistence import repositories as repos
 from ..persistence.orm import start_mappers
 
@@ -55,7 +55,7 @@ class UnitOfWork:
         self.disputes = repos.DisputeRepository(self.session)
         self.invoices = records.InvoiceRepository(self.session)
         self.notifications = records.NotificationRepository(self.session)
-        self.messages = records.MessageRepository(self.session)
+        self.messages = outgoing_mail.OutgoingMailRepository(self.session)
         self.subscriptions = records.SubscriptionRepository(self.session)
         self.members = members.MemberRepository(self.session)
         self.now = self.clock()

@@ -30,6 +30,17 @@ STRIPE_KEY_HINT = "stripe.key_hint"
 #: ``otd_3f9a2c1b`` → ``otd_3f9a2c1b_owner``; written by ``opentrain-desk team init``.
 TEAM_ROLE_PREFIX = "team.role_prefix"
 
+# outgoing mail (Settings → E-mail; the SMTP password lives in the OS keyring)
+MAIL_HOST = "mail.smtp_host"
+MAIL_PORT = "mail.smtp_port"
+MAIL_SECURITY = "mail.smtp_security"
+MAIL_USER = "mail.smtp_user"
+MAIL_SENDER_NAME = "mail.sender_name"
+MAIL_SENDER_ADDRESS = "mail.sender_address"
+MAIL_KEYS = {"host": MAIL_HOST, "port": MAIL_PORT, "security": MAIL_SECURITY,
+             "user": MAIL_USER, "sender_name": MAIL_SENDER_NAME,
+             "sender_address": MAIL_SENDER_ADDRESS}
+
 
 def customer_key(mode: str) -> str:
     """The agency's Stripe Customer id, per mode (test and live are separate accounts)."""

@@ -32,4 +32,6 @@ class AppContext:
     member: Member | None = None     # who is signed in (set by the main window at start)
     team_admin: TeamAdmin | None = None  # members' database logins (Settings → Team)
     is_team: bool = False            # a team workspace on a server (members sign in)
+    mail: object | None = None       # mail.link.MailConnection: settings, test, preview
+    mail_sync: object | None = None  # mail_sync.MailSyncController
     extras: dict = field(default_factory=dict)

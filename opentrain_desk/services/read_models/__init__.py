@@ -18,12 +18,14 @@ from .history import (NEEDS_A_PERSON, HistoryTotals, NotificationRow, PaymentHis
                       TrainerMessageRow, UnreadSummary)
 from .invoices import InvoiceFilters, InvoiceRow, InvoiceTotals, MonthlyTotal
 from .jobs import ContractRow, JobRow, MilestoneRow, TrainerRow
+from .mail import MailCounts, OutgoingMailRow
 
 __all__ = [
     "NEEDS_A_PERSON", "AuditFilters", "AuditRow", "ContractRow", "MemberRow",
     "HistoryTotals", "InvoiceFilters", "InvoiceRow",
-    "InvoiceTotals", "JobRow", "MilestoneRow", "MonthlyTotal", "NotificationRow",
-    "PaymentHistoryRow", "ReadSide", "TrainerMessageRow", "TrainerRow", "UnreadSummary",
+    "InvoiceTotals", "JobRow", "MailCounts", "MilestoneRow", "MonthlyTotal",
+    "NotificationRow", "OutgoingMailRow", "PaymentHistoryRow", "ReadSide", "TrainerMessageRow",
+    "TrainerRow", "UnreadSummary",
 ]
 
 
@@ -87,5 +89,13 @@ class AuditReads(Protocol):
     def audit_actors(self) -> list[MemberRow]: ...
 
 
-class ReadSide(JobReads, HistoryReads, InvoiceReads, AuditReads, Protocol):
+class MailReads(Protocol):
+    def outgoing_mail(self, status: str = "all", after: OutgoingMailRow | None = None,
+                      limit: int = 200) -> list[OutgoingMailRow]: ...
+    def count_outgoing_mail(self, status: str = "all") -> int: ...
+    def mail_counts(self) -> MailCounts: ...
+    def trainer_do_not_email(self, trainer_id: int) -> bool: ...
+
+
+class ReadSide(JobReads, HistoryReads, InvoiceReads, AuditReads, MailReads, Protocol):
     """Everything the screens read."""

@@ -81,6 +81,8 @@ class TrainerMessageRow:
     body: str
     link: str
     sent_at: datetime | None
+    status: str = "draft"      # the mail outbox's (services/mail.py)
+    reason: str = ""           # why it is not sent (yet), when it is not
 
     @property
     def sent(self) -> bool:
@@ -93,7 +95,12 @@ class TrainerMessageRow:
 
     @property
     def owed(self) -> bool:
-        return not self.sent and not self.withdrawn
+        return not self.sent and not self.withdrawn and self.status != "withdrawn"
+
+    @property
+    def resendable(self) -> bool:
+        """Failed, may have been sent, or held back: a person may send it (again)."""
+        return self.status in ("failed", "unknown", "withheld", "draft")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,6 @@
-"""The messages logged for one trainer: read, copy, open as an e-mail, mark sent."""
+"""The messages logged for one trainer: read, copy, open as an e-mail, mark sent; with
+e-mail set up, their way through the mail outbox (queued / sent / failed / may have been
+sent, with the reason) and Re-send; "Do not e-mail" for the trainer."""
 from __future__ import annotations
 
 import html
@@ -7,13 +9,15 @@ from urllib.parse import quote
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QFont, QGuiApplication
-from PySide6.QtWidgets import (QHBoxLayout, QListWidget, QListWidgetItem, QSplitter,
-                               QTextBrowser, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QListWidget, QListWidgetItem,
+                               QSplitter, QTextBrowser, QVBoxLayout, QWidget)
 
+from ...services import mail as mail_service
 from ...services.notifications import mark_sent
 from ...services.read_models import TrainerMessageRow
 from .. import formatting as fmt
 from ..context import AppContext
+from ..ops import user_message
 from ..widgets.labels import action_button, hint_label
 from ..widgets.two_line import (MUTED, CornerRole, DetailRole, TitleRole, TwoLineDelegate,
                                 UnreadRole)
@@ -33,7 +37,28 @@ def message_text(message: TrainerMessageRow) -> str:
 def _sent_state(message: TrainerMessageRow) -> str:
     if message.sent:
         return f"sent {fmt.day(message.sent_at)}"
-    return "withdrawn: no longer needed" if message.withdrawn else "not sent yet"
+    if message.withdrawn or message.status == "withdrawn":
+        return "withdrawn: no longer needed"
+    return mail_service.STATUS_TEXT.get(message.status, "not sent yet")
+
+
+def status_line(message: TrainerMessageRow) -> str:
+    """The selected message's state in a sentence, with the reason and what to do."""
+    reason = f" {message.reason}" if message.reason else ""
+    if message.sent:
+        return f"Sent {fmt.day(message.sent_at)}."
+    if message.withdrawn or message.status == "withdrawn":
+        return "Withdrawn: the trainer already did this; no need to send it."
+    return {
+        "queued": "Queued: the app sends it by e-mail." + (
+            f" Not yet:{reason} It is tried again by itself." if reason else ""),
+        "sending": "Being sent now.",
+        "failed": f"Failed:{reason} Re-send it, or open it in your e-mail app.",
+        "unknown": f"May have been sent:{reason} Re-send sends it again with the same "
+                   "Message-ID, so the trainer's mail app can tell it is the same message.",
+        "withheld": "Not e-mailed: the trainer is marked “do not e-mail”. Send it "
+                    "yourself, then mark it as sent.",
+    }.get(message.status, "Not sent yet: send it, then mark it as sent.")
 
 
 def mailto_url(email: str, message: TrainerMessageRow) -> QUrl:
@@ -72,13 +97,24 @@ class TrainerMessagesView(QWidget):
                                     f"Start an e-mail to {trainer_email} with this message")
         self.sent_button = action_button("markMessageSentButton", "Mark as sent",
                                    "Record that the trainer has received this message")
+        self.resend_button = action_button("resendMessageButton", "Re-send",
+                                           "Send this message by e-mail (again)")
+        self.do_not_email = QCheckBox("Do not e-mail this trainer",
+                                      objectName="doNotEmailCheck")
+        self.do_not_email.setToolTip("Messages to this trainer are not sent by the app; "
+                                     "you send them yourself")
+        self.do_not_email.setEnabled(False)
         self._layout()
         self.list.currentItemChanged.connect(self._show_current)
         self.copy_button.clicked.connect(self.copy_message)
         self.email_button.clicked.connect(self.email_message)
         self.sent_button.clicked.connect(self.mark_sent)
+        self.resend_button.clicked.connect(self.resend)
+        self.do_not_email.clicked.connect(self._do_not_email_clicked)
         if ctx.sync is not None:
             ctx.sync.paymentsChanged.connect(self.refresh)
+        if getattr(ctx, "mail_sync", None) is not None:
+            ctx.mail_sync.mailChanged.connect(self.refresh)
         self._show_current()
         self.reload()
 
@@ -88,6 +124,7 @@ class TrainerMessagesView(QWidget):
         for button in (self.copy_button, self.email_button):
             buttons.addWidget(button)
         buttons.addStretch()
+        buttons.addWidget(self.resend_button)
         buttons.addWidget(self.sent_button)
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -101,7 +138,10 @@ class TrainerMessagesView(QWidget):
         splitter.setSizes([300, 500])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.summary)
+        top = QHBoxLayout()
+        top.addWidget(self.summary, 1)
+        top.addWidget(self.do_not_email)
+        layout.addLayout(top)
         layout.addWidget(splitter, 1)
 
     # -- loading ------------------------------------------------------------------------------
@@ -109,6 +149,12 @@ class TrainerMessagesView(QWidget):
         self._stale = False
         (self.ctx.db.op(self, partial(self.ctx.read.trainer_messages, self.trainer_id))
          .success(self._show_messages).latest("messages", delay_ms).run())
+        (self.ctx.db.op(self, partial(self.ctx.read.trainer_do_not_email, self.trainer_id))
+         .success(self._show_do_not_email).latest("do-not-email", delay_ms).run())
+
+    def _show_do_not_email(self, value: bool) -> None:
+        self.do_not_email.setChecked(value)
+        self.do_not_email.setEnabled(True)
 
     def refresh(self) -> None:
         """Payments changed: reload soon if shown (bursts coalesce), else when shown."""
@@ -172,12 +218,13 @@ class TrainerMessagesView(QWidget):
                           "<p>Select a message to read it.</p>")
         self.copy_button.setEnabled(message is not None)
         self.email_button.setEnabled(message is not None and bool(self.trainer_email))
-        self.sent_button.setEnabled(message is not None and message.owed)
-        self.status.setText("" if message is None else
-                            f"Sent {fmt.day(message.sent_at)}." if message.sent else
-                            "Withdrawn: the trainer already did this; no need to send it."
-                            if message.withdrawn else
-                            "Not sent yet: send it, then mark it as sent.")
+        self.sent_button.setEnabled(message is not None and message.owed
+                                    and message.status not in ("queued", "sending"))
+        self.resend_button.setEnabled(message is not None and message.resendable
+                                      and bool(self.trainer_email))
+        self.resend_button.setText("Send by e-mail" if message is not None
+                                   and message.status == "draft" else "Re-send")
+        self.status.setText("" if message is None else status_line(message))
 
     def _html(self, message: TrainerMessageRow) -> str:
         meta = f"To {self.trainer_email} · {fmt.day(message.at)} · {_sent_state(message)}"
@@ -210,6 +257,30 @@ class TrainerMessagesView(QWidget):
                         self._after_mark_sent, self._mark_failed)
 
     def _after_mark_sent(self, _result: object) -> None:
+        self.reload()
+
+    def resend(self) -> None:
+        message = self.current()
+        if message is None or not message.resendable:
+            return
+        self.resend_button.setEnabled(False)
+        self.ctx.db.run(self, partial(mail_service.resend, self.ctx.uow, message.id),
+                        self._after_resend, self._action_failed)
+
+    def _after_resend(self, _result: object) -> None:
+        if getattr(self.ctx, "mail_sync", None) is not None:
+            self.ctx.mail_sync.wake()
+        self.reload()
+
+    def _do_not_email_clicked(self, checked: bool) -> None:
+        self.do_not_email.setEnabled(False)
+        self.ctx.db.run(self, partial(mail_service.set_do_not_email, self.ctx.uow,
+                                      self.trainer_id, checked),
+                        lambda _r: self.reload(), self._action_failed)
+
+    def _action_failed(self, error: BaseException) -> None:
+        self._show_current()
+        self.status.setText(user_message(error))
         self.reload()
 
     def _mark_failed(self, _error: BaseException) -> None:

@@ -1,5 +1,5 @@
-"""The Reports page: a title over three tabs (Invoices, Payment history, Check against
-Stripe) and the exports they share."""
+"""The Reports page: a title over its tabs (Invoices, Payment history, Check against
+Stripe, Audit log, Outgoing mail) and the exports they share."""
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, Signal
@@ -10,6 +10,7 @@ from .audit_tab import AuditTab
 from .exporter import ReportExports
 from .history_tab import HistoryTab
 from .invoices_tab import InvoicesTab
+from .outgoing_mail import OutgoingMailTab
 from .stripe_check import StripeCheckView
 
 RELOAD_DELAY_MS = 300
@@ -39,6 +40,8 @@ class ReportsPage(QWidget):
         self.tabs.addTab(self.stripe_check, "Check against Stripe")
         self.audit_tab = AuditTab(ctx)
         self.tabs.addTab(self.audit_tab, "Audit log")
+        self.outgoing_mail = OutgoingMailTab(ctx)
+        self.tabs.addTab(self.outgoing_mail, "Outgoing mail")
         layout = QVBoxLayout(self)
         title = QLabel("Reports")
         title.setProperty("role", "title")

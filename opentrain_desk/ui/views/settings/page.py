@@ -15,6 +15,7 @@ from .appearance_section import AppearanceSection
 from .billing_section import BillingSection
 from .common import label
 from .company_section import CompanySection
+from .email_section import EmailSection
 from .plan_section import PlanSection
 from .profile_section import ProfileSection
 from .stripe_section import StripeSection
@@ -37,6 +38,7 @@ class SettingsPage(QWidget):
         self.stripe_section = StripeSection(ctx)
         self.billing_section = BillingSection(ctx)
         self.company_section = CompanySection(ctx)
+        self.email_section = EmailSection(ctx)
         self.plan_section = PlanSection(ctx)
         self.workspace_section = WorkspaceSection(ctx)
         self.profile_section = ProfileSection(ctx)
@@ -58,8 +60,8 @@ class SettingsPage(QWidget):
         sections.setSpacing(18)
         sections.addWidget(label("Settings", role="title"))
         for section in (self.stripe_section, self.billing_section, self.company_section,
-                        self.plan_section, self.profile_section, self.team_section,
-                        self.appearance_section,
+                        self.email_section, self.plan_section, self.profile_section,
+                        self.team_section, self.appearance_section,
                         self.workspace_section):
             sections.addWidget(section)
         sections.addStretch()
@@ -83,6 +85,7 @@ class SettingsPage(QWidget):
         self.stripe_section.refresh()
         self.billing_section.reload()
         self.company_section.load()
+        self.email_section.load()
         self.plan_section.load()
         self.profile_section.load()
         self.team_section.load()

@@ -1,0 +1,1 @@
+"""Outgoing mail: the SMTP adapter, the templates, the outbox worker, the sandbox server."""

@@ -78,9 +78,11 @@ def build_window(settings: Settings, on_open_demo=None, sandbox_server=None):
                      stripe=workspace.stripe, sync=sync, open_demo=on_open_demo,
                      workspace_label=workspace.label, is_team=workspace.is_team,
                      team_admin=workspace.team_admin())
+    from .ui.live import LiveUpdates
+    ctx.live = LiveUpdates(workspace.change_feed())  # before the views connect to it
     window = MainWindow(ctx)
     window.workspace = workspace
-    for child in (db, net, files, sync):
+    for child in (db, net, files, sync, ctx.live):
         child.setParent(window)
     from .hygiene.banner import install_banner
     banner = install_banner(window)  # busy / connection lost / read-only
@@ -90,6 +92,7 @@ def build_window(settings: Settings, on_open_demo=None, sandbox_server=None):
         # Payments start once the window is up: the worker's first pass imports the Stripe
         # SDK and reads the keyring, which need not compete with the first paint.
         QTimer.singleShot(STRIPE_START_DELAY_MS, sync.start)
+    ctx.live.start()
     return window
 
 
@@ -97,6 +100,8 @@ def close_window(window) -> None:
     """Stop background work and close the workspace (window close / app quit / tests)."""
     ctx = window.ctx
     ctx.sync.stop()
+    if ctx.live is not None:
+        ctx.live.stop()
     for ops in (ctx.db, ctx.net, ctx.files):
         ops.shutdown()
     window.workspace.close()

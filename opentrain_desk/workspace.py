@@ -26,6 +26,9 @@ class Workspace:
         except BaseException:
             self._stop_sandbox()
             raise
+        if not self.read_only:  # team workspaces: other seats hear of every change
+            from .persistence.live import ensure_notify_triggers
+            ensure_notify_triggers(self.engine)
         self.uow = UnitOfWorkFactory(self.engine, settings.actor)
         from .persistence.read_side import SqlReadSide
         self.read = SqlReadSide(self.engine)
@@ -95,6 +98,12 @@ class Workspace:
         """The outbox worker for this workspace (started by the UI's SyncController)."""
         from .payments.outbox import OutboxWorker
         return OutboxWorker(self.uow, self.stripe.gateway, on_change=on_change)
+
+    def change_feed(self):
+        """Other seats' changes (``services.ports.ChangeFeed``): PostgreSQL only, else
+        None (a solo workspace has no other seats)."""
+        from .persistence.live import change_feed
+        return change_feed(self.engine)
 
     def _stop_sandbox(self) -> None:
         if self.sandbox is not None and self._own_sandbox:

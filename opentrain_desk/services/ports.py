@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Callable, Protocol
 
 from ..domain.operations import ErrorKind
 
@@ -287,3 +287,12 @@ class WorkerState:
     connected: bool = True       # a gateway (key) is configured
     last_error: str = ""
     busy: bool = False
+
+
+class ChangeFeed(Protocol):
+    """Changes other seats made (team workspaces: PostgreSQL LISTEN/NOTIFY, implemented by
+    ``persistence.live.PgChangeFeed``). ``on_change(tables)`` is called on the feed's own
+    thread with the names of the tables a burst of changes touched."""
+
+    def start(self, on_change: Callable[[set[str]], None]) -> None: ...
+    def stop(self) -> None: ...

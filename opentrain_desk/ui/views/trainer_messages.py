@@ -79,6 +79,9 @@ class TrainerMessagesView(QWidget):
         self.sent_button.clicked.connect(self.mark_sent)
         if ctx.sync is not None:
             ctx.sync.paymentsChanged.connect(self.refresh)
+        if getattr(ctx, "live", None) is not None:  # other seats' changes (team)
+            from ..live import MESSAGE_TABLES
+            ctx.live.on(MESSAGE_TABLES, self.refresh, owner=self)
         self._show_current()
         self.reload()
 

@@ -73,13 +73,15 @@ def build_window(settings: Settings, on_open_demo=None, sandbox_server=None):
     workspace = Workspace(settings, sandbox_server)
     db, net = Ops("db"), Ops("net", retry_busy=False)
     files = Ops("files", workers=2, retry_busy=False)
-    sync = SyncController(workspace.read, workspace.stripe, db, workspace.payment_worker)
+    sync = SyncController(workspace.read, workspace.stripe, db, workspace.payment_worker,
+                          sender=workspace.payments_sender(), me=settings.actor)
     ctx = AppContext(settings, workspace.uow, workspace.read, db, net, files,
                      stripe=workspace.stripe, sync=sync, open_demo=on_open_demo,
                      workspace_label=workspace.label, is_team=workspace.is_team,
                      team_admin=workspace.team_admin())
     from .ui.live import LiveUpdates
     ctx.live = LiveUpdates(workspace.change_feed())  # before the views connect to it
+    ctx.live.on(("stripe_operations", "workspace_settings"), sync.refresh, owner=sync)
     window = MainWindow(ctx)
     window.workspace = workspace
     for child in (db, net, files, sync, ctx.live):

@@ -97,7 +97,29 @@ class Workspace:
     def payment_worker(self, on_change):
         """The outbox worker for this workspace (started by the UI's SyncController)."""
         from .payments.outbox import OutboxWorker
-        return OutboxWorker(self.uow, self.stripe.gateway, on_change=on_change)
+        if not self.is_team:
+            return OutboxWorker(self.uow, self.stripe.gateway, on_change=on_change)
+        # a team: only a seat with the key (its keyring) and the role sends; it says so
+        from functools import partial
+
+        from .services import payment_sender
+        return OutboxWorker(self.uow, self.stripe.gateway, on_change=on_change,
+                            may_send=partial(payment_sender.may_send, self.uow),
+                            after_pass=payment_sender.Heartbeat(self.uow))
+
+    @property
+    def is_team(self) -> bool:
+        """A shared workspace on a database server (members, live updates)."""
+        return self.engine.dialect.name != "sqlite"
+
+    def payments_sender(self):
+        """For the status bar (team workspaces): who sends payments, or None when solo."""
+        if not self.is_team:
+            return None
+        from functools import partial
+
+        from .services import payment_sender
+        return partial(payment_sender.current, self.uow)
 
     def change_feed(self):
         """Other seats' changes (``services.ports.ChangeFeed``): PostgreSQL only, else

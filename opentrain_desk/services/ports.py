@@ -287,6 +287,7 @@ class WorkerState:
     connected: bool = True       # a gateway (key) is configured
     last_error: str = ""
     busy: bool = False
+    sending: bool = True         # False: a team seat that only queues (no key or role)
 
 
 class ChangeFeed(Protocol):

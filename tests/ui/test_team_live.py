@@ -4,7 +4,8 @@ selection and scroll position, and a stale edit form is refused with who and whe
 what was typed stays."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import shiboken6
@@ -18,6 +19,8 @@ from opentrain_desk.domain.money import Money
 from opentrain_desk.domain.roles import Role
 from opentrain_desk.persistence import database
 from opentrain_desk.services import jobs as services
+from opentrain_desk.services.payment_sender import NOBODY_TEXT
+from opentrain_desk.services.workspace_settings import PAYMENTS_SENDER
 from tests.ui.conftest import click, find, idle, open_window, submit, type_into, wait_dialog
 
 MEMBERS = {"dana": ("Dana Finance", Role.OWNER), "max": ("Max Manager", Role.MANAGER)}
@@ -125,3 +128,31 @@ def test_a_stale_milestone_form_is_refused_with_who_and_when_and_keeps_the_input
         saved = uow.milestones.get(milestone.id)
         assert (saved.title, saved.amount_cents, saved.updated_by) == ("Batch 1 (Max)",
                                                                       65_000, "max")
+
+
+def test_every_seats_status_bar_says_who_sends_payments(qtbot, qapp, tmp_path, team,
+                                                         sandbox):
+    """Dana (Owner, sandbox key) sends; Max (Manager) only queues and is told who sends;
+    once Dana's seat is gone (its heartbeat stale) Max is told nobody is sending."""
+    apply_style(qapp)
+    windows = [open_window(qtbot, Settings(home=tmp_path / login, db_url=team, actor=login,
+                                           sandbox=True), sandbox_server=sandbox)
+               for login in MEMBERS]
+    dana, max_ = windows
+    try:
+        label = find(max_, QLabel, "syncStatusLabel")
+        qtbot.waitUntil(lambda: label.text().startswith(
+            "Payments sent by Dana Finance's seat"), timeout=15000)
+        assert not find(dana, QLabel, "syncStatusLabel").text().startswith("Payments sent")
+        close_window(dana)
+        engine = database.create_engine(team)
+        old = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE workspace_settings SET value = :v WHERE key = :k"),
+                         {"k": PAYMENTS_SENDER, "v": json.dumps(
+                             {"login": "dana", "name": "Dana Finance", "at": old})})
+        engine.dispose()
+        qtbot.waitUntil(lambda: label.text().startswith(NOBODY_TEXT), timeout=10000)
+        max_.statusBar().grab().save("/tmp/tl/status_nobody.png")
+    finally:
+        close_window(max_)

@@ -31,8 +31,9 @@ FUNCTION = "otd_notify_change"
 WATCHED = ("jobs", "contracts", "milestones", "trainers", "stripe_operations",
            "notifications", "invoices", "outgoing_messages", "members",
            "workspace_settings")
-#: Collect notifications arriving this close together into one report (seconds).
-BURST_S = 0.05
+#: Collect notifications arriving this close together into one report (seconds); one
+#: transaction's arrive together at its commit, the UI coalesces longer bursts itself.
+BURST_S = 0.005
 RECONNECT_MIN_S, RECONNECT_MAX_S = 0.5, 15.0
 POLL_S = 0.5
 

@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from ..services.ports import ChangeFeed
 
-COALESCE_MS = 120
+COALESCE_MS = 80
 
 #: What each screen shows (a change to any of these tables refreshes it).
 JOBS_TABLES = frozenset({"jobs", "contracts", "milestones", "trainers", "stripe_operations"})

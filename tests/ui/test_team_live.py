@@ -156,3 +156,35 @@ def test_every_seats_status_bar_says_who_sends_payments(qtbot, qapp, tmp_path, t
         max_.statusBar().grab().save("/tmp/tl/status_nobody.png")
     finally:
         close_window(max_)
+
+
+def test_a_seat_whose_server_connections_were_terminated_reconnects_and_loses_nothing(
+        qtbot, seats):
+    """An admin ends every backend of seat B (its pool and its listener) mid-session:
+    the next action reconnects by itself, what was typed is saved, and B hears of A's
+    changes again."""
+    from tests.ui.test_storage_faults import new_job_dialog, titles
+    dana, max_ = seats
+    feed = max_.ctx.live.feed
+    first_listener = feed.backend_pid
+    with max_.ctx.uow.engine.connect() as conn:  # the pool's connection, to be ended too
+        schema = conn.scalar(sa.text("SELECT current_schema()"))
+    admin = sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    with admin.connect() as conn:
+        ended = conn.execute(sa.text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND (pid = :listener OR query LIKE '%current_schema%')"),
+            {"listener": first_listener}).all()
+    admin.dispose()
+    assert len(ended) >= 2 and schema  # the listener and the pooled connection
+    dialog = new_job_dialog(qtbot, max_, "Typed after the server dropped us")
+    qtbot.waitUntil(lambda: not shiboken6.isValid(dialog) or not dialog.isVisible(),
+                    timeout=15000)
+    idle(qtbot, max_)
+    assert "Typed after the server dropped us" in titles(max_)
+    qtbot.waitUntil(lambda: feed.connected.is_set() and feed.backend_pid != first_listener,
+                    timeout=15000)
+    table = find(max_, QTableView, "jobsTable")
+    services.create_job(dana.ctx.uow(), "From Dana after the drop")
+    qtbot.waitUntil(lambda: table.model().rowCount() == 2, timeout=10000)

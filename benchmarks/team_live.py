@@ -151,7 +151,7 @@ def visible_by_polling(a: Seat, b: Seat, m_id: int) -> list[float]:
         done = threading.Event()
         seen: list[float] = []
 
-        def poll() -> None:
+        def poll(title=title, seen=seen, done=done) -> None:
             while b.read.milestone(m_id).title != title:
                 pass
             seen.append(time.perf_counter())

@@ -107,9 +107,9 @@ class SyncController(QObject):
 
     def _refresh_pending(self) -> None:
         read, sender_of = self.read, self.sender_of
-        self.db.op(self, lambda: (read.operation_counts(),
-                                  sender_of() if sender_of is not None else None)
-                   ).success(self._set_pending).latest("pending").run()
+        self.db.run(self, lambda: (read.operation_counts(),
+                                   sender_of() if sender_of is not None else None),
+                    self._set_pending)
 
     def _set_pending(self, result) -> None:
         (self.pending, self.attention), self.sender = result

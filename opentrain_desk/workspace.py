@@ -107,11 +107,6 @@ class Workspace:
                             may_send=partial(payment_sender.may_send, self.uow),
                             after_pass=payment_sender.Heartbeat(self.uow))
 
-    @property
-    def is_team(self) -> bool:
-        """A shared workspace on a database server (members, live updates)."""
-        return self.engine.dialect.name != "sqlite"
-
     def payments_sender(self):
         """For the status bar (team workspaces): who sends payments, or None when solo."""
         if not self.is_team:

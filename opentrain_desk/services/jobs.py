@@ -13,8 +13,6 @@ from .notifications import message_trainer, notify, resolve
 from .plan import require_plan
 from .team import require
 from .unit_of_work import UnitOfWork
-from ..domain.roles import Capability
-from .team import require
 
 
 def create_job(uow: UnitOfWork, title: str, description: str = "") -> int:

@@ -82,7 +82,7 @@ def test_the_feed_reconnects_after_the_server_dropped_it(pg):
         assert set(WATCHED) <= _next(changes, "jobs")
         assert feed.backend_pid != first_pid
         jobs.create_job(UnitOfWorkFactory(pg, "dana")(), "After the drop")
-        assert _next(changes, "jobs") == {"jobs"}
+        assert "jobs" in _next(changes, "jobs")
     finally:
         feed.stop()
         admin.dispose()

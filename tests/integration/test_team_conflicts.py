@@ -19,7 +19,8 @@ from opentrain_desk.services.unit_of_work import UnitOfWorkFactory
 from tests.integration.test_funding import with_card
 from tests.integration.test_payouts import funded_and_submitted
 
-SEATS = {"dana": ("Dana Finance", Role.FINANCE), "max": ("Max Manager", Role.MANAGER)}
+SEATS = {"dana": ("Dana Finance", Role.FINANCE), "max": ("Max Manager", Role.MANAGER),
+         "olga": ("Olga Owner", Role.OWNER)}
 
 
 @pytest.fixture
@@ -51,13 +52,13 @@ def _milestone(factory, m_id):
 
 
 def test_the_second_milestone_edit_is_refused_with_who_when_and_the_new_values(seats):
-    dana, max_ = seats
-    _job, m_id = _hired(dana)
+    dana, max_, olga = seats
+    _job, m_id = _hired(olga)
     seen = _milestone(dana, m_id).version  # both forms opened on this version
     services.edit_milestone(max_(), m_id, MilestoneDraft("Batch 1 (500 dialogues)",
                                                          Money.parse("1,300.00")), seen)
     with pytest.raises(ConcurrentChange) as refused:
-        services.edit_milestone(dana(), m_id, MilestoneDraft("Batch one", Money(99_00)), seen)
+        services.edit_milestone(olga(), m_id, MilestoneDraft("Batch one", Money(99_00)), seen)
     message = str(refused.value)
     assert message.startswith("Changed by Max Manager at ")
     assert "“Batch 1 (500 dialogues)”, $1,300.00, no due date" in message
@@ -65,19 +66,19 @@ def test_the_second_milestone_edit_is_refused_with_who_when_and_the_new_values(s
     after = _milestone(dana, m_id)
     assert (after.title, after.amount_cents, after.updated_by) == (
         "Batch 1 (500 dialogues)", 130_000, "max")
-    # having seen the new values, Dana saves over them with the version she was told
-    services.edit_milestone(dana(), m_id, MilestoneDraft("Batch one", Money(99_00)),
+    # having seen the new values, Olga saves over them with the version she was told
+    services.edit_milestone(olga(), m_id, MilestoneDraft("Batch one", Money(99_00)),
                             refused.value.version)
-    assert _milestone(max_, m_id).updated_by == "dana"
+    assert _milestone(max_, m_id).updated_by == "olga"
 
 
 def test_a_lost_compare_and_set_names_the_winner(seats):
     """Both read the same version; the other seat commits in between: the store's
     compare-and-set refuses this one, and the message says who won."""
-    dana, max_ = seats
-    _job, m_id = _hired(dana)
+    dana, max_, olga = seats
+    _job, m_id = _hired(olga)
     with pytest.raises(ConcurrentChange, match="^Changed by Max Manager at .*“Late”"):
-        with dana() as uow:
+        with olga() as uow:
             mine = uow.milestones.get(m_id)
             services.edit_milestone(max_(), m_id, MilestoneDraft("Late", Money(5_00)))
             mine.title = "Mine"
@@ -86,12 +87,8 @@ def test_a_lost_compare_and_set_names_the_winner(seats):
 
 
 def test_the_second_job_rename_is_refused_and_names_the_member(seats):
-    dana, max_ = seats
-    olga = UnitOfWorkFactory(dana.engine, "olga")  # an Owner on Dana's machine
-    with dana() as uow:
-        uow.members.add("olga", "Olga Owner", Role.OWNER.value, uow.now)
-        uow.commit()
-    job_id, _m = _hired(dana)
+    dana, max_, olga = seats
+    job_id, _m = _hired(olga)
     with dana() as uow:
         seen = uow.jobs.get(job_id).version
     version = services.edit_job(max_(), job_id, "RLHF code review (Python)", None, seen)
@@ -127,10 +124,10 @@ def _race(calls) -> list[BaseException | object]:
 
 
 def test_two_seats_approving_at_once_exactly_one_wins(seats, gateway, sandbox):
-    dana, max_ = seats
-    [m_id] = funded_and_submitted(dana, gateway)
+    dana, _max, olga = seats
+    [m_id] = funded_and_submitted(olga, gateway)
     results = _race([lambda: payouts.approve_milestone(dana(), m_id),
-                     lambda: payouts.approve_milestone(max_(), m_id)])
+                     lambda: payouts.approve_milestone(olga(), m_id)])
     won = [r for r in results if not isinstance(r, BaseException)]
     lost = [r for r in results if isinstance(r, BaseException)]
     assert len(won) == 1 and len(lost) == 1, results
@@ -145,11 +142,11 @@ def test_two_seats_approving_at_once_exactly_one_wins(seats, gateway, sandbox):
 
 
 def test_two_seats_funding_at_once_exactly_one_wins(seats, gateway):
-    dana, max_ = seats
-    _job, m_id = _hired(dana)
-    with_card(dana, gateway)
+    dana, _max, olga = seats
+    _job, m_id = _hired(olga)
+    with_card(olga, gateway)
     results = _race([lambda: funding.queue_funding(dana(), m_id, "test"),
-                     lambda: funding.queue_funding(max_(), m_id, "test")])
+                     lambda: funding.queue_funding(olga(), m_id, "test")])
     lost = [r for r in results if isinstance(r, BaseException)]
     assert len(lost) == 1 and isinstance(lost[0], ConcurrentChange), results
     assert "is Funding now. Nothing was charged twice." in str(lost[0])

@@ -56,11 +56,11 @@ def test_status_words_for_a_team_seat():
 def test_only_a_seat_whose_role_may_send_runs_the_worker_and_says_so(team, gateway):
     [m_id] = hire(team["max"])
     with_card(team["olga"], gateway)
-    funding.queue_funding(team["max"](), m_id, "test")  # a Manager may queue …
+    funding.queue_funding(team["olga"](), m_id, "test")  # queued by the Owner …
     manager = OutboxWorker(team["max"], lambda: gateway, lease=timedelta(0),
                            may_send=lambda: payment_sender.may_send(team["max"]),
                            after_pass=payment_sender.Heartbeat(team["max"]))
-    manager.run_once()  # … but does not send
+    manager.run_once()  # … a Manager's seat does not send
     assert manager.state.sending is False
     assert payment_sender.current(team["max"]) is None
     assert intents(gateway, team["max"]) == []
@@ -89,7 +89,7 @@ def test_two_seat_processes_never_send_one_operation_twice(team, sandbox, tmp_pa
     ids = hire(team["max"], n=24, amount="10.00")
     with_card(team["olga"], gateway)
     for m_id in ids:
-        funding.queue_funding(team["max"](), m_id, "test")
+        funding.queue_funding(team["olga"](), m_id, "test")
     stop = tmp_path / "stop"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     procs = [subprocess.Popen(

@@ -74,7 +74,8 @@ def build_window(settings: Settings, on_open_demo=None, sandbox_server=None):
     workspace = Workspace(settings, sandbox_server)
     db, net = Ops("db"), Ops("net", retry_busy=False)
     files = Ops("files", workers=2, retry_busy=False)
-    sync = SyncController(workspace.read, workspace.stripe, db, workspace.payment_worker)
+    sync = SyncController(workspace.read, workspace.stripe, db, workspace.payment_worker,
+                          sender=workspace.payments_sender(), me=settings.actor)
     mail_sync = MailSyncController(workspace.mail_worker)
     sync.paymentsChanged.connect(mail_sync.wake)  # a payment outcome may owe a message
     ctx = AppContext(settings, workspace.uow, workspace.read, db, net, files,
@@ -82,9 +83,12 @@ def build_window(settings: Settings, on_open_demo=None, sandbox_server=None):
                      workspace_label=workspace.label, is_team=workspace.is_team,
                      team_admin=workspace.team_admin(), mail=workspace.mail,
                      mail_sync=mail_sync)
+    from .ui.live import LiveUpdates
+    ctx.live = LiveUpdates(workspace.change_feed())  # before the views connect to it
+    ctx.live.on(("stripe_operations", "workspace_settings"), sync.refresh, owner=sync)
     window = MainWindow(ctx)
     window.workspace = workspace
-    for child in (db, net, files, sync, mail_sync):
+    for child in (db, net, files, sync, mail_sync, ctx.live):
         child.setParent(window)
     from .hygiene.banner import install_banner
     banner = install_banner(window)  # busy / connection lost / read-only
@@ -95,6 +99,7 @@ def build_window(settings: Settings, on_open_demo=None, sandbox_server=None):
         # SDK and reads the keyring, which need not compete with the first paint.
         QTimer.singleShot(STRIPE_START_DELAY_MS, sync.start)
         QTimer.singleShot(STRIPE_START_DELAY_MS, mail_sync.start)
+    ctx.live.start()
     return window
 
 
@@ -104,6 +109,8 @@ def close_window(window) -> None:
     ctx.sync.stop()
     if ctx.mail_sync is not None:
         ctx.mail_sync.stop()
+    if ctx.live is not None:
+        ctx.live.stop()
     for ops in (ctx.db, ctx.net, ctx.files):
         ops.shutdown()
     window.workspace.close()

@@ -26,6 +26,9 @@ class Workspace:
         except BaseException:
             self._stop_sandbox()
             raise
+        if not self.read_only:  # team workspaces: other seats hear of every change
+            from .persistence.live import ensure_notify_triggers
+            ensure_notify_triggers(self.engine)
         self.uow = UnitOfWorkFactory(self.engine, settings.actor)
         from .persistence.read_side import SqlReadSide
         self.read = SqlReadSide(self.engine)
@@ -96,7 +99,30 @@ class Workspace:
     def payment_worker(self, on_change):
         """The outbox worker for this workspace (started by the UI's SyncController)."""
         from .payments.outbox import OutboxWorker
-        return OutboxWorker(self.uow, self.stripe.gateway, on_change=on_change)
+        if not self.is_team:
+            return OutboxWorker(self.uow, self.stripe.gateway, on_change=on_change)
+        # a team: only a seat with the key (its keyring) and the role sends; it says so
+        from functools import partial
+
+        from .services import payment_sender
+        return OutboxWorker(self.uow, self.stripe.gateway, on_change=on_change,
+                            may_send=partial(payment_sender.may_send, self.uow),
+                            after_pass=payment_sender.Heartbeat(self.uow))
+
+    def payments_sender(self):
+        """For the status bar (team workspaces): who sends payments, or None when solo."""
+        if not self.is_team:
+            return None
+        from functools import partial
+
+        from .services import payment_sender
+        return partial(payment_sender.current, self.uow)
+
+    def change_feed(self):
+        """Other seats' changes (``services.ports.ChangeFeed``): PostgreSQL only, else
+        None (a solo workspace has no other seats)."""
+        from .persistence.live import change_feed
+        return change_feed(self.engine)
 
     def mail_worker(self, on_change):
         """The mail outbox worker (started by the UI's MailSyncController)."""

@@ -53,7 +53,18 @@ class Job:
     archived: bool = False
     created_at: datetime | None = None
     archived_at: datetime | None = None
+    updated_at: datetime | None = None
+    updated_by: str = ""   # the member (database login) who changed it last
     id: int | None = field(default=None)
+
+    def rename(self, title: str, description: str | None, now: datetime) -> None:
+        self.title = clean_required(title, "job title")
+        if description is not None:
+            self.description = description.strip()
+        self.updated_at = now
+
+    def snapshot(self) -> dict:
+        return {"title": self.title, "description": self.description}
 
     def archive(self, milestones: Iterable[Milestone], now: datetime,
                 disputed: Iterable[int] = ()) -> None:

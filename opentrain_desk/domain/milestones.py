@@ -152,6 +152,7 @@ class Milestone:
     approved_by: str | None = None
     payment_intent_id: str | None = None
     charge_id: str | None = None
+    updated_by: str = ""   # the member (database login) who changed it last
     id: int | None = field(default=None)
 
     @classmethod

@@ -49,8 +49,14 @@ class OutboxWorker:
                  on_change: Callable[[WorkerState], None] | None = None,
                  idle_interval: float = 60.0,
                  lease: timedelta = timedelta(seconds=60), senders: int = 4,
-                 after_send: Callable[[operations.Claimed, object], None] | None = None) -> None:
+                 after_send: Callable[[operations.Claimed, object], None] | None = None,
+                 may_send: Callable[[], bool] | None = None,
+                 after_pass: Callable[[], None] | None = None) -> None:
+        """Team workspaces: ``may_send()`` is asked before each pass (this seat holds the
+        key and its member may send payments; else it only queues) and ``after_pass()``
+        records the seat's heartbeat (services/payment_sender.py)."""
         self.factory = factory
+        self._may_send, self._after_pass = may_send, after_pass
         self._gateway = gateway
         self._on_change = on_change or (lambda _state: None)
         self.idle_interval = idle_interval
@@ -114,7 +120,10 @@ class OutboxWorker:
             if gateway is None:
                 self._set(connected=False, online=None)
                 return self.idle_interval
-            self._set(connected=True, busy=True)
+            if self._may_send is not None and not self._may_send():
+                self._set(sending=False, online=None)
+                return self.idle_interval
+            self._set(connected=True, busy=True, sending=True)
             try:
                 # unknown outcomes are always settled before anything new is sent
                 if reconcile:
@@ -132,6 +141,8 @@ class OutboxWorker:
                 self._note_error(error)
             finally:
                 self._set(busy=False)
+                if self._after_pass is not None:
+                    self._after_pass()
             return self._next_wait()
 
     def _workspace_id(self) -> str:

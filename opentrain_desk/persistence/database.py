@@ -168,6 +168,8 @@ def migrate(engine: sa.Engine, backup_dir: Path | None = None) -> Path | None:
     with engine.begin() as conn:
         command.upgrade(_alembic_config(conn), "head")
         _record_writer(conn)
+        from .live import install_notify_triggers
+        install_notify_triggers(conn)  # PostgreSQL: live updates for the other seats
     log.info("database migrated from %s to %s", current, head_revision())
     return backup
 

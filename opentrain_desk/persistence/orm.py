@@ -308,10 +308,10 @@ def start_mappers() -> None:
     global _mapped
     if _mapped:
         return
-    mapper_registry.map_imperatively(Job, jobs)
+    mapper_registry.map_imperatively(Job, jobs, version_id_col=jobs.c.version)
     mapper_registry.map_imperatively(Trainer, trainers)
     mapper_registry.map_imperatively(Contract, contracts)
-    # Optimistic versions: every ORM UPDATE of a milestone or an operation is a
+    # Optimistic versions: every ORM UPDATE of a job, milestone or operation is a
     # compare-and-set on the version it was read in (StaleDataError when another
     # transaction, thread or process moved it first). Core UPDATEs bump it themselves.
     mapper_registry.map_imperatively(Milestone, milestones,

@@ -46,13 +46,14 @@ class Queries:
         if after is not None:  # (archived, -id) > (after.archived, -after.id)
             same = sa.and_(jobs.c.archived.is_(after.archived), jobs.c.id < after.id)
             where.append(same if after.archived else sa.or_(jobs.c.archived.is_(True), same))
-        query = (sa.select(jobs.c.id, jobs.c.title, jobs.c.archived, jobs.c.created_at)
+        query = (sa.select(jobs.c.id, jobs.c.title, jobs.c.archived, jobs.c.created_at,
+                           jobs.c.version)
                  .where(*where).order_by(jobs.c.archived, jobs.c.id.desc()).limit(limit))
         with self.engine.connect() as conn:
             page = conn.execute(query).all()
             counts = self._job_counts(conn, [row.id for row in page])
-        return [JobRow(r.id, r.title, r.archived, r.created_at, *counts.get(r.id, (0, 0)))
-                for r in page]
+        return [JobRow(r.id, r.title, r.archived, r.created_at, *counts.get(r.id, (0, 0)),
+                       r.version) for r in page]
 
     @staticmethod
     def _job_counts(conn: sa.Connection, job_ids: list[int]) -> dict[int, tuple[int, int]]:
@@ -68,13 +69,13 @@ class Queries:
                 for job_id, n_contracts, n_open in conn.execute(query)}
 
     def job(self, job_id: int) -> JobRow | None:
-        query = sa.select(jobs.c.id, jobs.c.title, jobs.c.archived, jobs.c.created_at).where(
-            jobs.c.id == job_id)
+        query = sa.select(jobs.c.id, jobs.c.title, jobs.c.archived, jobs.c.created_at,
+                          jobs.c.version).where(jobs.c.id == job_id)
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
             counts = self._job_counts(conn, [job_id])
         return JobRow(row.id, row.title, row.archived, row.created_at,
-                      *counts.get(job_id, (0, 0))) if row else None
+                      *counts.get(job_id, (0, 0)), row.version) if row else None
 
     def job_contracts(self, job_id: int) -> list[ContractRow]:
         query = (sa.select(contracts.c.id, contracts.c.job_id, contracts.c.trainer_id,
@@ -110,7 +111,7 @@ class Queries:
                           sa.func.coalesce(op.maybe_sent, sa.false()),
                           sa.func.coalesce(op.last_error, ""),
                           sa.func.coalesce(dispute.c.status, ""), dispute.c.due_by,
-                          sa.func.coalesce(dispute.c.amount_cents, 0))
+                          sa.func.coalesce(dispute.c.amount_cents, 0), c.version)
                 .select_from(milestones.outerjoin(stripe_operations, open_funding)
                              .outerjoin(dispute, sa.and_(dispute.c.milestone_id == c.id,
                                                          dispute.c.status.not_in(CLOSED)))))

@@ -11,6 +11,7 @@ from ..domain.invoices import InvoiceKind
 from ..domain.milestones import Action, Milestone, MilestoneStatus
 from ..domain.operations import ErrorKind, OperationKind, OperationStatus, StripeOperation
 from . import invoicing, operations, outcomes
+from .conflicts import already_taken
 from .notifications import notify_funding_failed
 from .plan import require_plan
 from .ports import GatewayError, PaymentResult
@@ -66,6 +67,8 @@ def queue_funding(uow: UnitOfWork, milestone_id: int, mode: str | None,
     with uow:
         require(uow, Capability.FUND)
         milestone = uow.milestones.get(milestone_id, for_update=True)
+        if milestone.status in (MilestoneStatus.FUNDING, MilestoneStatus.ACTIVE_FUNDED):
+            raise already_taken(uow, milestone, "charged")  # another seat funded it first
         operation = _queue(uow, milestone, mode, payment_method_id)
         uow.commit()
         return operation.id

@@ -7,11 +7,12 @@ from ..domain.errors import ArchiveRefused, DomainError, ValidationError
 from ..domain.jobs import Contract, Job, Trainer, clean_email, clean_required
 from ..domain.milestones import Action, Milestone, MilestoneDraft
 from . import funding
+from ..domain.roles import Capability
+from .conflicts import check_version
 from .notifications import message_trainer, notify, resolve
 from .plan import require_plan
-from .unit_of_work import UnitOfWork
-from ..domain.roles import Capability
 from .team import require
+from .unit_of_work import UnitOfWork
 
 
 def create_job(uow: UnitOfWork, title: str, description: str = "") -> int:
@@ -22,6 +23,21 @@ def create_job(uow: UnitOfWork, title: str, description: str = "") -> int:
         uow.audit("job", job.id, "created", after={"title": job.title})
         uow.commit()
         return job.id
+
+
+def edit_job(uow: UnitOfWork, job_id: int, title: str, description: str | None = None,
+             expected_version: int | None = None) -> int:
+    """Rename a job (its title is the project name on invoices issued from now on).
+    Returns the new version; refused like :func:`edit_milestone` after another seat's save."""
+    with uow:
+        require(uow, Capability.MANAGE_JOBS)
+        job = uow.jobs.get(job_id)
+        check_version(uow, job, expected_version)
+        before = job.snapshot()
+        job.rename(title, description, uow.now)
+        uow.audit("job", job.id, "edited", before, job.snapshot())
+        uow.commit()
+        return job.version
 
 
 def archive_job(uow: UnitOfWork, job_id: int) -> None:
@@ -125,10 +141,14 @@ def add_milestone(uow: UnitOfWork, contract_id: int, draft: MilestoneDraft) -> i
         return milestone.id
 
 
-def edit_milestone(uow: UnitOfWork, milestone_id: int, draft: MilestoneDraft) -> None:
+def edit_milestone(uow: UnitOfWork, milestone_id: int, draft: MilestoneDraft,
+                   expected_version: int | None = None) -> None:
+    """``expected_version``: the version the form showed; when another seat saved in
+    between, ``ConcurrentChange`` says who, when and what it is now (nothing saved)."""
     with uow:
         require(uow, Capability.EDIT_MILESTONES)
         milestone = uow.milestones.get(milestone_id)
+        check_version(uow, milestone, expected_version)
         before = milestone.snapshot()
         milestone.edit(draft, uow.now)
         uow.audit("milestone", milestone.id, "edited", before, milestone.snapshot())

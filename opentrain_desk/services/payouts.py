@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from ..domain.errors import DomainError
 from ..domain.invoices import InvoiceKind, InvoiceParty
-from ..domain.milestones import Milestone, PayoutStatus
+from ..domain.milestones import Milestone, MilestoneStatus, PayoutStatus
 from ..domain.money import Money
 from ..domain.operations import (ErrorKind, OperationKind, OperationStatus, RefundPurpose,
                                  StripeOperation)
 from . import invoicing, operations, refunds
+from .conflicts import already_taken
 from .notifications import message_trainer, notify, resolve, was_prompted_since, withdraw_unsent
 from .outcomes import already_settled
 from .ports import AccountInfo, GatewayError, PaymentGateway, TransferResult
@@ -45,6 +46,8 @@ def approve_milestone(uow: UnitOfWork, milestone_id: int,
     with uow:
         require(uow, Capability.APPROVE)
         milestone = uow.milestones.get(milestone_id, for_update=True)
+        if milestone.status is MilestoneStatus.PAID:  # another seat approved it first
+            raise already_taken(uow, milestone, "paid")
         if uow.disputes.open_for_milestones([milestone.id]):
             raise DomainError(f"“{milestone.title}”'s charge is disputed: answer the dispute "
                               "first; nothing can be released while it is open.")

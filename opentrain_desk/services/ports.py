@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Protocol
+from typing import Callable, Protocol
 
 from ..domain.errors import DomainError
 from ..domain.operations import ErrorKind
@@ -289,6 +289,7 @@ class WorkerState:
     connected: bool = True       # a gateway (key) is configured
     last_error: str = ""
     busy: bool = False
+    sending: bool = True         # False: a team seat that only queues (no key or role)
 
 
 # -- mail (the outbox's SMTP sender; mail/smtp.py implements it) ------------------------------
@@ -343,3 +344,12 @@ class MailWorkerState:
     online: bool | None = None
     last_error: str = ""
     queued: int = 0
+
+
+class ChangeFeed(Protocol):
+    """Changes other seats made (team workspaces: PostgreSQL LISTEN/NOTIFY, implemented by
+    ``persistence.live.PgChangeFeed``). ``on_change(tables)`` is called on the feed's own
+    thread with the names of the tables a burst of changes touched."""
+
+    def start(self, on_change: Callable[[set[str]], None]) -> None: ...
+    def stop(self) -> None: ...

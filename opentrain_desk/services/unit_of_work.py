@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..domain.errors import ConcurrentChange
 from ..domain.jobs import AuditEntry
-from ..persistence import members, outgoing_mail, records
+from ..persistence import members, outgoing_mail, records, versioning
 from ..persistence import repositories as repos
 from ..persistence.orm import start_mappers
 
@@ -44,6 +44,7 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._session_factory()
+        versioning.stamp_writes(self.session, self.actor, self.clock)
         self.jobs = repos.JobRepository(self.session)
         self.trainers = repos.TrainerRepository(self.session)
         self.contracts = repos.ContractRepository(self.session)
@@ -62,12 +63,29 @@ class UnitOfWork:
         return self
 
     def __exit__(self, exc_type, exc, _tb) -> None:
+        lost = (versioning.pending_versioned(self.session)
+                if isinstance(exc, StaleDataError) else [])
         # close() rolls back anything uncommitted; loaded objects stay readable.
         self.session.close()
         if isinstance(exc, StaleDataError):  # a compare-and-set lost (optimistic version)
-            raise ConcurrentChange() from exc
+            raise self._lost_to(lost) from exc
         if isinstance(exc, IntegrityError):
             raise WriteConflict(str(exc.orig)) from exc
+
+    def _lost_to(self, objs: list) -> ConcurrentChange:
+        """Who won: the first job or milestone this unit was writing, as it is now."""
+        from .conflicts import changed_by, describe
+        for obj in objs:
+            try:
+                row = versioning.latest(self.session.get_bind(), obj)
+                if row is None:
+                    continue
+                with UnitOfWork(self._session_factory, self.actor, self.clock) as fresh:
+                    return changed_by(fresh, row.updated_by, row.updated_at, describe(row),
+                                      row.version)
+            except Exception:  # noqa: BLE001 - the plain message is still true
+                break
+        return ConcurrentChange()
 
     def commit(self) -> None:
         self.session.commit()

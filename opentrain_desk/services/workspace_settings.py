@@ -29,6 +29,9 @@ STRIPE_KEY_HINT = "stripe.key_hint"
 #: Team workspace: the prefix of its PostgreSQL group roles (roles are cluster-wide), e.g.
 #: ``otd_3f9a2c1b`` → ``otd_3f9a2c1b_owner``; written by ``opentrain-desk team init``.
 TEAM_ROLE_PREFIX = "team.role_prefix"
+#: Team workspaces: which seat's payment worker is sending, and when it last said so
+#: (JSON ``{"login", "name", "at"}``; services/payment_sender.py).
+PAYMENTS_SENDER = "payments.sender"
 
 # outgoing mail (Settings → E-mail; the SMTP password lives in the OS keyring)
 MAIL_HOST = "mail.smtp_host"

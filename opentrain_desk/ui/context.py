@@ -27,6 +27,7 @@ class AppContext:
     files: Ops | None = None         # exports and other long file work
     stripe: StripeLink | None = None
     sync: object | None = None       # SyncController
+    live: object | None = None       # ui.live.LiveUpdates: other seats' changes (team)
     workspace_label: str = ""        # where the books live, for titles and Settings
     open_demo: Callable[[], None] | None = None
     member: Member | None = None     # who is signed in (set by the main window at start)

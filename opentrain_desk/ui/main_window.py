@@ -165,6 +165,9 @@ class MainWindow(QMainWindow):
         if sync is not None:
             sync.statusChanged.connect(self._sync_status)
             sync.paymentsChanged.connect(self.jobs_page.payments_changed)
+        live = getattr(self.ctx, "live", None)
+        if live is not None:  # other seats' changes (team workspaces)
+            live.changed.connect(self.jobs_page.live_changed)
             self._sync_status(sync.text or "Stripe not connected")
         self.update_mode()
 

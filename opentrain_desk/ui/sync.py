@@ -5,6 +5,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from typing import Callable, Protocol
 
+from ..services import payment_sender
 from ..services.ports import StripeLink, WorkerState
 from ..services.read_models import ReadSide
 from .ops import Ops
@@ -53,11 +54,15 @@ class SyncController(QObject):
 
     def __init__(self, read: ReadSide, connection: StripeLink, db: Ops,
                  make_worker: Callable[[Callable[[WorkerState], None]], PaymentWorker],
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None,
+                 sender: Callable[[], payment_sender.Sender | None] | None = None,
+                 me: str = "") -> None:
         """``make_worker(on_change)`` builds the payment worker; ``on_change`` may be called
-        from the worker's thread (it is queued to the GUI thread here)."""
+        from the worker's thread (it is queued to the GUI thread here). Team workspaces:
+        ``sender()`` reads which seat sends payments (``me``: this seat's login)."""
         super().__init__(parent)
         self.read, self.connection, self.db = read, connection, db
+        self.sender_of, self.me, self.sender = sender, me, None
         self.worker = make_worker(self._worker_changed.emit)
         self.state = WorkerState()
         self.pending = 0
@@ -96,16 +101,29 @@ class SyncController(QObject):
         self._refresh_pending()
         self.paymentsChanged.emit()
 
-    def _refresh_pending(self) -> None:
-        self.db.run(self, self.read.operation_counts, self._set_pending)
+    def refresh(self) -> None:
+        """Re-read the queue (and, in a team, who sends): another seat changed them."""
+        self._refresh_pending()
 
-    def _set_pending(self, counts: tuple[int, int]) -> None:
-        self.pending, self.attention = counts
+    def _refresh_pending(self) -> None:
+        read, sender_of = self.read, self.sender_of
+        self.db.run(self, lambda: (read.operation_counts(),
+                                   sender_of() if sender_of is not None else None),
+                    self._set_pending)
+
+    def _set_pending(self, result) -> None:
+        (self.pending, self.attention), self.sender = result
         self._update_text()
 
     def _update_text(self) -> None:
         text = status_text(self.state, self.pending, self.connection.mode,
                            self.connection.is_sandbox, self.attention)
+        if self.sender_of is not None:  # a team: say which seat sends
+            team = payment_sender.status_text(self.sender, self.me, self.pending)
+            if team is not None:  # another seat sends, or none: the worker's state is moot
+                own = _connection_text(self.state, self.pending, self.connection.mode,
+                                       self.connection.is_sandbox)
+                text = team + text[len(own):]  # keeps "- N payments need attention"
         if text != self.text:
             self.text = text
             self.statusChanged.emit(text)

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from opentrain_desk.domain.errors import IllegalTransition
+from opentrain_desk.domain.errors import ConcurrentChange
 from opentrain_desk.domain.milestones import MilestoneDraft, MilestoneStatus
 from opentrain_desk.domain.money import Money
 from opentrain_desk.domain.operations import ErrorKind, OperationStatus
@@ -81,7 +81,7 @@ def test_two_clicks_on_fund_make_one_payment(factory, gateway):
     [m_id] = hire(factory)
     with_card(factory, gateway)
     funding.queue_funding(factory(), m_id, "test")
-    with pytest.raises(IllegalTransition, match="Cannot fund a milestone that is Funding"):
+    with pytest.raises(ConcurrentChange, match="Changed by owner@agency at .*is Funding now"):
         funding.queue_funding(factory(), m_id, "test")
     worker(factory, gateway).run_once()
     assert len(operations(factory)) == 1 and len(intents(gateway, factory)) == 1

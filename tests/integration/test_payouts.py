@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from opentrain_desk.domain.errors import ArchiveRefused, IllegalTransition
+from opentrain_desk.domain.errors import ArchiveRefused, ConcurrentChange, IllegalTransition
 from opentrain_desk.domain.milestones import MilestoneStatus, PayoutStatus
 from opentrain_desk.domain.operations import OperationStatus
 from opentrain_desk.payments.outbox import OutboxWorker
@@ -100,7 +100,8 @@ def test_double_approve_makes_one_payout(factory, gateway, sandbox):
     [m_id] = funded_and_submitted(factory, gateway)
     ready_trainer(factory, gateway, sandbox, m_id)
     payouts.approve_milestone(factory(), m_id)
-    with pytest.raises(IllegalTransition, match="Cannot approve a milestone that is Paid"):
+    with pytest.raises(ConcurrentChange,
+                       match="Changed by owner@agency at .*is Paid now. Nothing was paid twice"):
         payouts.approve_milestone(factory(), m_id)
     worker(factory, gateway).run_once()
     assert len(transfers(gateway)) == 1

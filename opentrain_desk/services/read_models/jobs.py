@@ -23,6 +23,7 @@ class JobRow:
     created_at: datetime
     contracts: int = 0
     open_milestones: int = 0
+    version: int = 0  # optimistic version: an edit form sends it back
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,7 @@ class MilestoneRow:
     dispute_status: str = ""     # an open dispute on its charge, if any (Stripe's status)
     dispute_due_by: datetime | None = None
     dispute_amount_cents: int = 0
+    version: int = 0  # optimistic version: the edit form sends it back
 
     @property
     def disputed(self) -> bool:

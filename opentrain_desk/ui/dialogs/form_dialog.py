@@ -203,6 +203,11 @@ class FormDialog(QDialog):
     def _failed(self, error: BaseException) -> None:
         self._set_busy(False)
         self.show_error(user_message(error))
+        from ...domain.errors import ConcurrentChange
+        if isinstance(error, ConcurrentChange) and error.version is not None:
+            # another seat saved first; its values are in the message and the typed ones
+            # stay in the fields: saving again now replaces what was shown
+            self.version = error.version
         from ...domain.subscriptions import PlanRequired
         if isinstance(error, PlanRequired):
             self.offer_settings("goToPlanButton", "Choose a plan…", "plan")

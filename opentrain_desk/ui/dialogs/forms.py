@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QCheckBox, QLabel, QWidget
 from ...domain.errors import ValidationError
 from ...domain.jobs import clean_email, clean_required
 from ...domain.money import Money
-from ...services.read_models import MilestoneRow
+from ...services.read_models import JobRow, MilestoneRow
 from ...services import jobs as services
 from ..ops import Ops
 from .form_dialog import FieldError, FormDialog, MilestoneFields
@@ -79,6 +79,8 @@ class MilestoneDialog(FormDialog):
                          "Save" if editing else "Add milestone", parent)
         self.uow, self.contract_id, self.existing = uow, contract_id, existing
         self.fields = MilestoneFields(self)
+        #: the version shown; another seat's save in between is refused (ConcurrentChange)
+        self.version = existing.version or None if existing is not None else None
         if existing is not None:
             self.fields.fill(existing.title, existing.description,
                              Money(existing.amount_cents), existing.due_date)
@@ -86,8 +88,25 @@ class MilestoneDialog(FormDialog):
     def build(self):
         draft = self.fields.draft()
         if self.existing is not None:
-            return partial(services.edit_milestone, self.uow(), self.existing.id, draft)
+            return partial(services.edit_milestone, self.uow(), self.existing.id, draft,
+                           self.version)
         return partial(services.add_milestone, self.uow(), self.contract_id, draft)
+
+
+class EditJobDialog(FormDialog):
+    """Rename a job; refused with who and when if another seat renamed it meanwhile."""
+
+    def __init__(self, db: Ops, uow, job: JobRow, parent: QWidget | None = None) -> None:
+        super().__init__(db, "Edit job", "editJobDialog", "Save", parent)
+        self.uow, self.job_id = uow, job.id
+        self.version = job.version or None
+        self.title_edit = self.line_edit("Job title:", "jobTitleEdit")
+        self.title_edit.setText(job.title)
+
+    def build(self):
+        title = _check(self.title_edit, partial(clean_required, what="job title"),
+                       self.title_edit.text())
+        return partial(services.edit_job, self.uow(), self.job_id, title, None, self.version)
 
 
 class SubmissionDialog(FormDialog):

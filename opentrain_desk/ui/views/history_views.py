@@ -157,6 +157,9 @@ class PaymentHistoryView(QWidget):
         self.model.loaded.connect(self._fit_columns)
         if ctx.sync is not None:
             ctx.sync.paymentsChanged.connect(self.refresh)
+        if getattr(ctx, "live", None) is not None:  # other seats' changes (team)
+            from ..live import HISTORY_TABLES
+            ctx.live.on(HISTORY_TABLES, self.refresh, owner=self)
         self.reload()
 
     def _make_table(self) -> QTableView:

@@ -11,7 +11,7 @@ from ...domain.errors import ArchiveRefused
 from ...services import jobs as services
 from ...services.read_models import ContractRow, JobRow
 from ..context import AppContext
-from ..dialogs.forms import HireDialog
+from ..dialogs.forms import EditJobDialog, HireDialog
 from ..ops import user_message
 from ..widgets.labels import ElidedLabel
 from ..widgets.messages import confirm, inform
@@ -32,6 +32,8 @@ class JobView(QWidget):
         self.hire_button = QPushButton("Hire trainer…", objectName="hireButton")
         self.hire_button.setShortcut("Ctrl+H")
         self.hire_button.setToolTip("Hire a trainer and create the first milestone (Ctrl+H)")
+        self.edit_button = QPushButton("Edit job…", objectName="editJobButton")
+        self.edit_button.setToolTip("Change the job's title")
         self.archive_button = QPushButton("Archive job", objectName="archiveJobButton")
         self.archive_button.setToolTip("Archive once every milestone is Paid")
         self.restore_button = QPushButton("Restore job", objectName="restoreJobButton")
@@ -51,6 +53,7 @@ class JobView(QWidget):
         header.addWidget(self.title, 1)
         header.addWidget(self.state)
         header.addWidget(self.hire_button)
+        header.addWidget(self.edit_button)
         header.addWidget(self.archive_button)
         header.addWidget(self.restore_button)
         layout = QVBoxLayout(self)
@@ -58,6 +61,7 @@ class JobView(QWidget):
         layout.addWidget(self.body, 1)
         self.hire_button.clicked.connect(self.hire)
         self.archive_button.clicked.connect(self.archive)
+        self.edit_button.clicked.connect(self.edit_job)
         self.restore_button.clicked.connect(self.restore)
         self.contract_views: list[ContractView] = []
         self.contract_view_factory = ContractView
@@ -133,6 +137,14 @@ class JobView(QWidget):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.saved.connect(self._hired)
         dialog.goToSettings.connect(self.window().go_to_settings)
+        dialog.open()
+
+    def edit_job(self) -> None:
+        if self.job is None:
+            return
+        dialog = EditJobDialog(self.ctx.db, self.ctx.uow, self.job, self.window())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.saved.connect(self._restored)
         dialog.open()
 
     def _hired(self, result) -> None:

@@ -206,6 +206,19 @@ class JobsPage(QWidget):
             view.model.reload()
         self.model.reload()
 
+    def live_changed(self, tables: set[str]) -> None:
+        """Another seat changed something: the list (selection and scroll kept), the open
+        job's header and its timelines."""
+        from ..live import JOBS_TABLES, TIMELINE_TABLES
+        if not tables & TIMELINE_TABLES:
+            return
+        if tables & JOBS_TABLES:
+            self.model.reload()
+        if "jobs" in tables or "contracts" in tables:
+            self.job_view.reload()
+        for view in self.job_view.contract_views:
+            view.model.reload()
+
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
         if (watched is self.search and event.type() == QEvent.Type.KeyPress
                 and event.key() in (Qt.Key.Key_Down, Qt.Key.Key_PageDown)):

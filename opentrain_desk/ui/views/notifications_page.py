@@ -103,6 +103,9 @@ class NotificationsPage(QWidget):
         self._timer.start()
         if ctx.sync is not None:
             ctx.sync.paymentsChanged.connect(self.refresh)
+        if getattr(ctx, "live", None) is not None:  # other seats' changes (team)
+            from ..live import NOTIFICATION_TABLES
+            ctx.live.on(NOTIFICATION_TABLES, self.refresh, owner=self)
         self.model.set_source(ctx.read.count_notifications, ctx.read.notifications_page)
         self._check_unread()
 

@@ -115,6 +115,9 @@ class TrainerMessagesView(QWidget):
             ctx.sync.paymentsChanged.connect(self.refresh)
         if getattr(ctx, "mail_sync", None) is not None:
             ctx.mail_sync.mailChanged.connect(self.refresh)
+        if getattr(ctx, "live", None) is not None:  # other seats' changes (team)
+            from ..live import MESSAGE_TABLES
+            ctx.live.on(MESSAGE_TABLES, self.refresh, owner=self)
         self._show_current()
         self.reload()
 

@@ -54,6 +54,9 @@ class ReportsPage(QWidget):
         self.search_edit, self.history = inv.search_edit, self.history_tab.history
         if ctx.sync is not None:
             ctx.sync.paymentsChanged.connect(self._payments_changed)
+        if getattr(ctx, "live", None) is not None:  # other seats' changes (team)
+            from ...live import HISTORY_TABLES
+            ctx.live.on(HISTORY_TABLES, self._payments_changed, owner=self)
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self._about_to_quit)

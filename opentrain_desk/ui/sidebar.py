@@ -133,7 +133,11 @@ class Sidebar(QFrame):
         self.setAccessibleName("Areas")
         self.setFixedWidth(WIDTH)
         heading = QLabel(title, objectName="sidebarTitle")
-        heading.setProperty("role", "sidebarTitle")
+        font = QFont(heading.font())
+        font.setWeight(QFont.Weight.DemiBold)
+        font.setPointSizeF(font.pointSizeF() * 1.1)
+        heading.setFont(font)
+        heading.setContentsMargins(6, 0, 0, 0)
         self.buttons: dict[str, SidebarButton] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 12, 8, 12)

@@ -10,6 +10,7 @@ per-user layout memory (Settings → Appearance).
 """
 from __future__ import annotations
 
+import logging
 from functools import partial
 
 from PySide6.QtCore import QObject, Signal
@@ -19,6 +20,7 @@ from ..config import APP_NAME
 from ..services.desktop_notices import Notice, take_notice
 from .context import AppContext
 
+log = logging.getLogger(__name__)
 NOTICES_KEY = "notices/desktop"  # per seat (ui-state.ini): "false" turns notices off
 SHOW_MS = 10_000
 
@@ -75,7 +77,12 @@ class DesktopNotices(QObject):
         """Notifications up to ``latest_id`` exist: show what this seat was not told yet."""
         work = partial(take_notice, self.ctx.uow, self.ctx.read.unread_after, latest_id,
                        self.enabled)
-        self.ctx.db.run(self, work, self.show)
+        self.ctx.db.run(self, work, self.show, self._not_checked)
+
+    def _not_checked(self, error: BaseException) -> None:
+        """A notice is a courtesy: a workspace that cannot be written (read-only file, lock)
+        logs it and shows nothing, rather than an error on every poll."""
+        log.warning("desktop notices not checked: %s", error)
 
     def show(self, notice: Notice | None) -> bool:
         """Show ``notice``; False when there is nothing to show or no tray to show it on."""

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QStackedWidget, QWidget
 
 from ..config import APP_NAME
 from .context import AppContext
 from .desktop_notices import DesktopNotices
 from .layout_memory import LayoutMemory
+from .sidebar import MIN_WIDTH as SIDEBAR_MIN_WIDTH
 from .sidebar import Sidebar
 from .views.jobs_page import JobsPage
 from .views.notifications_page import NotificationsPage
@@ -247,6 +248,12 @@ class MainWindow(QMainWindow):
         memory.set("jobs/splitter", self.jobs_page.splitter.saveState())
         memory.set("jobs/columns", self.jobs_page.table.horizontalHeader().saveState())
         memory.sync()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """The sidebar shows when it fits beside the area at its narrowest."""
+        super().resizeEvent(event)
+        room = self.centralWidget().width() - self.stack.minimumSizeHint().width()
+        self.sidebar.setVisible(room >= SIDEBAR_MIN_WIDTH)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()

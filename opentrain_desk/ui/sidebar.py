@@ -13,7 +13,9 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QAction, QColor, QFont, QKeyEvent, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QAbstractButton, QFrame, QLabel, QVBoxLayout, QWidget
 
-WIDTH = 184
+WIDTH = 184      # preferred; a narrow window (1024 px with a job open) squeezes it down to
+MIN_WIDTH = 120  # this, eliding the labels; narrower still, the window hides it (the areas
+                 # stay in View and on Ctrl+1..4): it never sets the window's minimum width
 ROW_HEIGHT = 36
 Role = QPalette.ColorRole
 
@@ -64,6 +66,9 @@ class SidebarButton(QAbstractButton):
 
     def sizeHint(self) -> QSize:
         return QSize(WIDTH - 16, ROW_HEIGHT)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(MIN_WIDTH - 16, ROW_HEIGHT)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
@@ -131,7 +136,7 @@ class Sidebar(QFrame):
         super().__init__(parent)
         self.setObjectName("sidebar")
         self.setAccessibleName("Areas")
-        self.setFixedWidth(WIDTH)
+        self.setMaximumWidth(WIDTH)
         heading = QLabel(title, objectName="sidebarTitle")
         font = QFont(heading.font())
         font.setWeight(QFont.Weight.DemiBold)
@@ -142,6 +147,7 @@ class Sidebar(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 12, 8, 12)
         layout.setSpacing(2)
+        heading.setMinimumWidth(0)
         layout.addWidget(heading)
         layout.addSpacing(8)
         for text, action_name in areas:
@@ -159,6 +165,9 @@ class Sidebar(QFrame):
         action.toggled.connect(lambda on, b=button: on and self._tab_stop(b))
         if action.isChecked():
             self._tab_stop(button)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, 0)
 
     def set_badge(self, action_name: str, count: int) -> None:
         self.buttons[action_name].set_badge(count)

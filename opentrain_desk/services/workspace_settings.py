@@ -69,6 +69,14 @@ def events_synced_key(mode: str) -> str:
 from .person_keys import PERSON_NAME_PREFIX, person_name_key  # noqa: E402,F401
 
 
+NOTICES_SEEN_PREFIX = "desktop_notices.seen:"
+
+
+def notices_seen_key(login: str) -> str:
+    """The newest notification a seat (a login) was already shown a desktop notice for."""
+    return f"{NOTICES_SEEN_PREFIX}{login}"[:80]
+
+
 def workspace_id(uow: UnitOfWork) -> str:
     """A stable id for this workspace (keyring entry name, Stripe metadata), made on first
     use (the caller commits)."""

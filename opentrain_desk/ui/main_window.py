@@ -1,18 +1,25 @@
 """The main window: areas switched by actions, status bar, remembered layout."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QLabel, QMainWindow, QStackedWidget, QToolBar,
-                               QWidget)
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QResizeEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QStackedWidget, QWidget
 
 from ..config import APP_NAME
 from .context import AppContext
+from .desktop_notices import DesktopNotices
 from .layout_memory import LayoutMemory
+from .sidebar import MIN_WIDTH as SIDEBAR_MIN_WIDTH
+from .sidebar import Sidebar
 from .views.jobs_page import JobsPage
 from .views.notifications_page import NotificationsPage
 from .views.reports.page import ReportsPage
 from .views.settings import SettingsPage
+
+AREAS = (("Jobs", "actionJobs", ("Ctrl+1",)),
+         ("Reports", "actionReports", ("Ctrl+2",)),
+         ("Notifications", "actionNotifications", ("Ctrl+3",)),
+         ("Settings", "actionSettings", ("Ctrl+,", "Ctrl+4")))
 
 
 class MainWindow(QMainWindow):
@@ -26,8 +33,16 @@ class MainWindow(QMainWindow):
         workspace = " — Demo workspace" if ctx.settings.demo else ""
         self.setWindowTitle(f"{APP_NAME}{workspace}")
         self.resize(1280, 780)
+        central = QWidget(objectName="centralArea")
+        self.setCentralWidget(central)
+        # made before the pages, so Tab reaches the sidebar before the current area
+        self.sidebar = Sidebar(APP_NAME, tuple((text, name) for text, name, _keys in AREAS))
         self.stack = QStackedWidget(objectName="areaStack")
-        self.setCentralWidget(self.stack)
+        row = QHBoxLayout(central)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(self.sidebar)
+        row.addWidget(self.stack, 1)
         self.layout_memory = LayoutMemory(ctx.settings.ui_state_file)
         ctx.extras["layout"] = self.layout_memory
         self.jobs_page = JobsPage(ctx, self)
@@ -59,37 +74,50 @@ class MainWindow(QMainWindow):
 
     # -- construction -------------------------------------------------------------------
     def _build_areas(self) -> None:
-        toolbar = QToolBar("Areas", objectName="areasToolBar", movable=False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
         group = QActionGroup(self)
-        pages = (("Jobs", "actionJobs", self.jobs_page, "Ctrl+1"),
-                 ("Reports", "actionReports", self.reports_page, "Ctrl+2"),
-                 ("Notifications", "actionNotifications", self.notifications_page, "Ctrl+3"),
-                 ("Settings", "actionSettings", self.settings_page, "Ctrl+,"))
-        for text, name, page, shortcut in pages:
+        pages = dict(zip((name for _text, name, _keys in AREAS),
+                         (self.jobs_page, self.reports_page, self.notifications_page,
+                          self.settings_page), strict=True))
+        for text, name, keys in AREAS:
+            page = pages[name]
             self.stack.addWidget(page)
-            action = QAction(text, self, objectName=name, checkable=True,
-                             shortcut=QKeySequence(shortcut))
-            action.setToolTip(f"{text} ({QKeySequence(shortcut).toString()})")
+            action = QAction(text, self, objectName=name, checkable=True)
+            action.setShortcuts([QKeySequence(key) for key in keys])
+            action.setToolTip(f"{text} ({QKeySequence(keys[0]).toString()})")
             action.triggered.connect(lambda _checked=False, p=page, a=action: self._show(a, p))
             group.addAction(action)
-            toolbar.addAction(action)
+            self.addAction(action)  # shortcuts work whatever has focus
             self.areas[name] = (action, page)
+            self.sidebar.bind(name, action)
         self.areas["actionJobs"][0].setChecked(True)
 
     def _wire_notifications(self) -> None:
         page, action = self.notifications_page, self.areas["actionNotifications"][0]
         page.unreadChanged.connect(
             lambda n: action.setText(f"Notifications ({n})" if n > 0 else "Notifications"))
+        page.unreadChanged.connect(
+            lambda n: self.sidebar.set_badge("actionNotifications", n))
         page.openMilestone.connect(self.open_milestone)
-        page.showRequested.connect(self._bring_notifications_forward)
         page.attention.connect(self.show_error)
+        notices = self.desktop_notices = DesktopNotices(self.ctx, self, self.layout_memory)
+        page.arrived.connect(notices.check)
+        notices.openMilestone.connect(self._open_from_notice)
+        notices.openList.connect(self._bring_notifications_forward)
+        notices.trayActivated.connect(self._bring_forward)
+
+    def _bring_forward(self) -> None:
+        if self.isMinimized():
+            self.showNormal()
+        self.raise_()
+        self.activateWindow()
 
     def _bring_notifications_forward(self) -> None:
         self.show_area("actionNotifications")
-        self.raise_()
-        self.activateWindow()
+        self._bring_forward()
+
+    def _open_from_notice(self, job_id: int, contract_id: int, milestone_id: int) -> None:
+        self.open_milestone(job_id, contract_id, milestone_id)
+        self._bring_forward()
 
     def go_to_settings(self, section: str) -> None:
         """Where a refused action can be fixed: billing, plan or the Stripe key."""
@@ -223,6 +251,12 @@ class MainWindow(QMainWindow):
         memory.set("jobs/splitter", self.jobs_page.splitter.saveState())
         memory.set("jobs/columns", self.jobs_page.table.horizontalHeader().saveState())
         memory.sync()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """The sidebar shows when it fits beside the area at its narrowest."""
+        super().resizeEvent(event)
+        room = self.centralWidget().width() - self.stack.minimumSizeHint().width()
+        self.sidebar.setVisible(room >= SIDEBAR_MIN_WIDTH)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()

@@ -171,31 +171,6 @@ def test_double_click_opens_and_mark_all_read(qtbot, window, gateway):
     assert unread.args == [0] and hq.unread_count(uow.engine) == 0
 
 
-def test_new_notifications_alert_the_tray_after_the_first_load_only(qtbot, window, gateway):
-    uow = window.ctx.uow
-    [first] = funded_and_submitted(uow, gateway)
-    second = services.add_milestone(uow(), milestone(uow, first).contract_id,
-                                    MilestoneDraft("Batch 2", Money(125000)))
-    page = NotificationsPage(window.ctx)
-    shown: list[tuple[str, str]] = []
-    assert page.notify_tray("t", "b") is False  # offscreen: no system tray, nothing shown
-    page.notify_tray = lambda title, body: shown.append((title, body))
-    show(qtbot, page)
-    qtbot.waitUntil(lambda: page.unread == 1)
-    idle(qtbot, window)
-    assert shown == []  # what was there at the first load is not news
-    funding.queue_funding(uow(), second, "test")
-    worker(uow, gateway).run_once()
-    services.record_submission(uow(), second, "second one")
-    page.reload()
-    qtbot.waitUntil(lambda: page.unread == 2)
-    assert shown == [("Ana Lima marked “Batch 2” complete",
-                      "Code review RLHF · review and approve to release $1,250.00.")]
-    page.reload()
-    idle(qtbot, window)
-    assert len(shown) == 1  # seen once, alerted once
-
-
 class MailCatcher(QObject):
     def __init__(self) -> None:
         super().__init__()

@@ -2,8 +2,8 @@
 
 Reads through ``ctx.read`` on the DB thread; refreshes on ``ctx.sync.paymentsChanged``
 (bursts coalesced), every 30 s and when shown; a refresh keeps the current notification.
-New unread notifications seen
-after the first load are also shown as a desktop (system tray) message where available.
+``arrived`` reports the newest notification id whenever it grows (also at the first load);
+the window's desktop notices (``ui/desktop_notices.py``) decide what to show from it.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListView, QPushButton,
-                               QStyle, QSystemTrayIcon, QVBoxLayout, QWidget)
+                               QVBoxLayout, QWidget)
 
 from ...services.notifications import mark_read
 from ...services.read_models import NotificationRow, UnreadSummary
@@ -71,8 +71,8 @@ class NotificationsPage(QWidget):
 
     unreadChanged = Signal(int)
     openMilestone = Signal(int, int, int)  # job_id, contract_id, milestone_id (0: unknown)
-    showRequested = Signal()  # the desktop message was clicked: show this page
     attention = Signal(str)   # news that needs a person now (a declined card): status bar
+    arrived = Signal(int)     # the newest notification's id grew (first load included)
 
     def __init__(self, ctx: AppContext, parent=None) -> None:
         super().__init__(parent)
@@ -80,7 +80,6 @@ class NotificationsPage(QWidget):
         self.unread = -1  # not known yet
         self.needing = -1  # unread notifications that wait for a person (the badge)
         self._latest_id: int | None = None  # newest notification seen (None: first load)
-        self._tray: QSystemTrayIcon | None = None
         self.setObjectName("notificationsPage")
         self.model = NotificationsModel(ctx.db, self)
         self.list = self._make_list()
@@ -164,33 +163,11 @@ class NotificationsPage(QWidget):
         if needing != self.needing:  # the badge: only what still needs a person
             self.needing = needing
             self.unreadChanged.emit(needing)
-        if fresh and not first_load:
-            self._alert(fresh)
+        if first_load or latest > seen:
+            self.arrived.emit(self._latest_id)
         for row in fresh:  # a decline must not wait until someone looks here
             if row.kind in URGENT_KINDS:
                 self.attention.emit(f"{row.title}: {row.first_line}".rstrip(": "))
-
-    def _alert(self, fresh: list[NotificationRow]) -> None:
-        if len(fresh) == 1:
-            self.notify_tray(fresh[0].title, fresh[0].first_line)
-        else:
-            self.notify_tray(f"{len(fresh)} new notifications",
-                             "\n".join(row.title for row in fresh[:3]))
-
-    def notify_tray(self, title: str, body: str) -> bool:
-        """A desktop message; False (nothing shown) where there is no system tray."""
-        if not QSystemTrayIcon.isSystemTrayAvailable():
-            return False
-        if self._tray is None:
-            icon = self.window().windowIcon()
-            if icon.isNull():
-                icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation)
-            self._tray = QSystemTrayIcon(icon, self)
-            self._tray.setToolTip("OpenTrain Desk")
-            self._tray.messageClicked.connect(self.showRequested)
-            self._tray.show()
-        self._tray.showMessage(title, body, QSystemTrayIcon.MessageIcon.Information, 8000)
-        return True
 
     def _on_loaded(self) -> None:
         self.empty_hint.setVisible(self.model.total == 0)

@@ -1,9 +1,12 @@
-"""Settings → Appearance: light, dark or follow the system, remembered per user."""
+"""Settings → Appearance: light, dark or follow the system, and whether desktop notices
+are shown; both remembered per user (seat), not per workspace."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QApplication, QComboBox, QFormLayout, QGroupBox, QLabel,
-                               QWidget)
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFormLayout, QGroupBox,
+                               QLabel, QWidget)
+
+from ...desktop_notices import NOTICES_KEY, notices_enabled
 
 from ....hygiene.palette import ThemeController, theme_override
 
@@ -46,7 +49,20 @@ class AppearanceSection(QGroupBox):
         layout = QFormLayout(self)
         layout.addRow("Theme:", self.theme)
         layout.addRow(note)
+        self.notices = QCheckBox("Desktop notices for work to review and payment problems",
+                                 objectName="desktopNoticesCheck")
+        self.notices.setToolTip("A system notification when a trainer submits work, a payout "
+                                "or bank debit fails or a dispute opens; clicking it opens "
+                                "the milestone.")
+        self.notices.setChecked(notices_enabled(memory))
+        layout.addRow(self.notices)
         self.theme.currentIndexChanged.connect(self._changed)
+        self.notices.toggled.connect(self._notices_toggled)
+
+    def _notices_toggled(self, on: bool) -> None:
+        if self.memory is not None:
+            self.memory.set(NOTICES_KEY, "true" if on else "false")
+            self.memory.sync()
 
     def _changed(self, _index: int) -> None:
         value = self.theme.currentData() or ""

@@ -140,7 +140,7 @@ class Workspace:
         self.mail_server = SandboxSmtp(
             self.settings.home / f"{self.settings.workspace_name}.mail").start()
         link = MailConnection(self.uow, None, sandbox=self.mail_server)
-        if not self.read_only:
+        if self._may_save_mail_config():
             from .services.mail import MailConfig
             current = link.config()
             if not current.host or current.host == self.mail_server.host:
@@ -148,6 +148,20 @@ class Workspace:
                                      current.sender_name or "OpenTrain Desk sandbox",
                                      current.sender_address or "payouts@sandbox.invalid"))
         return link
+
+    def _may_save_mail_config(self) -> bool:
+        """Mail settings are the Owner's in a team (the database refuses them to other
+        roles): another member's sandbox seat opens with what is stored instead."""
+        if self.read_only:
+            return False
+        if not self.is_team:
+            return True
+        from .domain.roles import Capability
+        from .services.team import NotAMember, whoami
+        try:
+            return whoami(self.uow).can(Capability.MANAGE_TEAM)
+        except NotAMember:
+            return False
 
     def _stop_sandbox(self) -> None:
         if self.sandbox is not None and self._own_sandbox:

@@ -6,7 +6,7 @@ from PySide6.QtWidgets import QCheckBox, QPushButton, QWidget
 
 from opentrain_desk.app import apply_style, close_window
 from opentrain_desk.ui.models.tables import JobColumn, MilestoneColumn
-from opentrain_desk.ui.views.jobs_page import LIST_MIN_WIDTH
+from opentrain_desk.ui.views.jobs_page import LIST_MIN_WIDTH, LIST_WIDTH
 from tests.ui.conftest import find, idle, open_window
 from tests.ui.test_desk_forms import job_with_contract, settle_layouts
 from tests.ui.test_timeline import milestone_table
@@ -60,8 +60,10 @@ def test_splitter_and_column_widths_are_remembered_for_the_user(qtbot, qapp, set
     first.resize(1280, 780)
     first.jobs_page.open_job(job, hired.contract_id)
     table = milestone_table(qtbot, first)
-    drag_splitter_handle(qtbot, first.jobs_page.splitter, 40)  # fits the 800 px test screen
+    # a width other than the default that still fits the 800 px test screen beside the sidebar
+    drag_splitter_handle(qtbot, first.jobs_page.splitter, -15)
     left = first.jobs_page.splitter.sizes()[0]
+    assert left != LIST_WIDTH
     table.horizontalHeader().resizeSection(MilestoneColumn.STATUS, 231)
     first.jobs_page.table.horizontalHeader().resizeSection(JobColumn.OPEN, 77)
     first.close()  # closing saves the window's layout

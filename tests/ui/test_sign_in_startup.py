@@ -13,7 +13,8 @@ import uuid
 import pytest
 import sqlalchemy as sa
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QApplication, QWidget
 
 from opentrain_desk import app as app_module
 from opentrain_desk.config import Settings
@@ -251,3 +252,34 @@ def test_main_signs_in_and_the_password_is_written_nowhere(qapp, member, tmp_pat
     assert any(path.suffix == ".log" or ".log" in path.name for path in written)
     for path in written:
         assert PASSWORD.encode() not in path.read_bytes(), path
+
+
+def test_a_role_change_while_signed_in_takes_effect_both_ways(qapp, member, tmp_path):
+    url, login, admin = member
+
+    def set_role(role: str) -> None:
+        with admin.begin() as conn:
+            conn.execute(sa.text("UPDATE members SET role = :r, version = version + 1 "
+                                 "WHERE login = :l"), {"r": role, "l": login})
+    set_role("viewer")
+    settings = Settings(home=tmp_path / "home", db_url=url.render_as_string(False),
+                        actor=login)
+    window = app_module.build_window(settings, password=PASSWORD)
+    try:
+        window.show()
+        button = window.findChild(QWidget, "newJobButton")
+        action = window.findChild(QAction, "actionNewJob")
+        _wait(lambda: window.ctx.member is not None)
+        assert not button.isEnabled() and not action.isEnabled()
+        assert "Viewer" in button.toolTip()
+        set_role("manager")
+        window.recheck_member()  # what activation / the 30 s timer do
+        _wait(lambda: button.isEnabled())
+        assert action.isEnabled() and "Viewer" not in button.toolTip()
+        set_role("accountant")
+        window.recheck_member()
+        _wait(lambda: not button.isEnabled())
+        assert not action.isEnabled() and "Accountant" in button.toolTip()
+    finally:
+        app_module.close_window(window)
+        window.deleteLater()

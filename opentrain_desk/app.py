@@ -188,9 +188,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _sign_in(opener) -> bool:
     """A team workspace: the member signs in before the window opens (the opener then
     holds the password, in memory, and the guard of the workspace signed in to)."""
+    from .hygiene.problem_dialog import interactive
     from .hygiene.sign_in import needs_sign_in, sign_in
-    if not needs_sign_in(opener.settings):
-        return True
+    if not needs_sign_in(opener.settings) or not interactive():
+        return True  # no screen to ask on: opened as given (its problems said as before)
     signed = sign_in(opener.settings)
     if signed is None:
         log.info("sign-in cancelled")

@@ -215,7 +215,14 @@ def _click_later(name: str, action) -> QTimer:
     return timer
 
 
-def test_cancel_exits_0_and_creates_nothing(qapp, postgres_url):
+@pytest.fixture
+def screen(monkeypatch):
+    """main() asks for a sign-in only where there is a screen (offscreen counts as none)."""
+    from opentrain_desk.hygiene import problem_dialog
+    monkeypatch.setattr(problem_dialog, "interactive", lambda: True)
+
+
+def test_cancel_exits_0_and_creates_nothing(qapp, postgres_url, screen):
     url = sa.engine.make_url(postgres_url).set(username="someone")
     timer = _click_later("signInDialog", lambda dialog: dialog.reject())
     code = app_module.main(["--db", url.render_as_string(False)])
@@ -227,7 +234,7 @@ def test_cancel_exits_0_and_creates_nothing(qapp, postgres_url):
     admin.dispose()
 
 
-def test_main_signs_in_and_the_password_is_written_nowhere(qapp, member, tmp_path):
+def test_main_signs_in_and_the_password_is_written_nowhere(qapp, member, tmp_path, screen):
     url, login, _admin = member
     home = tmp_path / "home"
 

@@ -61,8 +61,10 @@ def setup_logging(settings: Settings) -> bool:
 STRIPE_START_DELAY_MS = 400
 
 
-def build_window(settings: Settings, on_open_demo=None, sandbox_server=None):
-    """Open the workspace and build the main window (used by main() and tests)."""
+def build_window(settings: Settings, on_open_demo=None, sandbox_server=None,
+                 password: str | None = None):
+    """Open the workspace and build the main window (used by main() and tests).
+    ``password``: a signed-in team member's (``hygiene/sign_in.py``), kept in memory."""
     from PySide6.QtCore import QTimer
 
     from .ui.context import AppContext
@@ -71,7 +73,7 @@ def build_window(settings: Settings, on_open_demo=None, sandbox_server=None):
     from .ui.mail_sync import MailSyncController
     from .ui.sync import SyncController
 
-    workspace = Workspace(settings, sandbox_server)
+    workspace = Workspace(settings, sandbox_server, password)
     db, net = Ops("db"), Ops("net", retry_busy=False)
     files = Ops("files", workers=2, retry_busy=False)
     sync = SyncController(workspace.read, workspace.stripe, db, workspace.payment_worker,
@@ -137,12 +139,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .hygiene import startup
     from .hygiene.faults import Problem
+    from .hygiene.sign_in import password_problem
     from .hygiene.workspace_open import check_url
     settings = settings_from_args(args)
     settings.ensure_dirs()  # what it can: a read-only folder is dealt with where it matters
     setup_logging(settings)
     try:
         check_url(settings.database_url)  # a bad --db URL: nothing created yet
+        refused = password_problem(args.db)  # never a password on the command line
+        if refused is not None:
+            raise refused
     except Problem as problem:
         return _refuse(problem, settings)
     if args.restore:
@@ -170,6 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     apply_theme(app)  # palette following the OS, plus resources/style.qss
     probe = None
     try:
+        if not _sign_in(opener):  # a team workspace: cancelled, or now open elsewhere
+            return opener.exit_code
         try:
             window = opener.open()
         except Exception:  # e.g. a database that cannot be opened or migrated
@@ -196,6 +204,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         opener.guard.release()
         demos.release()
     return probe.exit_code if probe is not None and probe.exit_code else code
+
+
+def _sign_in(opener) -> bool:
+    """A team workspace: the member signs in before the window opens (the opener then
+    holds the password, in memory, and the guard of the workspace signed in to)."""
+    from .hygiene.problem_dialog import interactive
+    from .hygiene.sign_in import needs_sign_in, sign_in
+    if not needs_sign_in(opener.settings) or not interactive():
+        return True  # no screen to ask on: opened as given (its problems said as before)
+    signed = sign_in(opener.settings)
+    if signed is None:
+        log.info("sign-in cancelled")
+        return False
+    settings, opener.password = signed
+    if settings.database_url != opener.settings.database_url:  # another server or login
+        opener.guard.release()
+        opener.settings = opener.demos.settings = settings
+        return opener.acquire()
+    opener.settings = opener.demos.settings = settings
+    return True
 
 
 def _refuse(problem, settings: Settings) -> int:

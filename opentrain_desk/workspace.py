@@ -12,7 +12,8 @@ from .services.unit_of_work import UnitOfWorkFactory
 class Workspace:
     """An open database with its unit-of-work factory, read models and Stripe link."""
 
-    def __init__(self, settings: Settings, sandbox_server=None) -> None:
+    def __init__(self, settings: Settings, sandbox_server=None,
+                 password: str | None = None) -> None:
         from .hygiene.workspace_open import open_database, preflight
         preflight(settings)  # before any folder or file is created
         settings.ensure_dirs()
@@ -22,7 +23,8 @@ class Workspace:
         if settings.sandbox:
             self._open_sandbox(sandbox_server)
         try:
-            self.engine, self.read_only = open_database(settings)
+            # a team member's password (sign-in): in memory only, never in settings
+            self.engine, self.read_only = open_database(settings, password)
         except BaseException:
             self._stop_sandbox()
             raise
@@ -78,7 +80,7 @@ class Workspace:
     @property
     def label(self) -> str:
         """Where the books live, password hidden (window title, Settings → Workspace)."""
-        return self.engine.url.render_as_string(hide_password=True)
+        return self.engine.url._replace(password=None).render_as_string(hide_password=False)
 
     @property
     def is_team(self) -> bool:

@@ -130,7 +130,7 @@ def report_problem(problem: Problem) -> None:
     print(problem.report(), file=sys.stderr, flush=True)
 
 
-def connect_first(settings: Settings) -> None:
+def connect_first(settings: Settings, password: str | None = None) -> None:
     """A server workspace: connect once on a helper thread while a small window says where
     to (``connectingDialog``, with Cancel), so a slow or silent server never leaves the
     user with nothing on screen. Raises the :class:`Problem` a failure stands for."""
@@ -147,7 +147,7 @@ def connect_first(settings: Settings) -> None:
     outcome: dict = {}
 
     def attempt() -> None:
-        engine = database.create_engine(url)
+        engine = database.create_engine(url if password is None else url.set(password=password))
         try:
             with engine.connect():
                 pass
@@ -195,6 +195,7 @@ class WindowOpener:
             settings, build, guard_factory, demos)
         self.guard = None
         self.exit_code = 0
+        self.password: str | None = None  # a signed-in team member's (``sign_in.py``)
 
     def acquire(self) -> bool:
         self.guard = self.guard_factory(self.settings)
@@ -208,8 +209,11 @@ class WindowOpener:
         from .problem_dialog import present
         while True:
             try:
-                connect_first(self.settings)
-                return self.build(self.settings, on_open_demo=self.demos.open)
+                connect_first(self.settings, self.password)
+                if self.password is None:
+                    return self.build(self.settings, on_open_demo=self.demos.open)
+                return self.build(self.settings, on_open_demo=self.demos.open,
+                                  password=self.password)
             except Problem as error:
                 problem = error
             report_problem(problem)

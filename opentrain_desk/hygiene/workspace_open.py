@@ -153,8 +153,10 @@ def _migrate_or_check(engine: sa.Engine, settings: Settings, read_only: bool,
         raise faults.no_permission(path, "upgrade")
 
 
-def open_database(settings: Settings) -> tuple[sa.Engine, bool]:
-    """The workspace's engine, migrated, and whether it is open read-only."""
+def open_database(settings: Settings,
+                  password: str | None = None) -> tuple[sa.Engine, bool]:
+    """The workspace's engine, migrated, and whether it is open read-only. ``password``:
+    a signed-in team member's (only in the engine's URL, in memory)."""
     url = preflight(settings)
     path = sqlite_file(url)
     where = str(path) if path is not None else faults.safe_url(url)
@@ -164,7 +166,8 @@ def open_database(settings: Settings) -> tuple[sa.Engine, bool]:
         read_only = _read_only(path)
         if not path.exists() and not faults.writable(path.parent):
             raise faults.no_permission(path, "create")
-    engine = database.create_engine(url, read_only=read_only)
+    engine = database.create_engine(url if password is None else url.set(password=password),
+                                    read_only=read_only)
     try:
         _migrate_or_check(engine, settings, read_only, path)
     except Exception as exc:

@@ -22,6 +22,9 @@ AREAS = (("Jobs", "actionJobs", ("Ctrl+1",)),
          ("Settings", "actionSettings", ("Ctrl+,", "Ctrl+4")))
 
 
+MEMBER_RECHECK_MS = 30_000
+
+
 class MainWindow(QMainWindow):
     memberKnown = Signal(object)  # services.team.Member: who is signed in, with which role
 
@@ -66,6 +69,35 @@ class MainWindow(QMainWindow):
         from .roles import RoleGate
         self.role_gate, factory = RoleGate(self), self.ctx.uow
         self.ctx.db.run(self, lambda: whoami(factory), self.set_member)
+        if self.ctx.is_team:  # a role changed by an Owner takes effect at once
+            from PySide6.QtCore import QTimer
+            self._member_timer = QTimer(self, interval=MEMBER_RECHECK_MS)
+            self._member_timer.timeout.connect(self.recheck_member)
+            self._member_timer.start()
+
+    def recheck_member(self) -> None:
+        """Who am I now (team workspaces: on activation, every 30 s, on a ``members``
+        change): the role gate follows a promotion or a demotion without a restart."""
+        from ..services.team import whoami
+        factory = self.ctx.uow
+        self.ctx.db.op(self, lambda: whoami(factory)).success(self._member_rechecked) \
+            .failure(self._recheck_failed).latest("whoami", 0).run()
+
+    def _recheck_failed(self, error: BaseException) -> None:
+        from ..domain.errors import DomainError
+        if isinstance(error, DomainError):  # deactivated meanwhile: say so (a lost
+            self.show_error(str(error))     # connection has its own banner)
+
+    def _member_rechecked(self, member) -> None:
+        if member != self.ctx.member:
+            self.set_member(member)
+
+    def changeEvent(self, event) -> None:
+        from PySide6.QtCore import QEvent
+        super().changeEvent(event)
+        if (event.type() == QEvent.Type.ActivationChange and self.isActiveWindow()
+                and self.ctx.is_team and self.ctx.member is not None):
+            self.recheck_member()
 
     def set_member(self, member) -> None:
         self.ctx.member = member

@@ -51,6 +51,7 @@ GATED: dict[str, Capability] = {
 }
 
 _TIP = "roleTip"  # property: the tooltip a widget had before the gate replaced it
+_HELD = "roleHeld"  # property: the gate (not the view) keeps it disabled
 
 
 def refusal(member: Member, capability: Capability) -> str:
@@ -73,6 +74,8 @@ class RoleGate(QObject):
         QApplication.instance().installEventFilter(self)  # removed when the gate dies
 
     def set_member(self, member: Member) -> None:
+        """Apply ``member``'s role; again when it changes while signed in, both ways (a
+        promotion re-enables what the gate alone held disabled)."""
         self.member = member
         for name in GATED:
             for widget in self.window.findChildren(QWidget, name):
@@ -99,20 +102,45 @@ class RoleGate(QObject):
     def _apply(self, widget: QWidget) -> None:
         capability = GATED[widget.objectName()]
         if self.member.can(capability):
+            self._release(widget)
             return
         if widget.property(_TIP) is None:
             widget.setProperty(_TIP, widget.toolTip())
         widget.setToolTip(refusal(self.member, capability))
         if widget.isEnabled():
+            widget.setProperty(_HELD, True)  # the view wanted it enabled
             widget.setEnabled(False)
+
+    def _release(self, widget: QWidget) -> None:
+        """The role may now (an upgrade while signed in): the view's own state returns —
+        its tooltip, and enabled if the gate was what held it disabled."""
+        if widget.property(_TIP) is not None:
+            widget.setToolTip(widget.property(_TIP))
+            widget.setProperty(_TIP, None)
+        if widget.property(_HELD):
+            widget.setProperty(_HELD, None)
+            widget.setEnabled(True)
 
     def _apply_action(self, action: QAction) -> None:
         capability = GATED[action.objectName()]
+        if action.property(_HELD) is None:  # once: keep it disabled while the role may not
+            action.changed.connect(lambda a=action: self._hold_action(a))
+            action.setProperty(_HELD, False)
         if self.member.can(capability):
+            if action.property(_HELD):
+                action.setProperty(_HELD, False)
+                action.setToolTip(action.property(_TIP) or "")
+                action.setEnabled(True)
             return
+        if not action.property(_HELD):
+            action.setProperty(_TIP, action.toolTip())
+        action.setProperty(_HELD, True)
         action.setToolTip(refusal(self.member, capability))
         action.setEnabled(False)
-        action.changed.connect(lambda a=action: a.isEnabled() and a.setEnabled(False))
+
+    def _hold_action(self, action: QAction) -> None:
+        if action.property(_HELD) and action.isEnabled():
+            action.setEnabled(False)
 
     def close(self) -> None:
         app = QApplication.instance()

@@ -254,7 +254,7 @@ class SilentServer:
 
 def test_a_server_that_is_down_is_named_with_the_reason(tmp_path):
     port = _free_port()
-    url = f"postgresql+psycopg://agency:s3cret-pw@127.0.0.1:{port}/books"
+    url = f"postgresql+psycopg://agency@127.0.0.1:{port}/books"  # passwords: sign-in only
     started = time.monotonic()
     result = run("--db", url, home=tmp_path / "home")
     assert_refused(result, faults.EXIT_UNREACHABLE, "The workspace server cannot be reached",
@@ -527,35 +527,43 @@ def test_a_full_disk_at_start_up_says_so_and_changes_nothing(qapp, tmp_path, mon
     assert digest(path) == before
 
 
-def test_while_connecting_a_window_says_where_and_then_offers_retry(qapp, qtbot, tmp_path,
-                                                                     monkeypatch,
-                                                                     quit_on_close):
+def test_a_silent_server_at_sign_in_is_said_in_the_sign_in_window(qapp, qtbot, tmp_path,
+                                                                   monkeypatch,
+                                                                   quit_on_close):
+    """A team workspace asks for the member's password first (``hygiene/sign_in.py``): a
+    server that keeps silent is said there, with everything typed kept; Cancel exits 0."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from opentrain_desk.app import main
+    from opentrain_desk.hygiene import problem_dialog
     monkeypatch.setenv("OPENTRAIN_DESK_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("OPENTRAIN_DESK_CONNECT_TIMEOUT", "2")
+    monkeypatch.setattr(problem_dialog, "interactive", lambda: True)
     server = SilentServer()
-    seen: list[str] = []
+    seen: dict = {}
 
-    def watch() -> None:  # what a user sees while the server keeps silent
-        for widget in QApplication.topLevelWidgets():
-            if widget.isVisible() and widget.objectName() == "connectingDialog":
-                seen.append(widget.findChild(QLabel).text())
-        if not shots:
-            QTimer.singleShot(100, watch)
-    shots: dict = {}
+    def watch() -> None:
+        dialog = next((w for w in QApplication.topLevelWidgets()
+                       if w.objectName() == "signInDialog" and w.isVisible()), None)
+        if dialog is not None and "clicked" not in seen:
+            seen["clicked"] = True
+            dialog.password.setText("typed-password-1")
+            dialog.submit.click()
+        elif dialog is not None and "Cannot reach" in dialog.error.text():
+            seen["text"], seen["kept"] = dialog.error.text(), dialog.password.text()
+            dialog.reject()
+            return
+        QTimer.singleShot(50, watch)
     QTimer.singleShot(0, watch)
-    _answer_dialog(qtbot, monkeypatch, lambda d: d.findChild(
-        QPushButton, "quitButton").click(), shots)
     try:
         code = main(["--db", f"postgresql+psycopg://agency@127.0.0.1:{server.port}/books"])
     finally:
         server.close()
-    assert code == faults.EXIT_UNREACHABLE
-    assert seen and f"Connecting to the workspace server 127.0.0.1:{server.port}" in seen[0]
-    assert "did not answer within 2 seconds" in shots["text"]
+    assert code == 0
+    assert seen["text"] == (f"Cannot reach the server 127.0.0.1:{server.port} (it did not "
+                            "answer within 2 seconds).")
+    assert seen["kept"] == "typed-password-1"
 
 
 def test_open_another_workspace_from_the_problem_dialog(qapp, qtbot, tmp_path, monkeypatch,

@@ -63,11 +63,18 @@ class MainWindow(QMainWindow):
         self._restore_state()
         self._learn_member()
 
+    def _connection_trouble(self, kind: str, _message: str) -> None:
+        """The workspace server is lost: every change is off (with the reason) until the
+        banner's probe finds it again; typed input stays in the open dialogs."""
+        from .roles import OFFLINE
+        self.role_gate.set_offline(OFFLINE if kind == "connection" else "")
+
     def _learn_member(self) -> None:
         """Who is signed in: what their role cannot do is disabled (``ui/roles.py``)."""
         from ..services.team import whoami
         from .roles import RoleGate
         self.role_gate, factory = RoleGate(self), self.ctx.uow
+        self.ctx.db.troubleChanged.connect(self._connection_trouble)
         self.ctx.db.run(self, lambda: whoami(factory), self.set_member)
         if self.ctx.is_team:  # a role changed by an Owner takes effect at once
             from PySide6.QtCore import QTimer

@@ -64,19 +64,41 @@ def allowed(member: Member | None, name: str) -> bool:
     return member is None or capability is None or member.can(capability)
 
 
+OFFLINE = ("The connection to the workspace server is lost: changes are off until it is "
+           "back (the app reconnects by itself). What you typed is kept.")
+
+
 class RoleGate(QObject):
-    """Keeps the main window's (and its dialogs') gated actions disabled for this role."""
+    """Keeps the main window's (and its dialogs') gated actions disabled for this role,
+    and every one of them while the team server is unreachable (``set_offline``)."""
 
     def __init__(self, window: QWidget) -> None:
         super().__init__(window)
         self.window = window
         self.member: Member | None = None
+        self.offline = ""  # why nothing can be changed now ("" = connected)
         QApplication.instance().installEventFilter(self)  # removed when the gate dies
 
     def set_member(self, member: Member) -> None:
         """Apply ``member``'s role; again when it changes while signed in, both ways (a
         promotion re-enables what the gate alone held disabled)."""
         self.member = member
+        self._reapply()
+
+    def set_offline(self, reason: str) -> None:
+        """Writes off with ``reason`` while the server is lost; ``""`` when it is back."""
+        if reason != self.offline:
+            self.offline = reason
+            self._reapply()
+
+    def _why_not(self, capability: Capability) -> str:
+        if self.offline:
+            return self.offline
+        if self.member is not None and not self.member.can(capability):
+            return refusal(self.member, capability)
+        return ""
+
+    def _reapply(self) -> None:
         for name in GATED:
             for widget in self.window.findChildren(QWidget, name):
                 self._apply(widget)
@@ -84,7 +106,7 @@ class RoleGate(QObject):
                 self._apply_action(action)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (self.member is not None
+        if ((self.member is not None or self.offline)
                 and event.type() in (QEvent.Type.Show, QEvent.Type.EnabledChange)
                 and isinstance(watched, QWidget) and watched.objectName() in GATED
                 and self._mine(watched)):
@@ -100,13 +122,13 @@ class RoleGate(QObject):
         return False
 
     def _apply(self, widget: QWidget) -> None:
-        capability = GATED[widget.objectName()]
-        if self.member.can(capability):
+        reason = self._why_not(GATED[widget.objectName()])
+        if not reason:
             self._release(widget)
             return
         if widget.property(_TIP) is None:
             widget.setProperty(_TIP, widget.toolTip())
-        widget.setToolTip(refusal(self.member, capability))
+        widget.setToolTip(reason)
         if widget.isEnabled():
             widget.setProperty(_HELD, True)  # the view wanted it enabled
             widget.setEnabled(False)
@@ -122,11 +144,11 @@ class RoleGate(QObject):
             widget.setEnabled(True)
 
     def _apply_action(self, action: QAction) -> None:
-        capability = GATED[action.objectName()]
+        reason = self._why_not(GATED[action.objectName()])
         if action.property(_HELD) is None:  # once: keep it disabled while the role may not
             action.changed.connect(lambda a=action: self._hold_action(a))
             action.setProperty(_HELD, False)
-        if self.member.can(capability):
+        if not reason:
             if action.property(_HELD):
                 action.setProperty(_HELD, False)
                 action.setToolTip(action.property(_TIP) or "")
@@ -135,7 +157,7 @@ class RoleGate(QObject):
         if not action.property(_HELD):
             action.setProperty(_TIP, action.toolTip())
         action.setProperty(_HELD, True)
-        action.setToolTip(refusal(self.member, capability))
+        action.setToolTip(reason)
         action.setEnabled(False)
 
     def _hold_action(self, action: QAction) -> None:

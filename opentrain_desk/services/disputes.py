@@ -60,13 +60,19 @@ def evidence_pack(uow: UnitOfWork, milestone_id: int) -> dict:
             f"the project “{job.title}”, hired {contract.hired_on.isoformat()}, for "
             f"{Money(m.amount_cents).format()}.\n{m.description}").strip(),
         "service_date": delivered,
-        "service_documentation": _delivery(m),
+        "service_documentation": _delivery(m, _member_name(uow, m.approved_by)),
         "customer_communication": _messages(uow, trainer.id),
         "uncategorized_text": _invoices(uow, milestone_id),
     }
 
 
-def _delivery(m) -> str:
+def _member_name(uow: UnitOfWork, login: str | None) -> str:
+    """The approving member by name (team and solo alike), else their login."""
+    row = uow.members.by_login(login) if login else None
+    return row.name if row is not None else (login or "")
+
+
+def _delivery(m, approver: str = "") -> str:
     lines = []
     if m.submitted_at:
         lines.append(f"Delivered {m.submitted_at:%Y-%m-%d %H:%M} UTC"
@@ -74,7 +80,7 @@ def _delivery(m) -> str:
     if m.deliverable_url:
         lines.append(f"Deliverable: {m.deliverable_url}")
     if m.approved_at:
-        lines.append(f"Approved {m.approved_at:%Y-%m-%d} by {m.approved_by or 'the agency'}.")
+        lines.append(f"Approved {m.approved_at:%Y-%m-%d} by {approver or 'the agency'}.")
     return "\n".join(lines) or "Not delivered yet."
 
 

@@ -276,3 +276,18 @@ def test_two_workers_applying_the_same_event_at_once_book_it_once(factory, gatew
     monkeypatch.setattr(EventRepository, "seen", stale_seen)
     assert stripe_events.apply_event(factory, gateway, events[0]) is None
     assert len(credit_notes(factory, m_id)) == 1
+
+
+def test_the_evidence_pack_names_the_approving_member(factory, gateway, sandbox):
+    """Identity everywhere: the dispute evidence says who approved, by name, not login."""
+    from opentrain_desk.services import disputes, people
+    [m_id] = funded_and_submitted(factory, gateway)
+    people.set_my_name(factory(), "Olga Owner")  # the solo Owner, named in Settings
+    ready_trainer(factory, gateway, sandbox, m_id)
+    payouts.approve_milestone(factory(), m_id)
+    worker(factory, gateway).run_once()
+    sandbox_post(sandbox, "disputes", payment_intent=milestone(factory, m_id).payment_intent_id)
+    stripe_events.sync(factory, gateway)
+    view = disputes.for_milestone(factory, m_id)
+    delivery = view.evidence["service_documentation"]
+    assert "by Olga Owner." in delivery and factory.actor not in delivery

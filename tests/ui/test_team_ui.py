@@ -189,6 +189,9 @@ def test_solo_team_section_says_how_to_move_to_a_server(qtbot, qapp, settings, o
         window.show_area("actionSettings")
         hint = find(window, QLabel, "teamSoloLabel")
         assert hint.isVisibleTo(window) and "opentrain-desk team migrate" in hint.text()
+        # the command names the workspace file as `team migrate --from` takes it
+        database = window.workspace.engine.url.database
+        assert f"--from {database} " in hint.text() and "sqlite:" not in hint.text()
         assert not find(window, QPushButton, "addMemberButton").isVisibleTo(window)
     finally:
         close_window(window)

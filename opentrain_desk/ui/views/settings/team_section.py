@@ -99,7 +99,9 @@ class TeamSection(QGroupBox):
         layout.addWidget(self.status)
         self.managed = ctx.is_team or ctx.team_admin is not None
         self.solo_hint.setVisible(not self.managed)
-        self.solo_hint.setText(SOLO.format(path=ctx.workspace_label or "FILE"))
+        # the file itself, as `team migrate --from` takes it (not the sqlite:/// URL)
+        path = (ctx.workspace_label or "FILE").removeprefix("sqlite:///")
+        self.solo_hint.setText(SOLO.format(path=path))
         for widget in (self.add_button, self.role_combo, self.deactivate_button,
                        self.reactivate_button, self.reset_button):
             widget.setVisible(self.managed)

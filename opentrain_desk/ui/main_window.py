@@ -81,6 +81,8 @@ class MainWindow(QMainWindow):
             self._member_timer = QTimer(self, interval=MEMBER_RECHECK_MS)
             self._member_timer.timeout.connect(self.recheck_member)
             self._member_timer.start()
+            if getattr(self.ctx, "live", None) is not None:  # and at once on a change
+                self.ctx.live.on(("members",), self.recheck_member, owner=self)
 
     def recheck_member(self) -> None:
         """Who am I now (team workspaces: on activation, every 30 s, on a ``members``

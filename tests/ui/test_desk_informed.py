@@ -113,10 +113,12 @@ def test_approved_by_shows_the_name_given_in_settings(qtbot, window, gateway):
     from opentrain_desk.ui.views.history_views import HistoryColumn
     from PySide6.QtWidgets import QLineEdit, QTableView
     window.show_area("actionSettings")
+    status = find(window, QLabel, "yourNameStatusLabel")
+    qtbot.waitUntil(lambda: status.text().startswith("Signed in as "))
+    assert "(Owner, login tester)" in status.text()  # the solo workspace's Owner
     name = find(window, QLineEdit, "yourNameEdit")
     type_into(qtbot, name, "Maria Gomez")
     click(qtbot, find(window, QPushButton, "saveYourNameButton"))
-    status = find(window, QLabel, "yourNameStatusLabel")
     qtbot.waitUntil(lambda: status.text().startswith("Saved."))
     uow = window.ctx.uow
     [m_id] = funded_and_submitted(uow, gateway)

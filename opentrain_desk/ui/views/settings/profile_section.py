@@ -5,7 +5,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QWidget)
 
-from ....services import people
+from ....services import people, team
 from ...context import AppContext
 from ...ops import user_message
 
@@ -34,6 +34,13 @@ class ProfileSection(QGroupBox):
     def load(self) -> None:
         factory = self.ctx.uow
         self.ctx.db.run(self, lambda: people.my_name(factory()), self._loaded)
+        self.ctx.db.run(self, lambda: team.whoami(factory), self._signed_in)
+
+    def _signed_in(self, member) -> None:
+        """``Signed in as Dana Finance (Finance)``: the member and their role."""
+        self.status.setText(f"Signed in as {member.name} ({member.role.label}, login "
+                            f"{member.login}). Your name is shown as “Approved by” for what "
+                            "you approve.")
 
     def _loaded(self, name: str) -> None:
         if not self.name_edit.text():

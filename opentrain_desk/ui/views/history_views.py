@@ -24,8 +24,8 @@ from ..models.lazy_table import LazyTableModel
 from ..models.tables import StatusRole
 from ..widgets.badges import BadgeDelegate
 from ..widgets.labels import hint_label
+from .refresh import RefreshWhenShown
 
-RELOAD_DELAY_MS = 300  # paymentsChanged comes in bursts (busy on/off): coalesce them
 
 
 class HistoryColumn(enum.IntEnum):
@@ -137,7 +137,7 @@ class MiddleElideDelegate(QStyledItemDelegate):
         option.textElideMode = Qt.TextElideMode.ElideMiddle
 
 
-class PaymentHistoryView(QWidget):
+class PaymentHistoryView(RefreshWhenShown, QWidget):
     """Funded and approved milestones, newest first; one contract or all of them."""
 
     def __init__(self, ctx: AppContext, contract_id: int | None = None, parent=None) -> None:
@@ -213,18 +213,6 @@ class PaymentHistoryView(QWidget):
             self.model.reload(delay_ms)
         (self.ctx.db.op(self, partial(read.payment_history_totals, **args))
          .success(self._show_totals).latest("totals", delay_ms).run())
-
-    def refresh(self) -> None:
-        """Payments changed: reload soon if shown (bursts coalesce), else when shown."""
-        if self.isVisible():
-            self.reload(RELOAD_DELAY_MS)
-        else:
-            self._stale = True
-
-    def showEvent(self, event) -> None:
-        if self._stale:
-            self.reload()
-        super().showEvent(event)
 
     def _show_totals(self, totals: HistoryTotals) -> None:
         if totals.count == 0:

@@ -22,7 +22,7 @@ from .. import formatting as fmt
 from ..context import AppContext
 from ..models.lazy_table import LazyTableModel
 from ..widgets.two_line import CornerRole, DetailRole, TitleRole, TwoLineDelegate, UnreadRole
-from .history_views import RELOAD_DELAY_MS
+from .refresh import RELOAD_DELAY_MS
 
 POLL_INTERVAL_MS = 30_000
 URGENT_KINDS = ("funding failed", "payout failed")

@@ -21,7 +21,7 @@ from ..ops import user_message
 from ..widgets.labels import action_button, hint_label
 from ..widgets.two_line import (MUTED, CornerRole, DetailRole, TitleRole, TwoLineDelegate,
                                 UnreadRole)
-from .history_views import RELOAD_DELAY_MS
+from .refresh import RefreshWhenShown
 
 MessageRole = Qt.ItemDataRole.UserRole + 1
 
@@ -70,7 +70,7 @@ def mailto_url(email: str, message: TrainerMessageRow) -> QUrl:
     return QUrl.fromEncoded(encoded.encode("ascii"))
 
 
-class TrainerMessagesView(QWidget):
+class TrainerMessagesView(RefreshWhenShown, QWidget):
     """The messages logged for one trainer: read, copy, open as an e-mail, mark sent."""
 
     def __init__(self, ctx: AppContext, trainer_id: int, trainer_email: str,
@@ -158,18 +158,6 @@ class TrainerMessagesView(QWidget):
     def _show_do_not_email(self, value: bool) -> None:
         self.do_not_email.setChecked(value)
         self.do_not_email.setEnabled(True)
-
-    def refresh(self) -> None:
-        """Payments changed: reload soon if shown (bursts coalesce), else when shown."""
-        if self.isVisible():
-            self.reload(RELOAD_DELAY_MS)
-        else:
-            self._stale = True
-
-    def showEvent(self, event) -> None:
-        if self._stale:
-            self.reload()
-        super().showEvent(event)
 
     def _show_messages(self, messages: list[TrainerMessageRow]) -> None:
         if messages == self.messages:

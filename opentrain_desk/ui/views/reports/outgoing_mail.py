@@ -18,8 +18,8 @@ from ...context import AppContext
 from ...models.lazy_table import LazyTableModel
 from ...ops import Ops, user_message
 from .common import button, hint
+from ..refresh import RELOAD_DELAY_MS
 
-RELOAD_DELAY_MS = 300
 FILTERS = (("All messages", "all"), ("Need attention (failed, may have been sent)",
                                      "attention"), ("Queued", "queued"), ("Sent", "sent"))
 

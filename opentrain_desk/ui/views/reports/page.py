@@ -12,8 +12,8 @@ from .history_tab import HistoryTab
 from .invoices_tab import InvoicesTab
 from .outgoing_mail import OutgoingMailTab
 from .stripe_check import StripeCheckView
+from ..refresh import RELOAD_DELAY_MS
 
-RELOAD_DELAY_MS = 300
 
 
 class ReportsPage(QWidget):

@@ -23,6 +23,7 @@ from typing import Callable
 from ..services import mail as mail_service
 from ..services.ports import MailError, MailErrorKind, MailWorkerState, OutgoingMail
 from ..services.unit_of_work import UnitOfWorkFactory
+from ..worker_thread import LoopThread
 from .templates import TemplateError
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,9 @@ SERVER_PROBLEMS = (MailErrorKind.DOWN, MailErrorKind.AUTH, MailErrorKind.TLS,
                    MailErrorKind.CONFIG)
 
 
-class MailWorker:
+class MailWorker(LoopThread):
+    thread_name = "otd-mail"
+
     def __init__(self, factory: UnitOfWorkFactory, link,
                  on_change: Callable[[MailWorkerState], None] | None = None,
                  idle_interval: float = 60.0, lease: timedelta = timedelta(minutes=10),
@@ -41,28 +44,10 @@ class MailWorker:
         self.idle_interval, self.lease = idle_interval, lease
         self.after_claim = after_claim  # tests: a hook between claim and send
         self.state = MailWorkerState()
-        self._wake, self._stop = threading.Event(), threading.Event()
-        self._thread: threading.Thread | None = None
+        self._init_thread()
         self._lock = threading.Lock()
 
     # -- lifecycle -----------------------------------------------------------------------
-    def start(self) -> None:
-        if self._thread and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="otd-mail", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def wake(self) -> None:
-        self._wake.set()
-
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:

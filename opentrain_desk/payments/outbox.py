@@ -36,6 +36,7 @@ from ..services import operations, payouts, stripe_events, subscriptions
 from ..services.ports import GatewayError, PaymentGateway, WorkerState
 from ..services.unit_of_work import UnitOfWorkFactory
 from ..services.workspace_settings import workspace_id
+from ..worker_thread import LoopThread
 from .handlers import (FundingHandler, Handler, PayoutHandler, RefundHandler,
                        SubscriptionHandler, _object_id)
 
@@ -43,7 +44,9 @@ log = logging.getLogger(__name__)
 RECONCILE_WINDOW = timedelta(minutes=15)
 
 
-class OutboxWorker:
+class OutboxWorker(LoopThread):
+    thread_name = "otd-outbox"
+
     def __init__(self, factory: UnitOfWorkFactory,
                  gateway: Callable[[], PaymentGateway | None],
                  on_change: Callable[[WorkerState], None] | None = None,
@@ -71,31 +74,12 @@ class OutboxWorker:
         for kind in subscriptions.SUBSCRIPTION_KINDS:
             self.handlers[kind] = SubscriptionHandler(factory)
         self.state = WorkerState()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
+        self._init_thread()
         self._sync_requested = threading.Event()
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one pass at a time (worker thread or run_once)
         self._state_lock = threading.Lock()
 
     # -- lifecycle -----------------------------------------------------------------------
-    def start(self) -> None:
-        if self._thread and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="otd-outbox", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def wake(self) -> None:
-        self._wake.set()
-
     def sync_now(self) -> None:
         self._sync_requested.set()
         self._wake.set()

@@ -7,8 +7,7 @@ import sys
 from typing import Sequence
 
 from . import __version__
-from .config import APP_ID, APP_NAME, Settings
-from .workspace import Workspace
+from .config import APP_ID, APP_NAME, Settings, plain_sqlite_file
 
 log = logging.getLogger("opentrain_desk")
 
@@ -60,38 +59,84 @@ def setup_logging(settings: Settings) -> bool:
 
 STRIPE_START_DELAY_MS = 400
 
+#: What the window needs before its first page of jobs, loaded off the GUI thread while
+#: the frame paints (``hygiene.startup.in_background``); the workspace itself opens there too.
+FIRST_PAGE_MODULES = ("opentrain_desk.workspace", "opentrain_desk.ui.context",
+                      "opentrain_desk.ui.ops", "opentrain_desk.ui.sync",
+                      "opentrain_desk.ui.mail_sync", "opentrain_desk.ui.live",
+                      "opentrain_desk.ui.roles", "opentrain_desk.hygiene.banner",
+                      "opentrain_desk.ui.views.jobs_page")
+#: The other areas' pages: loaded once the first jobs are on screen, then made.
+OTHER_PAGE_MODULES = ("opentrain_desk.ui.views.notifications_page",
+                      "opentrain_desk.ui.desktop_notices",
+                      "opentrain_desk.ui.views.reports.page",
+                      "opentrain_desk.ui.views.settings")
+
+
+def open_workspace(settings: Settings, sandbox_server=None, password: str | None = None):
+    """The workspace (database open and migrated, Stripe and mail links): no Qt, so it
+    may run on a helper thread while the window paints."""
+    from .workspace import Workspace
+    return Workspace(settings, sandbox_server, password)
+
+
+def first_page_context(settings: Settings, reader, on_open_demo=None):
+    """Start-up: the context the jobs page shows the first page of jobs with while the
+    workspace opens (``reader``: ``persistence.first_page.FirstPageReader``)."""
+    from .ui.context import AppContext
+    from .ui.ops import Ops
+    db, net = Ops("db"), Ops("net", retry_busy=False)
+    files = Ops("files", workers=2, retry_busy=False)
+    return AppContext(settings, None, reader, db, net, files, open_demo=on_open_demo)
+
 
 def build_window(settings: Settings, on_open_demo=None, sandbox_server=None,
-                 password: str | None = None):
+                 password: str | None = None, *, window=None, workspace=None,
+                 all_pages: bool = True, ctx=None):
     """Open the workspace and build the main window (used by main() and tests).
-    ``password``: a signed-in team member's (``hygiene/sign_in.py``), kept in memory."""
+    ``password``: a signed-in team member's (``hygiene/sign_in.py``), kept in memory.
+    ``window``: a frame already on screen to fill in; ``workspace``: one already open
+    (``open_workspace``); ``all_pages``: make every area's page now, else the jobs page
+    alone (the others when first shown, or ``window.build_all_pages()``); ``ctx``: the
+    frame's first-page context (``first_page_context``), completed here."""
     from PySide6.QtCore import QTimer
 
     from .ui.context import AppContext
+    from .ui.mail_sync import MailSyncController
     from .ui.main_window import MainWindow
     from .ui.ops import Ops
-    from .ui.mail_sync import MailSyncController
     from .ui.sync import SyncController
 
-    workspace = Workspace(settings, sandbox_server, password)
-    db, net = Ops("db"), Ops("net", retry_busy=False)
-    files = Ops("files", workers=2, retry_busy=False)
+    if workspace is None:
+        workspace = open_workspace(settings, sandbox_server, password)
+    if ctx is None:
+        db, net = Ops("db"), Ops("net", retry_busy=False)
+        files = Ops("files", workers=2, retry_busy=False)
+        ctx = AppContext(settings, None, workspace.read, db, net, files, open_demo=on_open_demo)
+    db = ctx.db
     sync = SyncController(workspace.read, workspace.stripe, db, workspace.payment_worker,
                           sender=workspace.payments_sender(), me=settings.actor)
     mail_sync = MailSyncController(workspace.mail_worker)
     sync.paymentsChanged.connect(mail_sync.wake)  # a payment outcome may owe a message
-    ctx = AppContext(settings, workspace.uow, workspace.read, db, net, files,
-                     stripe=workspace.stripe, sync=sync, open_demo=on_open_demo,
-                     workspace_label=workspace.label, is_team=workspace.is_team,
-                     team_admin=workspace.team_admin(), mail=workspace.mail,
-                     mail_sync=mail_sync)
+    first_page = ctx.read
+    ctx.settings, ctx.read, ctx.stripe, ctx.sync, ctx.mail, ctx.mail_sync = (
+        settings, workspace.read, workspace.stripe, sync, workspace.mail, mail_sync)
+    ctx.workspace_label, ctx.is_team = workspace.label, workspace.is_team
+    ctx.team_admin = workspace.team_admin()
     from .ui.live import LiveUpdates
     ctx.live = LiveUpdates(workspace.change_feed())  # before the views connect to it
     ctx.live.on(("stripe_operations", "workspace_settings"), sync.refresh, owner=sync)
-    window = MainWindow(ctx)
+    ctx.uow = workspace.uow  # now ``ctx.opened``
+    if first_page is not workspace.read:
+        first_page.attach(workspace.read)  # what waited for the real read side goes on
+    if window is None:
+        window = MainWindow(settings, open_demo=on_open_demo)
     window.workspace = workspace
-    for child in (db, net, files, sync, mail_sync, ctx.live):
+    for child in (ctx.db, ctx.net, ctx.files, sync, mail_sync, ctx.live):
         child.setParent(window)
+    window.attach(ctx)
+    if all_pages:
+        window.build_all_pages()
     from .hygiene.banner import install_banner
     banner = install_banner(window)  # busy / connection lost / read-only
     if workspace.read_only:  # look, export, no payments: they would have to be recorded
@@ -103,6 +148,26 @@ def build_window(settings: Settings, on_open_demo=None, sandbox_server=None,
         QTimer.singleShot(STRIPE_START_DELAY_MS, mail_sync.start)
     ctx.live.start()
     return window
+
+
+def show_first_page(frame, settings: Settings, on_open_demo=None) -> None:
+    """Start-up, the frame painted: its jobs page reads the first page of jobs straight from
+    the workspace file (``persistence.first_page``) while the workspace opens."""
+    from .persistence.first_page import FirstPageReader
+    reader = FirstPageReader(plain_sqlite_file(settings.database_url).expanduser())
+    frame.attach_first_page(first_page_context(settings, reader, on_open_demo))
+
+
+def finish_pages_later(window) -> None:
+    """Start-up, the workspace open (its first page of jobs already on screen): load the
+    other areas' modules on a worker thread, then make their pages (the notifications
+    badge, desktop notices); an area opened before that is made at once."""
+    import importlib
+
+    def load() -> None:
+        for name in OTHER_PAGE_MODULES:
+            importlib.import_module(name)
+    window.ctx.files.run(window, load, lambda _none: window.build_all_pages())
 
 
 def close_window(window) -> None:
@@ -124,6 +189,14 @@ def apply_style(app) -> None:
     app.setStyleSheet(base_stylesheet())
 
 
+def opens_early(args: argparse.Namespace, settings: Settings) -> bool:
+    """The window frame can show before SQLAlchemy and the services load: a window launch
+    on a plain SQLite workspace file (nothing to check on its URL, no one to sign in).
+    Other URLs are checked, and team members signed in, first."""
+    return (not (args.restore or args.check_stripe)
+            and plain_sqlite_file(settings.database_url) is not None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import time
     started = time.perf_counter()
@@ -135,27 +208,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.self_check:
         from .hygiene.selfcheck import run_self_check
         return run_self_check()
-    from pathlib import Path
-
     from .hygiene import startup
-    from .hygiene.faults import Problem
-    from .hygiene.sign_in import password_problem
-    from .hygiene.workspace_open import check_url
     settings = settings_from_args(args)
     settings.ensure_dirs()  # what it can: a read-only folder is dealt with where it matters
     setup_logging(settings)
-    try:
-        check_url(settings.database_url)  # a bad --db URL: nothing created yet
-        refused = password_problem(args.db)  # never a password on the command line
-        if refused is not None:
-            raise refused
-    except Problem as problem:
-        return _refuse(problem, settings)
-    if args.restore:
-        return startup.restore_command(settings, Path(args.restore))
-    if args.check_stripe:
-        from .check_cli import run as check_stripe
-        return check_stripe(settings)
+    early = opens_early(args, settings)
+    if not early:
+        code = _before_window(args, settings)
+        if code is not None:
+            return code
     if settings.sandbox and not startup.sandbox_available():
         print("--sandbox needs the developer install (python3 dev.py run): the Stripe "
               "emulator is not part of this build.", file=sys.stderr)
@@ -169,17 +230,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     demos = startup.DemoWindows(settings, build_window, app)
     opener = startup.WindowOpener(settings, build_window,
                                   lambda s: SingleInstanceGuard(s, app), demos)
-    if not opener.acquire():  # never two writers on one workspace: focus the first, exit
+    # never two writers on one workspace: focus the first, exit (answering later launches
+    # waits until the window is up when it shows early)
+    if not opener.acquire(listen=not early):
         return 0
     route_qt_messages()
     crash = install_crash_handler(settings.log_dir)
     apply_theme(app)  # palette following the OS, plus resources/style.qss
     probe = None
     try:
-        if not _sign_in(opener):  # a team workspace: cancelled, or now open elsewhere
+        frame = None
+        if early:  # the frame first; the workspace opens behind it (issue: fast start)
+            from .ui.main_window import MainWindow
+            frame = MainWindow(settings, open_demo=demos.open)
+            frame.show()
+            if args.screenshot or args.benchmark_startup:
+                probe = startup.ReadyProbe(app, frame, args.screenshot, started)
+            startup.wait_first_paint(frame)
+            opener.guard.listen()
+            show_first_page(frame, settings, demos.open)
+        elif not _sign_in(opener):  # a team workspace: cancelled, or now open elsewhere
             return opener.exit_code
         try:
-            window = opener.open()
+            window = opener.open(frame, preload=FIRST_PAGE_MODULES, opener=open_workspace)
         except Exception:  # e.g. a database that cannot be opened or migrated
             crash.fatal(*sys.exc_info())
             return 1
@@ -189,13 +262,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         demos.main_window = window
         guard = opener.guard
         guard.activationRequested.connect(lambda: bring_to_front(window))
-        window.show()
+        if window is frame:
+            finish_pages_later(window)
+        else:  # built whole (no frame, or another workspace chosen instead of the frame's)
+            window.show()
         log.info("started %s %s", APP_NAME, __version__)
         if not settings.demo and not window.workspace.read_only:
             startup.schedule_daily_backup(window, settings)
-        if args.screenshot or args.benchmark_startup:
+        if (args.screenshot or args.benchmark_startup) and (
+                probe is None or probe.window is not window):
             probe = startup.ReadyProbe(app, window, args.screenshot, started)
-        code = app.exec()
+        # the probe may be done already (the first page showed before the workspace opened;
+        # its quit ended the wait for it): no event loop to run then
+        code = app.exec() if probe is None or probe.exit_code is None else 0
         for each in [window, *demos.windows]:
             close_window(each)
     finally:
@@ -204,6 +283,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         opener.guard.release()
         demos.release()
     return probe.exit_code if probe is not None and probe.exit_code else code
+
+
+def _before_window(args: argparse.Namespace, settings: Settings) -> int | None:
+    """A URL that is not a plain SQLite file, or a command-line mode: checked before any
+    window (an exit code), or None to go on and open the window."""
+    from pathlib import Path
+
+    from .hygiene import startup
+    from .hygiene.faults import Problem
+    from .hygiene.sign_in import password_problem
+    from .hygiene.workspace_open import check_url
+    try:
+        check_url(settings.database_url)  # a bad --db URL: nothing created yet
+        refused = password_problem(args.db)  # never a password on the command line
+        if refused is not None:
+            raise refused
+    except Problem as problem:
+        return _refuse(problem, settings)
+    if args.restore:
+        return startup.restore_command(settings, Path(args.restore))
+    if args.check_stripe:
+        from .check_cli import run as check_stripe
+        return check_stripe(settings)
+    return None
 
 
 def _sign_in(opener) -> bool:

@@ -24,6 +24,20 @@ def _current_user() -> str:
         return "owner"
 
 
+def plain_sqlite_file(url: str) -> Path | None:
+    """The file of a plain ``sqlite:///PATH`` URL (no query, no escapes, not in memory),
+    read without SQLAlchemy so start-up can show the window before loading it; any other
+    URL: None (SQLAlchemy parses it, later)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return None
+    path = url[len(prefix):]
+    if not path or path == ":memory:" or path.startswith("file:") or any(
+            c in path for c in "?%#"):
+        return None
+    return Path(path)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the composition root needs; built from the command line."""

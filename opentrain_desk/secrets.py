@@ -5,9 +5,7 @@ without Secret Service, say) saving a key is refused with an explanation.
 """
 from __future__ import annotations
 
-import keyring
-import keyring.errors
-from keyring.backends import fail as fail_backend
+from types import ModuleType
 
 from .domain.errors import DomainError
 
@@ -24,7 +22,16 @@ class KeyringUnavailable(DomainError):
             "OpenTrain Desk never stores keys in plain files.")
 
 
-def _insecure(backend: keyring.backend.KeyringBackend) -> bool:
+def _keyring() -> ModuleType:
+    """``keyring``, imported when a secret is first needed (not while the window opens:
+    the import and the backend search take a tenth of a second)."""
+    import keyring
+    import keyring.errors
+    return keyring
+
+
+def _insecure(backend) -> bool:
+    from keyring.backends import fail as fail_backend
     name = type(backend).__module__
     return (isinstance(backend, fail_backend.Keyring) or backend.priority < 1
             or "keyrings.alt" in name or "PlaintextKeyring" in type(backend).__name__)
@@ -37,11 +44,11 @@ class KeyringSecretStore:
         self.service = service
 
     def backend_name(self) -> str:
-        backend = keyring.get_keyring()
+        backend = _keyring().get_keyring()
         return f"{type(backend).__module__}.{type(backend).__name__}"
 
     def available(self) -> bool:
-        return not _insecure(keyring.get_keyring())
+        return not _insecure(_keyring().get_keyring())
 
     def _require(self) -> None:
         if not self.available():
@@ -51,20 +58,20 @@ class KeyringSecretStore:
         if not self.available():
             return None
         try:
-            return keyring.get_password(self.service, name)
-        except keyring.errors.KeyringError:
+            return _keyring().get_password(self.service, name)
+        except _keyring().errors.KeyringError:
             return None
 
     def set(self, name: str, secret: str) -> None:
         self._require()
         try:
-            keyring.set_password(self.service, name, secret)
-        except keyring.errors.KeyringError as error:
+            _keyring().set_password(self.service, name, secret)
+        except _keyring().errors.KeyringError as error:
             raise KeyringUnavailable(f"{self.backend_name()}: {type(error).__name__}") from None
 
     def delete(self, name: str) -> None:
         self._require()
         try:
-            keyring.delete_password(self.service, name)
-        except keyring.errors.PasswordDeleteError:
+            _keyring().delete_password(self.service, name)
+        except _keyring().errors.PasswordDeleteError:
             pass  # already gone

@@ -68,8 +68,9 @@ class Workspace:
                                 api_base=self.settings.stripe_api_base)
 
     def _seed_demo(self) -> None:
-        gateway = self.stripe.gateway()
-        if self.sandbox is not None and gateway is not None:
+        # only the sandbox demo needs Stripe (asking for a gateway reads the OS keyring)
+        gateway = self.stripe.gateway() if self.sandbox is not None else None
+        if gateway is not None:
             from .sandbox.sandbox_demo import seed_sandbox_demo
             seed_sandbox_demo(self.uow, gateway, self.sandbox.complete_onboarding,
                               self.sandbox.inject_fault, self.sandbox.open_dispute)

@@ -121,5 +121,7 @@ def install_banner(window) -> StorageBanner:
     layout.addWidget(banner)
     layout.addWidget(content, 1)
     window.setCentralWidget(container)
+    if window.isVisible():  # a frame already on screen: show it now (else with the window)
+        container.show()
     window.storage_banner = banner
     return banner

@@ -23,18 +23,23 @@ from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtCore import QObject, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QGuiApplication
-from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QLabel, QPlainTextEdit,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QApplication
 
 from .. import __version__
 from ..config import APP_NAME
 from .logs import redact
 
-__all__ = ["CrashDialog", "CrashHandler", "format_report", "install_crash_handler"]
+__all__ = ["CrashHandler", "format_report", "install_crash_handler"]
 
 log = logging.getLogger(__name__)
+
+
+def __getattr__(name: str):
+    if name == "CrashDialog":  # its Qt classes load only when a crash is shown
+        from .crash_dialog import CrashDialog
+        return CrashDialog
+    raise AttributeError(name)
 
 
 def _environment() -> list[str]:
@@ -63,53 +68,6 @@ def format_report(exc_type: type[BaseException], exc: BaseException,
     return redact(_hide_home("\n".join(lines) + "\n\n" + trace.rstrip() + "\n"))
 
 
-class CrashDialog(QDialog):
-    """Tells the user something broke; offers the redacted report and the log folder."""
-
-    def __init__(self, report: str, log_dir: Path | None = None,
-                 parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("crashDialog")
-        self.setWindowTitle(f"{APP_NAME} — unexpected error")
-        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.log_dir = log_dir
-        intro = QLabel(
-            "Something went wrong that OpenTrain Desk did not expect. Everything saved "
-            "before the error is kept, and a payment that was in progress is finished or "
-            "retried by the next sync.\n\nIf it keeps happening, copy the report below "
-            "(secrets are removed from it) and send it to your support contact.",
-            wordWrap=True, objectName="crashIntroLabel")
-        self.report_edit = QPlainTextEdit(report, objectName="crashReportText", readOnly=True)
-        self.report_edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.report_edit.setMinimumSize(620, 260)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.button(QDialogButtonBox.StandardButton.Close).setObjectName("closeCrashButton")
-        copy = buttons.addButton("Copy report", QDialogButtonBox.ButtonRole.ActionRole)
-        copy.setObjectName("copyReportButton")
-        copy.clicked.connect(self.copy_report)
-        if log_dir is not None:
-            logs = buttons.addButton("Open log folder", QDialogButtonBox.ButtonRole.ActionRole)
-            logs.setObjectName("openLogFolderButton")
-            logs.clicked.connect(self._open_logs)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addWidget(self.report_edit, 1)
-        layout.addWidget(buttons)
-
-    def report(self) -> str:
-        return self.report_edit.toPlainText()
-
-    def append_report(self, report: str) -> None:
-        self.report_edit.appendPlainText("\n— another error —\n" + report)
-
-    def copy_report(self) -> None:
-        QGuiApplication.clipboard().setText(self.report())
-
-    def _open_logs(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.log_dir)))
-
-
 class CrashHandler(QObject):
     """Receives unhandled exceptions from any thread; shows them on the GUI thread."""
 
@@ -118,7 +76,7 @@ class CrashHandler(QObject):
     def __init__(self, log_dir: Path | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.log_dir = log_dir
-        self.dialog: CrashDialog | None = None
+        self.dialog = None  # crash_dialog.CrashDialog while one is shown
         self._reported.connect(self._show, Qt.ConnectionType.QueuedConnection)
         self._previous = (sys.excepthook, threading.excepthook)
 
@@ -162,14 +120,16 @@ class CrashHandler(QObject):
         log.critical("start-up failed", exc_info=(exc_type, exc, tb))
         report = format_report(exc_type, exc, tb)
         sys.stderr.write(report)
-        platform_name = QGuiApplication.platformName()
+        platform_name = QApplication.platformName()
         if QApplication.instance() is not None and platform_name not in ("offscreen", "minimal"):
+            from .crash_dialog import CrashDialog
             CrashDialog(report, self.log_dir).exec()
 
     def _show(self, report: str) -> None:
         if self.dialog is not None and self.dialog.isVisible():
             self.dialog.append_report(report)
             return
+        from .crash_dialog import CrashDialog
         self.dialog = CrashDialog(report, self.log_dir, QApplication.activeWindow())
         self.dialog.destroyed.connect(self._forget)
         self.dialog.open()

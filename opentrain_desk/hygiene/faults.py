@@ -19,11 +19,11 @@ import errno
 import logging
 import os
 import sqlite3
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING
 
 from ..config import APP_NAME
 from ..redaction import redact
@@ -31,6 +31,9 @@ from ..redaction import redact
 __all__ = ["EXIT_BUSY", "EXIT_DAMAGED", "EXIT_DISK_FULL", "EXIT_NEWER", "EXIT_NOT_FOUND",
            "EXIT_NO_PERMISSION", "EXIT_UNREACHABLE", "EXIT_USAGE", "Problem", "classify",
            "runtime_kind", "runtime_message", "safe_url"]
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +92,9 @@ class Problem(Exception):
 
 def safe_url(url: str | sa.URL) -> str:
     """A URL fit to show: the password hidden, any other secret-looking text redacted."""
+    from sqlalchemy.engine import make_url
     try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
+        return make_url(url).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 - not a URL at all: show it without a password part
         text = str(url)
         if "@" in text and ":" in text.split("@", 1)[0].split("//")[-1]:
@@ -199,7 +203,8 @@ def disk_full(where: str) -> Problem:
 
 
 def unreachable(url: str | sa.URL, reason: str) -> Problem:
-    shown = sa.engine.make_url(url)
+    from sqlalchemy.engine import make_url
+    shown = make_url(url)
     server = f"{shown.host or 'localhost'}:{shown.port or 5432}"
     return Problem(
         "unreachable", "The workspace server cannot be reached",
@@ -220,12 +225,19 @@ _PERMISSION_ERRNO = {errno.EACCES, errno.EPERM, errno.EROFS}
 _FULL_ERRNO = {errno.ENOSPC, getattr(errno, "EDQUOT", -1)}
 
 
+def _dbapi_error(exc: BaseException) -> bool:
+    """A SQLAlchemy DBAPIError (no SQLAlchemy loaded yet: none can have been raised, and
+    start-up must not import it just to ask)."""
+    exc_module = sys.modules.get("sqlalchemy.exc")
+    return exc_module is not None and isinstance(exc, exc_module.DBAPIError)
+
+
 def _chain(exc: BaseException):
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         yield exc
-        if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
+        if _dbapi_error(exc) and exc.orig is not None:
             yield exc.orig
         exc = exc.__cause__ or exc.__context__
 
@@ -311,8 +323,7 @@ def classify(exc: BaseException, *, where: str, url: str | sa.URL | None = None,
 
 def runtime_kind(exc: BaseException) -> str | None:
     """busy / disk-full / read-only / connection for errors that are not bugs."""
-    if _server_error(exc) is not None or (isinstance(exc, sa.exc.DBAPIError)
-                                          and exc.connection_invalidated):
+    if _server_error(exc) is not None or (_dbapi_error(exc) and exc.connection_invalidated):
         return "connection"
     code, os_code = _sqlite_code(exc), _os_errno(exc)
     if code in _BUSY:

@@ -31,11 +31,9 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
-import sqlalchemy as sa
 from PySide6.QtCore import QDeadlineTimer, QObject, QThread, Signal
-from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from ..config import APP_NAME, Settings
+from ..config import APP_NAME, Settings, plain_sqlite_file
 
 __all__ = ["LockFile", "SingleInstanceGuard", "lock_path", "os_lock", "server_name",
            "workspace_key"]
@@ -47,7 +45,11 @@ RETRY_FOR_MS = 3000
 
 
 def _sqlite_file(url: str) -> Path | None:
-    parsed = sa.engine.make_url(url)
+    simple = plain_sqlite_file(url)  # the usual case, known before SQLAlchemy is loaded
+    if simple is not None:
+        return simple.expanduser().resolve()
+    from sqlalchemy.engine import make_url
+    parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     return Path(parsed.database).expanduser().resolve()
@@ -59,7 +61,8 @@ def workspace_key(url: str) -> str:
     if database is not None:
         text = os.path.normcase(str(database))
     else:
-        text = sa.engine.make_url(url).render_as_string(hide_password=True)
+        from sqlalchemy.engine import make_url
+        text = make_url(url).render_as_string(hide_password=True)
     return text
 
 
@@ -177,7 +180,7 @@ class SingleInstanceGuard(QObject):
         self.name = server_name(settings.database_url)
         self.message = ""
         self._lock: LockFile | None = None
-        self._server: QLocalServer | None = None
+        self._server = None  # QLocalServer, once listening
 
     # -- first instance -----------------------------------------------------------------
     def acquire(self, listen: bool = True, notify: bool = True) -> bool:
@@ -199,11 +202,16 @@ class SingleInstanceGuard(QObject):
                 return False
             self._lock = lock
             if listen:
-                self._listen()
+                self.listen()
             return True
         raise PermissionError(f"cannot create the workspace lock {self._candidates[0]}")
 
-    def _listen(self) -> None:
+    def listen(self) -> None:
+        """Answer later launches on this workspace (``acquire(listen=False)`` leaves this
+        for after the window is on screen: QtNetwork need not load before it)."""
+        from PySide6.QtNetwork import QLocalServer
+        if self._lock is None or self._server is not None:
+            return
         QLocalServer.removeServer(self.name)  # a socket file left by a crash (Unix)
         server = QLocalServer(self)
         server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
@@ -251,6 +259,7 @@ class SingleInstanceGuard(QObject):
 
     def notify_first(self) -> bool:
         """Ask the running instance to show itself; retries while it is still starting."""
+        from PySide6.QtNetwork import QLocalSocket
         deadline = QDeadlineTimer(RETRY_FOR_MS)
         while True:
             socket = QLocalSocket()

@@ -144,3 +144,20 @@ def apply_theme(app: QGuiApplication) -> ThemeController:
     controller = ThemeController(app)
     controller.apply()
     return controller
+
+
+#: Where the user's choice (Settings → Appearance) is remembered in the layout memory.
+THEME_KEY = "appearance/theme"
+
+
+def theme_controller() -> ThemeController | None:
+    app = QGuiApplication.instance()
+    return app.findChild(ThemeController) if app is not None else None
+
+
+def apply_preference(preference: str) -> None:
+    """Apply the user's choice now (no-op where the app runs without a theme, e.g. tests)."""
+    controller = theme_controller()
+    if controller is not None:
+        controller.preference = preference
+        controller.apply()

@@ -9,8 +9,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from ..config import Settings
 from .faults import Problem
 
@@ -84,7 +82,8 @@ def restore_command(settings: Settings, backup: Path) -> int:
     from .backups import RestoreError, restore
     from .instance import SingleInstanceGuard
 
-    url = sa.engine.make_url(settings.database_url)
+    from sqlalchemy.engine import make_url
+    url = make_url(settings.database_url)
     if url.get_backend_name() != "sqlite" or not url.database:
         print("--restore works on SQLite workspaces; restore a PostgreSQL workspace with "
               "its own tools (pg_restore).", file=sys.stderr)
@@ -139,9 +138,11 @@ def connect_first(settings: Settings, password: str | None = None) -> None:
     from PySide6.QtCore import QEventLoop, Qt
     from PySide6.QtWidgets import QApplication, QProgressDialog
 
+    from sqlalchemy.engine import make_url
+
     from ..persistence import database
     from . import faults
-    url = sa.engine.make_url(settings.database_url)
+    url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite" or QApplication.instance() is None:
         return
     outcome: dict = {}
@@ -183,6 +184,70 @@ def connect_first(settings: Settings, password: str | None = None) -> None:
         raise problem from outcome["error"]
 
 
+def wait_first_paint(window, timeout_ms: int = 500) -> None:
+    """Run the event loop until ``window`` has painted once (at most ``timeout_ms``): the
+    helper thread that loads the rest holds the GIL for long stretches, and every Python
+    handler the first paint passes through would wait for it."""
+    from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
+
+    loop = QEventLoop()
+
+    class Painted(QObject):
+        def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+            if event.type() == QEvent.Type.Paint:
+                QTimer.singleShot(0, loop.quit)  # once this paint is done
+            return False
+    painted = Painted()
+    window.installEventFilter(painted)
+    QTimer.singleShot(timeout_ms, loop.quit)
+    loop.exec()
+    window.removeEventFilter(painted)
+
+
+def discard_frame(frame) -> None:
+    """A frame whose workspace did not open: what waits for it is told, its threads end."""
+    ctx = frame.ctx
+    if ctx is not None:
+        abandon = getattr(ctx.read, "abandon", None)
+        if abandon is not None:
+            abandon()
+        for ops in (ctx.db, ctx.net, ctx.files):
+            ops.shutdown()
+    frame.hide()
+    frame.deleteLater()
+
+
+def in_background(work):
+    """``work()`` on a helper thread while this (GUI) thread's event loop runs, so what is
+    on screen keeps painting and answering; its result, or its exception raised here."""
+    import threading
+
+    from PySide6.QtCore import QEventLoop, QObject, Signal
+
+    class Done(QObject):
+        finished = Signal()
+
+    outcome: dict = {}
+    done, loop = Done(), QEventLoop()
+    done.finished.connect(loop.quit)  # queued: emitted on the helper thread
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as error:  # noqa: BLE001 - raised again on the GUI thread
+            outcome["error"] = error
+        finally:
+            done.finished.emit()
+    worker = threading.Thread(target=run, name="otd-open", daemon=True)
+    worker.start()
+    while worker.is_alive() or not outcome:
+        loop.exec()  # returns on ``finished`` (or an application quit: wait on)
+        worker.join(0.05)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 class WindowOpener:
     """Opens the first main window, turning a :class:`Problem` into a dialog whose choice
     (Retry, Restore the newest good backup, Open another workspace) is acted on here.
@@ -197,37 +262,73 @@ class WindowOpener:
         self.exit_code = 0
         self.password: str | None = None  # a signed-in team member's (``sign_in.py``)
 
-    def acquire(self) -> bool:
+    def acquire(self, listen: bool = True) -> bool:
         self.guard = self.guard_factory(self.settings)
-        if self.guard.acquire():
+        if self.guard.acquire(listen=listen):
             return True
         log.info("%s", self.guard.message)
         print(self.guard.message, flush=True)
         return False
 
-    def open(self):
+    def open(self, frame=None, preload: tuple[str, ...] = (), opener=None):
+        """The window. ``frame``: one already on screen (``ui.main_window.MainWindow``) to
+        fill in: then the ``preload`` modules load and the workspace opens (``opener``)
+        on a helper thread while the frame keeps painting; a problem hides it meanwhile."""
         from .problem_dialog import present
         while True:
             try:
-                connect_first(self.settings, self.password)
-                if self.password is None:
-                    return self.build(self.settings, on_open_demo=self.demos.open)
-                return self.build(self.settings, on_open_demo=self.demos.open,
-                                  password=self.password)
+                if frame is None:
+                    connect_first(self.settings, self.password)
+                    return self.build(self.settings, on_open_demo=self.demos.open,
+                                      **self._password())
+                return self._fill(frame, preload, opener)
             except Problem as error:
                 problem = error
+            except BaseException:  # unforeseen: the crash report; nothing left waiting
+                if frame is not None:
+                    discard_frame(frame)
+                raise
+            if frame is not None:
+                frame.hide()
             report_problem(problem)
             choice = present(problem, self.settings.log_dir)
             if choice == "retry":
-                continue
-            if choice == "restore":
+                pass
+            elif choice == "restore":
                 self._restore(problem)
             elif isinstance(choice, Path):
+                if frame is not None:  # the frame belonged to the other workspace
+                    discard_frame(frame)
+                    frame = None
                 if not self._switch(choice):
                     return None
+                continue
             else:
+                if frame is not None:
+                    discard_frame(frame)
                 self.exit_code = problem.exit_code
                 return None
+            if frame is not None:
+                frame.show()
+
+    def _password(self) -> dict:
+        return {} if self.password is None else {"password": self.password}
+
+    def _fill(self, frame, preload: tuple[str, ...], opener):
+        import importlib
+        settings = self.settings
+
+        def load():
+            for name in preload:
+                importlib.import_module(name)
+            return opener(settings, **self._password())
+        workspace = in_background(load)
+        if not frame.isVisible():  # closed (quit) while the workspace was opening
+            workspace.close()
+            discard_frame(frame)
+            return None
+        return self.build(settings, on_open_demo=self.demos.open, window=frame,
+                          workspace=workspace, all_pages=False, ctx=frame.ctx)
 
     def _restore(self, problem: Problem) -> None:
         from .backups import RestoreError, restore
@@ -251,25 +352,57 @@ class WindowOpener:
         return False
 
 
+#: What the window's frame must paint without (``--benchmark-startup`` reports which of
+#: these were loaded at its first paint; the start-up test expects none).
+HEAVY_MODULES = ("sqlalchemy", "alembic", "stripe", "reportlab", "keyring",
+                 "opentrain_desk.services", "opentrain_desk.persistence",
+                 "opentrain_desk.payments", "opentrain_desk.workspace")
+
+
+def peak_rss_kb() -> int | None:
+    """This process's peak resident memory so far (None where it is not known: Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak  # bytes on macOS
+
+
 class ReadyProbe:
     """Hidden modes ``--benchmark-startup`` / ``--screenshot PATH``.
 
     Once the main window shows its first page of jobs, prints one JSON line
-    (``shown_epoch``: wall-clock time, for a parent process that noted when it started
-    this one; ``main_ms``: since ``main()`` began), optionally selects the first job and
-    grabs the window to PATH once the database thread is idle, then quits the app.
+    (``shown_epoch``: wall-clock time of that; ``painted_epoch``: of the window's first
+    paint — both for a parent process that noted when it started this one;
+    ``loaded_at_paint``: which :data:`HEAVY_MODULES` were loaded by then; ``main_ms``:
+    since ``main()`` began; ``peak_rss_kb``), optionally selects the first job and grabs
+    the window to PATH once the workspace is open and the database thread idle, then quits.
     ``exit_code`` is 0, or 3 (timed out) / 4 (image not saved).
     """
 
     def __init__(self, app, window, screenshot: str | None, started: float,
                  timeout_s: float = 60.0) -> None:
-        from PySide6.QtCore import QTimer
+        from PySide6.QtCore import QEvent, QObject, QTimer
 
         self.app, self.window, self.screenshot, self.started = app, window, screenshot, started
         self.deadline = time.monotonic() + timeout_s
+        self.painted: float | None = None
+        self.loaded_at_paint: list[str] = []
         self.shown: float | None = None
         self.exit_code: int | None = None
-        self.timer = QTimer(window, interval=10)
+        probe = self
+
+        class FirstPaint(QObject):
+            def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+                if event.type() == QEvent.Type.Paint and probe.painted is None:
+                    probe.painted = time.time()
+                    probe.loaded_at_paint = [name for name in HEAVY_MODULES
+                                             if name in sys.modules]
+                return False
+        self.first_paint = FirstPaint(window)
+        window.installEventFilter(self.first_paint)
+        self.timer = QTimer(window, interval=5)
         self.timer.timeout.connect(self._poll)
         self.timer.start()
 
@@ -285,17 +418,22 @@ class ReadyProbe:
             self._finish(3)
         elif self.shown is None:
             self._first_page()
-        elif not self.window.ctx.db.pending and time.time() - self.shown > 0.3:
+        elif (getattr(self.window, "workspace", None) is not None
+              and not self.window.ctx.db.pending and time.time() - self.shown > 0.3):
             saved = self.window.grab().save(self.screenshot)
             self._finish(0 if saved else 4)
 
     def _first_page(self) -> None:
+        if self.window.ctx is None or "actionJobs" not in self.window.pages:
+            return  # the frame: the workspace is still opening
         page = self.window.jobs_page
         model = page.model
         if model.rowCount() == 0 and (model.is_loading or model.total):
             return
         self.shown = time.time()
-        print(json.dumps({"shown_epoch": self.shown, "rows": model.rowCount(),
+        print(json.dumps({"shown_epoch": self.shown, "painted_epoch": self.painted,
+                          "loaded_at_paint": self.loaded_at_paint,
+                          "rows": model.rowCount(), "peak_rss_kb": peak_rss_kb(),
                           "main_ms": round((time.perf_counter() - self.started) * 1000, 1)}),
               flush=True)
         if not self.screenshot:

@@ -80,9 +80,7 @@ def _sqlite_pragmas(dbapi_conn, busy_s: float = BUSY_TIMEOUT_S, read_only: bool 
     cursor.close()
 
 
-#: The newest migration. Checked against Alembic's scripts by a test; lets a workspace that
-#: is already up to date open without importing Alembic at all (~200 ms of start-up).
-HEAD_REVISION = "0011"
+from .revision import HEAD_REVISION  # noqa: E402 - re-exported: the newest migration
 
 
 def _alembic_config(connection: sa.Connection):

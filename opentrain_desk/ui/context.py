@@ -7,20 +7,21 @@ the ``db`` executor; Stripe calls run on ``net``, exports on ``files``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from ..config import Settings
-from ..services.ports import StripeLink, TeamAdmin
-from ..services.read_models import ReadSide
-from ..services.team import Member
-from ..services.unit_of_work import UnitOfWorkFactory
-from .ops import Ops
+if TYPE_CHECKING:  # annotations only: start-up makes a context before these load
+    from ..config import Settings
+    from ..services.ports import StripeLink, TeamAdmin
+    from ..services.read_models import ReadSide
+    from ..services.team import Member
+    from ..services.unit_of_work import UnitOfWorkFactory
+    from .ops import Ops
 
 
 @dataclass
 class AppContext:
     settings: Settings
-    uow: UnitOfWorkFactory
+    uow: UnitOfWorkFactory | None    # None while the workspace opens (start-up)
     read: ReadSide
     db: Ops                          # all database work, one thread
     net: Ops                         # network calls (Stripe), never on the database thread
@@ -36,3 +37,9 @@ class AppContext:
     mail: object | None = None       # mail.link.MailConnection: settings, test, preview
     mail_sync: object | None = None  # mail_sync.MailSyncController
     extras: dict = field(default_factory=dict)
+
+    @property
+    def opened(self) -> bool:
+        """The workspace is open: writes and every list work (before, at start-up, only the
+        first page of jobs is shown)."""
+        return self.uow is not None

@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, Qt
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QPushButton, QSplitter, QStackedWidget, QTableView,
                                QVBoxLayout, QWidget)
 
-from ..context import AppContext
-from ..dialogs.forms import NewJobDialog
 from ..models.tables import JobColumn, JobsModel
-from .job_view import JobView
+
+if TYPE_CHECKING:  # the job view and its dialogs load once the workspace is open
+    from ..context import AppContext
+    from .job_view import JobView
 
 
 class WelcomePanel(QWidget):
@@ -25,7 +27,8 @@ class WelcomePanel(QWidget):
         text = QLabel("Post a job, hire AI trainers and pay them in milestones. This "
                       "workspace is empty: create your first job, or open the demo "
                       "workspace to look around with realistic data.", wordWrap=True)
-        create = QPushButton("Create your first job", objectName="welcomeNewJobButton")
+        create = self.create = QPushButton("Create your first job",
+                                           objectName="welcomeNewJobButton")
         create.clicked.connect(new_job)
         demo = QPushButton("Open the demo workspace", objectName="openDemoButton")
         demo.setEnabled(ctx.open_demo is not None and not ctx.settings.demo)
@@ -43,6 +46,7 @@ class WelcomePanel(QWidget):
         layout.addStretch(2)
 
 
+PICK_HINT = "Select a job to see its contracts and milestones."
 SEARCH_DELAY_MS = 200  # typing: search once the keys pause
 LIST_MIN_WIDTH = 320  # the job list stays readable whatever the window or the splitter
 LIST_WIDTH = 340
@@ -61,13 +65,13 @@ class JobsPage(QWidget):
         self.new_job_button = QPushButton("New job", objectName="newJobButton")
         self.model = JobsModel(ctx.db, self)
         self.table = self._make_table()
-        self.job_view = JobView(ctx, self)
+        self.job_view: JobView | None = None  # made once the workspace is open
+        self._open_after_ready: tuple | None = None  # open_job() asked before that
         self.welcome = WelcomePanel(ctx, self.new_job, self)
-        self.pick_hint = QLabel("Select a job to see its contracts and milestones.",
-                                alignment=Qt.AlignmentFlag.AlignCenter)
+        self.pick_hint = QLabel(PICK_HINT, alignment=Qt.AlignmentFlag.AlignCenter)
         self.pick_hint.setProperty("role", "hint")
         self.right = QStackedWidget()
-        for widget in (self.pick_hint, self.welcome, self.job_view):
+        for widget in (self.pick_hint, self.welcome):
             self.right.addWidget(widget)
         self.splitter = QSplitter(objectName="jobsSplitter")
         self.splitter.addWidget(self._left_panel())
@@ -87,8 +91,37 @@ class JobsPage(QWidget):
         self.new_job_button.clicked.connect(self.new_job)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.model.loaded.connect(self._on_loaded)
-        self.job_view.changed.connect(self.reload)
+        if ctx.opened:
+            self._make_job_view()
+        else:  # start-up: the first page of jobs, nothing to change until it is open
+            for button in (self.new_job_button, self.welcome.create):
+                button.setEnabled(False)
         self.reload()
+
+    def _make_job_view(self) -> None:
+        from .job_view import JobView
+        self.job_view = JobView(self.ctx, self)
+        self.right.addWidget(self.job_view)
+        self.job_view.changed.connect(self.reload)
+
+    def workspace_ready(self) -> None:
+        """The workspace opened behind the first page (start-up): the job view, New job,
+        and what was selected or asked for meanwhile."""
+        if self.job_view is not None:
+            return
+        self._make_job_view()
+        for button in (self.new_job_button, self.welcome.create):
+            button.setEnabled(True)
+        self.pick_hint.setText(PICK_HINT)
+        self.model.reload()
+        if self._open_after_ready is not None:
+            self.open_job(*self._open_after_ready)
+            self._open_after_ready = None
+        else:
+            self._on_selection()
+
+    def _current_job(self):
+        return self.job_view.job if self.job_view is not None else None
 
     def _make_table(self) -> QTableView:
         table = QTableView(objectName="jobsTable")
@@ -128,7 +161,7 @@ class JobsPage(QWidget):
     # -- behaviour ----------------------------------------------------------------------
     def _archived_toggled(self, shown: bool) -> None:
         self.table.setColumnHidden(JobColumn.STATE, not shown)
-        job = self.job_view.job
+        job = self._current_job()
         if not shown and job is not None and job.archived:  # it leaves the list: close it
             self.table.clearSelection()
             self.job_view.clear()
@@ -143,8 +176,8 @@ class JobsPage(QWidget):
             self.model.reload(delay_ms)
             return
         self._filter = wanted
-        if self._select_after_load is None and self.job_view.job is not None:
-            self._select_after_load = self.job_view.job.id
+        if self._select_after_load is None and self._current_job() is not None:
+            self._select_after_load = self._current_job().id
         read = self.ctx.read
         self.model.set_source(partial(read.count_jobs, *wanted),
                               partial(read.list_jobs, *wanted), delay_ms)
@@ -177,6 +210,10 @@ class JobsPage(QWidget):
         job = self.model.row_at(rows[0].row()) if rows else None
         if job is None:
             return
+        if self.job_view is None:  # start-up: shown once the workspace is open
+            self.pick_hint.setText("Opening the workspace…")
+            self.right.setCurrentWidget(self.pick_hint)
+            return
         if self.job_view.job is None or self.job_view.job.id != job.id:
             self.job_view.show_job(job.id)
         self.right.setCurrentWidget(self.job_view)
@@ -185,12 +222,18 @@ class JobsPage(QWidget):
                  milestone_id: int | None = None) -> None:
         """Show a job (and one of its contracts, and a milestone) whether or not it is in
         the list."""
+        if self.job_view is None:  # start-up: once the workspace is open
+            self._open_after_ready = (job_id, contract_id, milestone_id)
+            return
         self.job_view.show_job(job_id, select_contract=contract_id,
                                select_milestone=milestone_id)
         self.right.setCurrentWidget(self.job_view)
         self.select_job(job_id)
 
     def new_job(self) -> None:
+        if not self.ctx.opened:
+            return
+        from ..dialogs.forms import NewJobDialog
         dialog = NewJobDialog(self.ctx.db, self.ctx.uow, self.window())
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.saved.connect(self._job_created)
@@ -203,7 +246,7 @@ class JobsPage(QWidget):
 
     def payments_changed(self) -> None:
         """A payment outcome arrived: refresh the visible timeline and the counts."""
-        for view in self.job_view.contract_views:
+        for view in self.job_view.contract_views if self.job_view is not None else ():
             view.model.reload()
         self.model.reload()
 
@@ -215,6 +258,8 @@ class JobsPage(QWidget):
             return
         if tables & JOBS_TABLES:
             self.model.reload()
+        if self.job_view is None:
+            return
         if "jobs" in tables or "contracts" in tables:
             self.job_view.reload()
         for view in self.job_view.contract_views:

@@ -3,28 +3,16 @@ are shown; both remembered per user (seat), not per workspace."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFormLayout, QGroupBox,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox,
                                QLabel, QWidget)
 
 from ...desktop_notices import NOTICES_KEY, notices_enabled
 
-from ....hygiene.palette import ThemeController, theme_override
+from ....hygiene.palette import THEME_KEY, apply_preference, theme_override
 
-THEME_KEY = "appearance/theme"
+__all__ = ["THEME_KEY", "AppearanceSection", "apply_preference"]
+
 CHOICES = (("Follow the system", ""), ("Light", "light"), ("Dark", "dark"))
-
-
-def theme_controller() -> ThemeController | None:
-    app = QApplication.instance()
-    return app.findChild(ThemeController) if app is not None else None
-
-
-def apply_preference(preference: str) -> None:
-    """Apply the user's choice now (no-op where the app runs without a theme, e.g. tests)."""
-    controller = theme_controller()
-    if controller is not None:
-        controller.preference = preference
-        controller.apply()
 
 
 class AppearanceSection(QGroupBox):

@@ -115,6 +115,7 @@ class Cells:
 
 
 def para(text: str, style: Style, width: float) -> list[TextLine]:
+    """``text`` wrapped to ``width`` as one item per line."""
     return [TextLine(line, style) for line in t.wrap(text, style, width)]
 
 

@@ -76,8 +76,8 @@ def _party(party, name_style: Style, width: float) -> list:
 def _pair(key: str, key_style: Style, key_w: float, value: str, value_style: Style,
           value_w: float, pad_top: float, pad_bottom: float, gutter: float = 0.0) -> Cells:
     return Cells(((0.0, key_w - gutter, tuple(para(key, key_style, key_w - gutter))),
-                   (key_w, value_w - gutter, tuple(para(value, value_style, value_w - gutter)))),
-                  pad_top, pad_bottom)
+                  (key_w, value_w - gutter, tuple(para(value, value_style, value_w - gutter)))),
+                 pad_top, pad_bottom)
 
 
 def _facts(doc: InvoiceDocument, width: float) -> list:
@@ -108,14 +108,14 @@ def _line_items(doc: InvoiceDocument, x: float, width: float) -> tuple[Band, Ban
 
     inner = [w - 2 * pad for w in widths]
     header = Band(columns([TextLine("DESCRIPTION", t.TH)], [TextLine("PROJECT", t.TH)],
-                           [TextLine("AMOUNT", t.TH_RIGHT)]),
-                   pad_top=5, pad_bottom=5, fill=(x, width, t.HEADER_FILL),
-                   rule=(x, x + width, 0.6, t.RULE))
+                          [TextLine("AMOUNT", t.TH_RIGHT)]),
+                  pad_top=5, pad_bottom=5, fill=(x, width, t.HEADER_FILL),
+                  rule=(x, x + width, 0.6, t.RULE))
     amount = t.format_usd(doc.signed_amount_cents)  # credit notes: negative
     row = Band(columns(para(doc.description, t.CELL, inner[0]),
-                        para(doc.project_name, t.CELL_MUTED, inner[1]),
-                        para(amount, t.CELL_RIGHT, inner[2])),
-                pad_top=8, pad_bottom=9, rule=(x, x + width, 0.6, t.RULE))
+                       para(doc.project_name, t.CELL_MUTED, inner[1]),
+                       para(amount, t.CELL_RIGHT, inner[2])),
+               pad_top=8, pad_bottom=9, rule=(x, x + width, 0.6, t.RULE))
     return header, row
 
 
@@ -132,7 +132,7 @@ def layout(doc: InvoiceDocument, page_size: tuple[float, float]) -> list[list]:
     heading = [*para(title, t.TITLE, right_w), Gap(1 * mm),
                *para(doc.kind.label, t.SUBTITLE, right_w)]
     flow.place(Band((Column(x, left_w, tuple(issuer)),
-                      Column(x + left_w, right_w, tuple(heading)))))
+                     Column(x + left_w, right_w, tuple(heading)))))
     flow.gap(7 * mm)
     flow.rule(x, x + width, 1.2, t.ACCENT)
     flow.gap(7 * mm)
@@ -142,7 +142,7 @@ def layout(doc: InvoiceDocument, page_size: tuple[float, float]) -> list[list]:
     bill_to = [TextLine(to_label, t.LABEL), Gap(1.5 * mm),
                *_party(doc.bill_to, t.BODY_BOLD, left_w - 6 * mm)]
     flow.place(Band((Column(x, left_w - 6 * mm, tuple(bill_to)),
-                      Column(x + left_w, right_w, tuple(_facts(doc, width))))))
+                     Column(x + left_w, right_w, tuple(_facts(doc, width))))))
     flow.gap(10 * mm)
 
     # Line items: the header row repeats on every page the row continues on.
@@ -157,19 +157,18 @@ def layout(doc: InvoiceDocument, page_size: tuple[float, float]) -> list[list]:
     label_w, value_w = width * 0.22, width * 0.26
     total_x = x + width - label_w - value_w
     amount = t.format_usd(doc.signed_amount_cents)
-    flow.place(Band((Column(total_x + 6, label_w - 12,
-                              tuple(para(f"Total ({doc.currency})", t.TOTAL_LABEL,
-                                          label_w - 12))),
-                      Column(total_x + label_w + 6, value_w - 12,
-                              tuple(para(amount, t.TOTAL_VALUE, value_w - 12)))),
-                     pad_top=8, pad_bottom=8, bottom_aligned=True,
-                     rule=(total_x, x + width, 1.2, t.ACCENT)), keep=True)
+    label = para(f"Total ({doc.currency})", t.TOTAL_LABEL, label_w - 12)
+    value = para(amount, t.TOTAL_VALUE, value_w - 12)
+    flow.place(Band((Column(total_x + 6, label_w - 12, tuple(label)),
+                     Column(total_x + label_w + 6, value_w - 12, tuple(value))),
+                    pad_top=8, pad_bottom=8, bottom_aligned=True,
+                    rule=(total_x, x + width, 1.2, t.ACCENT)), keep=True)
 
     # Stripe references: what an accountant reconciles against, so legible when printed.
     if doc.stripe_references:
         # (12 pt: the height the earlier table gave its heading row)
         refs = [Cells(((0.0, width - 4, (TextLine("STRIPE REFERENCES", t.LABEL),)),
-                        (0.0, 0.0, (Gap(12),))), 0.5, 2)]
+                       (0.0, 0.0, (Gap(12),))), 0.5, 2)]
         refs += [_pair(label, t.SMALL, width * 0.20, ref, t.SMALL, width * 0.80, 0.5, 0.5,
                        gutter=4) for label, ref in doc.stripe_references]
         band = Band((Column(x, width, tuple(refs)),))

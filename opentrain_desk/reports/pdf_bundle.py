@@ -4,7 +4,7 @@ No Qt here: the Reports view runs these on ``ctx.files`` and passes a
 ``progress(done, total)`` callback (called on the worker thread) and a
 ``threading.Event`` to cancel.
 
-    Rendering is CPU-bound (~10 ms a page), so a bulk export renders in worker *processes*
+    Rendering is CPU-bound (~3 ms a page), so a bulk export renders in worker *processes*
     (``ProcessPoolExecutor`` with the ``spawn`` start method, one worker per usable core)
     in chunks of a few invoices; the calling thread writes what comes back. Small exports
     (``IN_PROCESS_LIMIT`` invoices or fewer) render in the calling thread: starting the

@@ -24,10 +24,14 @@ def main() -> int:
 
     class FirstPaint(QObject):
         def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
-            if event.type() == QEvent.Type.Paint and "painted" not in seen:
-                seen["painted"] = time.time()
-                QTimer.singleShot(0, app.quit)
+            if event.type() == QEvent.Type.Paint and not seen:
+                seen["paint"] = True
+                QTimer.singleShot(0, done)  # after the whole first paint, as the app's probe
             return False
+
+    def done() -> None:
+        seen["painted"] = time.time()
+        app.quit()
     probe = FirstPaint(window)
     window.installEventFilter(probe)
     window.show()
@@ -38,6 +42,12 @@ def main() -> int:
 
 
 def peak_rss_kb() -> int | None:
+    try:  # Linux: VmHWM (ru_maxrss survives exec: it would report the parent's)
+        for line in open("/proc/self/status", encoding="ascii"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         import resource
     except ImportError:  # Windows

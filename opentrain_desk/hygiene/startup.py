@@ -360,7 +360,14 @@ HEAVY_MODULES = ("sqlalchemy", "alembic", "stripe", "reportlab", "keyring",
 
 
 def peak_rss_kb() -> int | None:
-    """This process's peak resident memory so far (None where it is not known: Windows)."""
+    """This process's peak resident memory so far (None where it is not known: Windows).
+    Linux: ``VmHWM`` (``ru_maxrss`` survives ``exec`` and would report the parent's)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         import resource
     except ImportError:
@@ -388,23 +395,26 @@ class ReadyProbe:
         self.app, self.window, self.screenshot, self.started = app, window, screenshot, started
         self.deadline = time.monotonic() + timeout_s
         self.painted: float | None = None
-        self.loaded_at_paint: list[str] = []
+        self.loaded_at_paint: list[str] | None = None
         self.shown: float | None = None
         self.exit_code: int | None = None
         probe = self
 
         class FirstPaint(QObject):
             def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
-                if event.type() == QEvent.Type.Paint and probe.painted is None:
-                    probe.painted = time.time()
+                if event.type() == QEvent.Type.Paint and probe.loaded_at_paint is None:
                     probe.loaded_at_paint = [name for name in HEAVY_MODULES
                                              if name in sys.modules]
+                    QTimer.singleShot(0, probe.paint_done)  # after the whole first paint
                 return False
         self.first_paint = FirstPaint(window)
         window.installEventFilter(self.first_paint)
         self.timer = QTimer(window, interval=5)
         self.timer.timeout.connect(self._poll)
         self.timer.start()
+
+    def paint_done(self) -> None:
+        self.painted = time.time()
 
     def _finish(self, code: int) -> None:
         from PySide6.QtCore import QTimer
@@ -424,7 +434,8 @@ class ReadyProbe:
             self._finish(0 if saved else 4)
 
     def _first_page(self) -> None:
-        if self.window.ctx is None or "actionJobs" not in self.window.pages:
+        if (self.painted is None or self.window.ctx is None
+                or "actionJobs" not in self.window.pages):
             return  # the frame: the workspace is still opening
         page = self.window.jobs_page
         model = page.model

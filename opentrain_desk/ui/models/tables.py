@@ -23,6 +23,7 @@ class JobColumn(enum.IntEnum):
 
 class JobsModel(LazyTableModel[JobRow]):
     Columns = JobColumn
+    PAGE_SIZE = 100  # four screens of jobs; the first page is on screen the sooner
     HEADERS = {JobColumn.JOB: "Job", JobColumn.CONTRACTS: "Trainers",
                JobColumn.OPEN: "Open", JobColumn.STATE: "State"}
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import uuid
 from pathlib import Path
 
@@ -32,6 +33,33 @@ PG_ADMIN_URL = os.environ.get(
 def _isolated_home(tmp_path, monkeypatch):
     """Nothing a test does touches the real per-user folders."""
     monkeypatch.setenv("OPENTRAIN_DESK_HOME", str(tmp_path / "home"))
+
+
+def _top_level_widgets() -> list:
+    widgets = sys.modules.get("PySide6.QtWidgets")  # no Qt imported: no windows
+    app = widgets.QApplication.instance() if widgets is not None else None
+    return list(app.topLevelWidgets()) if app is not None else []
+
+
+@pytest.fixture(autouse=True)
+def _no_windows_left_behind():
+    """Windows and dialogs a test leaves alive are closed and deleted after it, as pytest-qt
+    does for the widgets given to ``qtbot.addWidget``. ``app.main()`` run in-process keeps
+    its windows (a process that exits need not delete them); left alone, every later test
+    pays for them: each stylesheet change re-polishes them, and each window's role gate
+    filters every event of the application."""
+    from shiboken6 import getCppPointer
+    before = {getCppPointer(w)[0] for w in _top_level_widgets()}
+    yield
+    left = [w for w in _top_level_widgets() if getCppPointer(w)[0] not in before]
+    if not left:
+        return
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+    for widget in left:
+        widget.close()
+        widget.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 @pytest.fixture

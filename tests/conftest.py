@@ -35,10 +35,14 @@ def _isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("OPENTRAIN_DESK_HOME", str(tmp_path / "home"))
 
 
-def _top_level_widgets() -> list:
-    widgets = sys.modules.get("PySide6.QtWidgets")  # no Qt imported: no windows
+def _top_level_widgets() -> dict[int, object]:
+    """The application's top-level widgets by C++ address (none before Qt is imported)."""
+    widgets = sys.modules.get("PySide6.QtWidgets")
     app = widgets.QApplication.instance() if widgets is not None else None
-    return list(app.topLevelWidgets()) if app is not None else []
+    if app is None:
+        return {}
+    from shiboken6 import getCppPointer
+    return {getCppPointer(widget)[0]: widget for widget in app.topLevelWidgets()}
 
 
 @pytest.fixture(autouse=True)
@@ -48,10 +52,9 @@ def _no_windows_left_behind():
     its windows (a process that exits need not delete them); left alone, every later test
     pays for them: each stylesheet change re-polishes them, and each window's role gate
     filters every event of the application."""
-    from shiboken6 import getCppPointer
-    before = {getCppPointer(w)[0] for w in _top_level_widgets()}
+    before = set(_top_level_widgets())  # addresses only: no reference kept
     yield
-    left = [w for w in _top_level_widgets() if getCppPointer(w)[0] not in before]
+    left = [w for address, w in _top_level_widgets().items() if address not in before]
     if not left:
         return
     from PySide6.QtCore import QEvent

@@ -3,6 +3,7 @@
 
     python3 dev.py run    # create .venv, install, launch the app (sandbox + demo workspace)
     python3 dev.py test   # create .venv, install with test extras, run the whole suite
+                          # (in parallel, one pytest-xdist worker per core; -n 0: one process)
     python3 dev.py lint   # the same environment, ``ruff check`` (configured in pyproject)
 
 Everything else on the command line is passed on (to the app, or to pytest).
@@ -23,6 +24,10 @@ VENV = ROOT / ".venv"
 LINTED = ["opentrain_desk", "tests", "benchmarks", "packaging", "dev.py"]
 # "build" (PyInstaller) for tests/build/test_frozen.py, which .ci/run runs with -m frozen
 EXTRAS = {"run": "sandbox", "test": "sandbox,test,build", "lint": "sandbox,test,build"}
+#: ``dev.py test`` runs the suite in pytest-xdist workers, one per core and at most 4 (each holds
+#: a Qt application, a Stripe emulator and database connections); tests that must share one
+#: worker say so with ``pytest.mark.xdist_group`` (the frozen build).
+PARALLEL = ["-n", "auto", "--maxprocesses", "4", "--dist", "loadgroup"]
 
 
 def venv_python() -> Path:
@@ -89,6 +94,14 @@ def xcb_plugin(python: Path) -> Path | None:
     return Path(path) if found.returncode == 0 and path else None
 
 
+def pytest_args(rest: list[str]) -> list[str]:
+    """What ``dev.py test`` passes to pytest: ``rest``, run in parallel unless it says how
+    (``-n 0`` or ``-p no:xdist``: one process, e.g. for ``-s`` or a debugger)."""
+    chosen = "no:xdist" in rest or any(
+        arg.startswith(("-n", "--numprocesses", "--dist", "--maxprocesses")) for arg in rest)
+    return rest if chosen else [*PARALLEL, *rest]
+
+
 def check_qt_xcb(python: Path, env: dict[str, str] | None = None) -> str | None:
     """On Linux with X11, what to install before Qt can open a window (None: nothing)."""
     env = os.environ if env is None else env
@@ -124,7 +137,8 @@ def main(argv: list[str]) -> int:
         return subprocess.call([str(python), "-m", "ruff", "check", *(rest or LINTED)],
                                cwd=ROOT)
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
-    return subprocess.call([str(python), "-m", "pytest", *rest], cwd=ROOT, env=env)
+    return subprocess.call([str(python), "-m", "pytest", *pytest_args(rest)], cwd=ROOT,
+                           env=env)
 
 
 if __name__ == "__main__":

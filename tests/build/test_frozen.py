@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "packaging"))
 import build_frozen  # noqa: E402
 
-pytestmark = pytest.mark.frozen
+# one build for the three tests: under pytest-xdist (--dist loadgroup) they share a worker
+pytestmark = [pytest.mark.frozen, pytest.mark.xdist_group("frozen")]
 
 
 @pytest.fixture(scope="module")

@@ -247,8 +247,8 @@ def test_one_bad_operation_is_set_aside_and_the_others_are_sent(factory, gateway
 
 # -- 3. the first invoice of a series, issued by two transactions at once -----------------
 
-def test_first_invoice_of_a_series_from_two_transactions_at_once(db_url):
-    engine = database.create_engine(db_url)
+def test_first_invoice_of_a_series_from_two_transactions_at_once(migrated_db_url):
+    engine = database.create_engine(migrated_db_url)
     database.migrate(engine)
     factory = UnitOfWorkFactory(engine, actor="t")
     party = InvoiceParty("Agency", ())

@@ -376,8 +376,8 @@ def test_numbering_is_gapless_under_two_processes(factory, sqlite_url, tmp_path)
 # -- the Reports read model (SQLite and PostgreSQL) --------------------------------------------
 
 @pytest.fixture
-def report_engine(db_url):
-    engine = database.create_engine(db_url)
+def report_engine(migrated_db_url):
+    engine = database.create_engine(migrated_db_url)
     database.migrate(engine)
     yield engine
     engine.dispose()

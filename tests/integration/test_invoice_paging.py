@@ -19,8 +19,8 @@ PAGE = 3
 
 
 @pytest.fixture
-def engine(db_url):
-    engine = database.create_engine(db_url)
+def engine(migrated_db_url):
+    engine = database.create_engine(migrated_db_url)
     database.migrate(engine)
     yield engine
     engine.dispose()

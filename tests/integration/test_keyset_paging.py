@@ -18,8 +18,8 @@ from opentrain_desk.services.unit_of_work import UnitOfWorkFactory
 
 
 @pytest.fixture
-def books(db_url):
-    engine = database.create_engine(db_url)
+def books(migrated_db_url):
+    engine = database.create_engine(migrated_db_url)
     database.migrate(engine)
     yield UnitOfWorkFactory(engine, actor="owner@agency"), SqlReadSide(engine)
     engine.dispose()

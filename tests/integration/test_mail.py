@@ -271,10 +271,10 @@ def test_starttls_and_login_over_tls(factory, tmp_path):
         server.stop()
 
 
-def test_outbox_on_sqlite_and_postgres(db_url, smtp):
+def test_outbox_on_sqlite_and_postgres(migrated_db_url, smtp):
     from opentrain_desk.persistence import database
     from opentrain_desk.services.unit_of_work import UnitOfWorkFactory
-    engine = database.create_engine(db_url)
+    engine = database.create_engine(migrated_db_url)
     database.migrate(engine)
     factory = UnitOfWorkFactory(engine, actor="owner@agency")
     try:

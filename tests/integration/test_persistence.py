@@ -21,8 +21,8 @@ from opentrain_desk.services.unit_of_work import UnitOfWorkFactory
 
 
 @pytest.fixture
-def factory(db_url):
-    engine = database.create_engine(db_url)
+def factory(migrated_db_url):
+    engine = database.create_engine(migrated_db_url)
     database.migrate(engine)
     yield UnitOfWorkFactory(engine, actor="owner@agency")
     engine.dispose()

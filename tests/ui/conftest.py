@@ -10,6 +10,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QLineEdit, QMessageBox, QPushButton, QTableView, QWidget
 
 from opentrain_desk.app import apply_style, build_window, close_window
+from opentrain_desk.hygiene.palette import base_stylesheet
+from tests.conftest import at_head
 
 
 def open_window(qtbot, settings, sandbox_server=None):
@@ -21,17 +23,29 @@ def open_window(qtbot, settings, sandbox_server=None):
     return window
 
 
+def styled(qapp) -> None:
+    """The app's stylesheet (``app.apply_style``), set only when it is not set already:
+    setting the same one again re-polishes every widget still alive (a window closed by the
+    previous test and not yet deleted: a third of a second) for the same look."""
+    if qapp.styleSheet() != base_stylesheet():
+        apply_style(qapp)
+
+
 @pytest.fixture
-def window(qtbot, qapp, settings):
-    apply_style(qapp)
+def window(qtbot, qapp, settings, _head_workspace):
+    """The main window on a new, empty workspace (a copy of one already migrated: these
+    tests are about the window, not about creating or migrating the file)."""
+    styled(qapp)
+    at_head(settings.db_url, _head_workspace)
     win = open_window(qtbot, settings)
     yield win
     close_window(win)
 
 
 @pytest.fixture
-def sandbox_window(qtbot, settings, sandbox):
+def sandbox_window(qtbot, settings, sandbox, _head_workspace):
     """The main window on the embedded Stripe sandbox (payments are sent at once)."""
+    at_head(settings.db_url, _head_workspace)
     win = open_window(qtbot, replace(settings, sandbox=True), sandbox_server=sandbox)
     win.ctx.sync.worker.lease = timedelta(0)
     yield win

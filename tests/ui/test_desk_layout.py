@@ -4,10 +4,10 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QCheckBox, QPushButton, QWidget
 
-from opentrain_desk.app import apply_style, close_window
+from opentrain_desk.app import close_window
 from opentrain_desk.ui.models.tables import JobColumn, MilestoneColumn
 from opentrain_desk.ui.views.jobs_page import LIST_MIN_WIDTH, LIST_WIDTH
-from tests.ui.conftest import find, idle, open_window
+from tests.ui.conftest import find, idle, open_window, styled
 from tests.ui.test_desk_forms import job_with_contract, settle_layouts
 from tests.ui.test_timeline import milestone_table
 
@@ -54,7 +54,7 @@ def test_job_list_keeps_a_usable_width_at_1024_and_after_a_splitter_drag(qtbot, 
 
 
 def test_splitter_and_column_widths_are_remembered_for_the_user(qtbot, qapp, settings):
-    apply_style(qapp)
+    styled(qapp)
     first = open_window(qtbot, settings)
     job, hired = job_with_contract(first)
     first.resize(1280, 780)

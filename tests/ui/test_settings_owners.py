@@ -9,7 +9,6 @@ import pytest
 import shiboken6
 from PySide6.QtWidgets import QLineEdit, QPushButton
 
-from opentrain_desk.app import apply_style
 from opentrain_desk.services import (billing, plan_status, subscriptions,
                                      workspace_settings)
 from opentrain_desk.services.workspace_settings import CompanyDetails
@@ -19,7 +18,8 @@ from opentrain_desk.ui.views.settings.company_section import CompanySection
 from opentrain_desk.ui.views.settings.logo_field import LogoField
 from opentrain_desk.ui.views.settings.plan_section import PlanSection
 from opentrain_desk.ui.views.settings.profile_section import ProfileSection
-from tests.ui.conftest import click, find, open_window, type_into
+from tests.conftest import at_head
+from tests.ui.conftest import click, find, open_window, styled, type_into
 from tests.ui.test_settings_stripe import close, settled, show_settings
 
 CALLBACKS = ((CompanySection, "_fill"), (CompanySection, "_saved"),
@@ -30,9 +30,10 @@ CALLBACKS = ((CompanySection, "_fill"), (CompanySection, "_saved"),
 
 
 @pytest.fixture
-def settings_window(qtbot, qapp, settings, sandbox):
+def settings_window(qtbot, qapp, settings, sandbox, _head_workspace):
     """The sandbox (cards and plans come from the emulator), Settings already loaded."""
-    apply_style(qapp)
+    styled(qapp)
+    at_head(settings.db_url, _head_workspace)
     win = open_window(qtbot, replace(settings, sandbox=True), sandbox_server=sandbox)
     show_settings(qtbot, win)
     win.ctx.sync.stop()  # only the work started by the tests below

@@ -12,13 +12,14 @@ import pytest
 from PySide6.QtWidgets import (QApplication, QDialog, QLabel, QLineEdit, QPlainTextEdit,
                                QPushButton, QRadioButton, QTableView, QWidget)
 
-from opentrain_desk.app import apply_style, setup_logging
+from opentrain_desk.app import setup_logging
 from opentrain_desk.app import close_window as _close_window
 from opentrain_desk.services.workspace_settings import STRIPE_KEY_HINT as KEY_HINT
 from opentrain_desk.services.workspace_settings import customer_key, default_card_key
 from opentrain_desk.ui.views.settings.cards_model import CardColumn, CardsModel
-from tests.ui.conftest import (click, confirm_box, find, open_window, select_row, submit,
-                               table_column, type_into, wait_closed, wait_dialog)
+from tests.conftest import at_head
+from tests.ui.conftest import (click, confirm_box, find, open_window, select_row, styled,
+                               submit, table_column, type_into, wait_closed, wait_dialog)
 
 TEST_KEY = "sk_test_" + "Zq7Lm2Xc9Vb4Nn8Kp3Rt6Wy1"
 LIVE_KEY = "sk_live_" + "Hd5Fg8Jk2Ls4Mq6Np9Rv3Tx7"
@@ -32,8 +33,9 @@ def keyed_settings(settings, sandbox):
 
 
 @pytest.fixture
-def keyed_window(qtbot, qapp, keyed_settings):
-    apply_style(qapp)
+def keyed_window(qtbot, qapp, keyed_settings, _head_workspace):
+    styled(qapp)
+    at_head(keyed_settings.db_url, _head_workspace)
     win = open_window(qtbot, keyed_settings)
     show_settings(qtbot, win)
     yield win
@@ -41,8 +43,9 @@ def keyed_window(qtbot, qapp, keyed_settings):
 
 
 @pytest.fixture
-def sandbox_window(qtbot, qapp, settings, sandbox):
-    apply_style(qapp)
+def sandbox_window(qtbot, qapp, settings, sandbox, _head_workspace):
+    styled(qapp)
+    at_head(settings.db_url, _head_workspace)
     win = open_window(qtbot, replace(settings, sandbox=True), sandbox_server=sandbox)
     show_settings(qtbot, win)
     yield win
@@ -116,7 +119,7 @@ def test_valid_key_is_verified_and_kept_only_in_the_keyring(qtbot, qapp, keyed_s
     root = logging.getLogger()
     handler, level = root.handlers[-1], root.level
     root.setLevel(logging.DEBUG)
-    apply_style(qapp)
+    styled(qapp)
     window = open_window(qtbot, keyed_settings)
     try:
         show_settings(qtbot, window)
@@ -350,7 +353,7 @@ def test_cards_model_passes_qtmodeltester(qtmodeltester):
 
 # -- Company ---------------------------------------------------------------------------
 def test_company_details_save_and_reload(qtbot, qapp, settings):
-    apply_style(qapp)
+    styled(qapp)
     window = open_window(qtbot, settings)
     try:
         show_settings(qtbot, window)

@@ -14,13 +14,15 @@ from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QPushButton
 
 from opentrain_desk.app import close_window
 from opentrain_desk.persistence.queries import Queries
+from tests.conftest import at_head
 from tests.ui.conftest import click, closed, find, idle, open_window, submit, type_into
 
 
 @pytest.fixture
-def fast_window(qtbot, qapp, settings, monkeypatch):
+def fast_window(qtbot, qapp, settings, monkeypatch, _head_workspace):
     monkeypatch.setenv("OPENTRAIN_DESK_BUSY_TIMEOUT", "0.3")
     monkeypatch.setenv("OPENTRAIN_DESK_RETRY_INTERVAL", "0.3")
+    at_head(settings.db_url, _head_workspace)
     win = open_window(qtbot, settings)
     yield win
     close_window(win)

@@ -11,16 +11,17 @@ import pytest
 from PySide6.QtWidgets import (QFileDialog, QLabel, QLineEdit, QMessageBox, QPushButton,
                                QTableView)
 
-from opentrain_desk.app import apply_style, close_window
+from opentrain_desk.app import close_window
 from opentrain_desk.domain.milestones import MilestoneStatus
 from opentrain_desk.services.workspace_settings import workspace_id
 from opentrain_desk.services.stripe_check import CSV_HEADER, Problem
 from opentrain_desk.ui.views.reports.differences import (CHECKING_TEXT, NO_DIFFERENCES,
                                                         DifferenceColumn)
 from opentrain_desk.ui.views.reports.stripe_check import StripeCheckView
+from tests.conftest import at_head
 from tests.integration.test_funding import hire, milestone, with_card
 from tests.integration.test_stripe_check import plant_charge
-from tests.ui.conftest import (click, confirm_box, find, open_window, select_row, submit,
+from tests.ui.conftest import (click, confirm_box, find, open_window, select_row, styled, submit,
                                table_column, type_into, wait_closed, wait_dialog)
 from tests.ui.test_reports_page import read_csv
 
@@ -28,8 +29,9 @@ SCREENSHOT = "/tmp/stripe_check.png"
 
 
 @pytest.fixture
-def sandbox_window(qtbot, qapp, settings, sandbox):
-    apply_style(qapp)
+def sandbox_window(qtbot, qapp, settings, sandbox, _head_workspace):
+    styled(qapp)
+    at_head(settings.db_url, _head_workspace)
     win = open_window(qtbot, replace(settings, sandbox=True), sandbox_server=sandbox)
     win.ctx.sync.worker.lease = timedelta(0)
     yield win

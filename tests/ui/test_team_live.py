@@ -12,7 +12,7 @@ import shiboken6
 import sqlalchemy as sa
 from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QTableView
 
-from opentrain_desk.app import apply_style, close_window
+from opentrain_desk.app import close_window
 from opentrain_desk.config import Settings
 from opentrain_desk.domain.milestones import MilestoneDraft
 from opentrain_desk.domain.money import Money
@@ -21,7 +21,7 @@ from opentrain_desk.persistence import database
 from opentrain_desk.services import jobs as services
 from opentrain_desk.services.payment_sender import NOBODY_TEXT
 from opentrain_desk.services.workspace_settings import PAYMENTS_SENDER
-from tests.ui.conftest import click, find, idle, open_window, submit, type_into, wait_dialog
+from tests.ui.conftest import click, find, idle, open_window, styled, submit, type_into, wait_dialog
 
 SEAT_APP = "otd_seat_test"
 MEMBERS = {"dana": ("Dana Finance", Role.OWNER), "max": ("Max Manager", Role.MANAGER)}
@@ -43,7 +43,7 @@ def team(postgres_url):
 
 @pytest.fixture
 def seats(qtbot, qapp, tmp_path, team):
-    apply_style(qapp)
+    styled(qapp)
     windows = [open_window(qtbot, Settings(home=tmp_path / login, db_url=team, actor=login))
                for login in MEMBERS]
     for window in windows:
@@ -135,7 +135,7 @@ def test_every_seats_status_bar_says_who_sends_payments(qtbot, qapp, tmp_path, t
                                                          sandbox):
     """Dana (Owner, sandbox key) sends; Max (Manager) only queues and is told who sends;
     once Dana's seat is gone (its heartbeat stale) Max is told nobody is sending."""
-    apply_style(qapp)
+    styled(qapp)
     windows = [open_window(qtbot, Settings(home=tmp_path / login, db_url=team, actor=login,
                                            sandbox=True), sandbox_server=sandbox)
                for login in MEMBERS]

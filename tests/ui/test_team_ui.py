@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QCheckBox, QLabel, QLineEdit, QPushButton, QWidget
 
-from opentrain_desk.app import apply_style, close_window
+from opentrain_desk.app import close_window
 from opentrain_desk.domain.milestones import MilestoneDraft
 from opentrain_desk.domain.money import Money
 from opentrain_desk.domain.roles import Role
@@ -20,7 +20,7 @@ from opentrain_desk.services import billing, jobs
 from opentrain_desk.services.team import Member
 from opentrain_desk.services.unit_of_work import UnitOfWorkFactory
 from opentrain_desk.ui.roles import GATED
-from tests.ui.conftest import click, find, open_window, select_row, wait_dialog
+from tests.ui.conftest import click, find, open_window, select_row, styled, wait_dialog
 
 NOW = datetime(2024, 5, 2, 14, 2, tzinfo=timezone.utc)
 
@@ -42,7 +42,7 @@ def add_member(factory, login: str, role: Role, name: str) -> None:
 
 
 def seat(qtbot, qapp, settings, login: str, **changes):
-    apply_style(qapp)
+    styled(qapp)
     window = open_window(qtbot, replace(settings, actor=login, **changes), **(
         {"sandbox_server": changes.pop("server")} if "server" in changes else {}))
     qtbot.waitUntil(lambda: window.ctx.member is not None, timeout=5000)
@@ -95,7 +95,7 @@ def test_an_accountants_approval_forced_through_is_refused_in_the_dialog(
     settings = replace(settings, sandbox=True)
     job_id, hired = _pending_approval(settings, owner, gateway)
     add_member(owner, "ada", Role.ACCOUNTANT, "Ada Accountant")
-    apply_style(qapp)
+    styled(qapp)
     window = open_window(qtbot, replace(settings, actor="ada"), sandbox_server=sandbox)
     try:
         qtbot.waitUntil(lambda: window.ctx.member is not None)

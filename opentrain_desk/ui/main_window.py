@@ -57,8 +57,14 @@ class MainWindow(QMainWindow):
         workspace = " — Demo workspace" if settings.demo else ""
         self.setWindowTitle(f"{APP_NAME}{workspace}")
         self.resize(1280, 780)
+        # the storage banner (hygiene/banner.py) goes above the areas, in this container
+        container = QWidget(objectName="centralContainer")
+        column = QVBoxLayout(container)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
         central = QWidget(objectName="centralArea")
-        self.setCentralWidget(central)
+        column.addWidget(central, 1)
+        self.setCentralWidget(container)
         # made before the pages, so Tab reaches the sidebar before the current area
         self.sidebar = Sidebar(APP_NAME, tuple((text, name) for text, name, _keys in AREAS))
         self.stack = QStackedWidget(objectName="areaStack")

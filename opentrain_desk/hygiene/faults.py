@@ -18,7 +18,6 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import sqlite3
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -217,10 +216,13 @@ def unreachable(url: str | sa.URL, reason: str) -> Problem:
 
 # -- recognising them --------------------------------------------------------------------
 
-_BUSY = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
-_CORRUPT = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
-_PERMISSION = {sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN,
-               sqlite3.SQLITE_AUTH}
+# SQLite's primary result codes (https://sqlite.org/rescode.html), fixed by its file
+# format, spelled out so that start-up need not import sqlite3 to know them
+SQLITE_PERM, SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY = 3, 5, 6, 8
+SQLITE_CORRUPT, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_AUTH, SQLITE_NOTADB = 11, 13, 14, 23, 26
+_BUSY = {SQLITE_BUSY, SQLITE_LOCKED}
+_CORRUPT = {SQLITE_CORRUPT, SQLITE_NOTADB}
+_PERMISSION = {SQLITE_READONLY, SQLITE_PERM, SQLITE_CANTOPEN, SQLITE_AUTH}
 _PERMISSION_ERRNO = {errno.EACCES, errno.EPERM, errno.EROFS}
 _FULL_ERRNO = {errno.ENOSPC, getattr(errno, "EDQUOT", -1)}
 
@@ -244,15 +246,16 @@ def _chain(exc: BaseException):
 
 def _sqlite_code(exc: BaseException) -> int | None:
     for each in _chain(exc):
-        if isinstance(each, sqlite3.Error):
+        sqlite3 = sys.modules.get("sqlite3")  # not loaded: no SQLite error was raised
+        if sqlite3 is not None and isinstance(each, sqlite3.Error):
             code = getattr(each, "sqlite_errorcode", None)
             if code is not None:
                 return code & 0xFF  # extended codes carry the primary one in the low byte
             text = str(each).lower()
             if "locked" in text or "busy" in text:
-                return sqlite3.SQLITE_BUSY
+                return SQLITE_BUSY
             if "readonly" in text or "read-only" in text:
-                return sqlite3.SQLITE_READONLY
+                return SQLITE_READONLY
     return None
 
 
@@ -310,7 +313,7 @@ def classify(exc: BaseException, *, where: str, url: str | sa.URL | None = None,
     code, os_code = _sqlite_code(exc), _os_errno(exc)
     if code in _BUSY:
         return busy(where)
-    if code == sqlite3.SQLITE_FULL or os_code in _FULL_ERRNO:
+    if code == SQLITE_FULL or os_code in _FULL_ERRNO:
         return disk_full(where)
     if code in _PERMISSION or os_code in _PERMISSION_ERRNO:
         return no_permission(path or Path(where))
@@ -328,7 +331,7 @@ def runtime_kind(exc: BaseException) -> str | None:
     code, os_code = _sqlite_code(exc), _os_errno(exc)
     if code in _BUSY:
         return "busy"
-    if code == sqlite3.SQLITE_FULL or os_code in _FULL_ERRNO:
+    if code == SQLITE_FULL or os_code in _FULL_ERRNO:
         return "disk-full"
     if code in _PERMISSION or os_code in _PERMISSION_ERRNO:
         return "read-only"

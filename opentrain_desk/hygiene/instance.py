@@ -25,9 +25,7 @@ import getpass
 import hashlib
 import logging
 import os
-import socket as _socket
 import sys
-import tempfile
 from pathlib import Path
 from typing import IO
 
@@ -134,7 +132,8 @@ class LockFile:
             return False
         fh.seek(0)
         fh.truncate()
-        fh.write(f"{os.getpid()}\n{_socket.gethostname()}\n{APP_NAME}\n".encode())
+        import socket
+        fh.write(f"{os.getpid()}\n{socket.gethostname()}\n{APP_NAME}\n".encode())
         fh.flush()
         self._fh = fh
         return True
@@ -163,6 +162,7 @@ class LockFile:
 
 def _lock_dirs(settings: Settings, first: Path) -> list[Path]:
     fallback = settings.home / "locks" / f"{server_name(settings.database_url)}.lock"
+    import tempfile
     temp = (Path(tempfile.gettempdir()) / f"opentrain-desk-{_user()}"
             / f"{server_name(settings.database_url)}.lock")
     return list(dict.fromkeys([first, fallback, temp]))

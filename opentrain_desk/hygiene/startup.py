@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import logging
 import sys
 import time
@@ -442,6 +441,7 @@ class ReadyProbe:
         if model.rowCount() == 0 and (model.is_loading or model.total):
             return
         self.shown = time.time()
+        import json
         print(json.dumps({"shown_epoch": self.shown, "painted_epoch": self.painted,
                           "loaded_at_paint": self.loaded_at_paint,
                           "rows": model.rowCount(), "peak_rss_kb": peak_rss_kb(),

@@ -19,18 +19,17 @@ always builds; ``--app`` takes any existing app folder. Needs the ``build`` extr
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "packaging"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 from build_frozen import build, bundle_size, executable  # noqa: E402
+from first_paint import launch  # noqa: E402
 
 
 def drop_caches() -> bool:
@@ -44,13 +43,7 @@ def drop_caches() -> bool:
 
 def start_once(command: list[str], env: dict[str, str]) -> float:
     """Milliseconds from spawning ``command`` to its main window showing jobs."""
-    spawned = time.time()
-    out = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True,
-                         timeout=120)
-    if out.returncode != 0:
-        raise RuntimeError(f"{command[0]} exited {out.returncode}: {out.stderr[-2000:]}")
-    report = json.loads(out.stdout.strip().splitlines()[-1])
-    return (report["shown_epoch"] - spawned) * 1000
+    return launch(command, env)["jobs_ms"]
 
 
 def main() -> None:

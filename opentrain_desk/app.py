@@ -156,6 +156,27 @@ def show_first_page(frame, settings: Settings, on_open_demo=None) -> None:
     from .persistence.first_page import FirstPageReader
     reader = FirstPageReader(plain_sqlite_file(settings.database_url).expanduser())
     frame.attach_first_page(first_page_context(settings, reader, on_open_demo))
+    model = frame.jobs_page.model
+    # the workspace opens once the first page is on screen (or cannot be read early):
+    # loading it meanwhile would hold the GIL the first page needs
+    wait_until(lambda: not model.is_loading or reader.deferred.is_set(), FIRST_PAGE_WAIT_MS)
+
+
+FIRST_PAGE_WAIT_MS = 1500
+
+
+def wait_until(condition, timeout_ms: int) -> None:
+    """Run the event loop until ``condition()`` holds (checked every few ms), at most
+    ``timeout_ms``."""
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+    if condition():
+        return
+    loop, clock, poll = QEventLoop(), QElapsedTimer(), QTimer(interval=5)
+    clock.start()
+    poll.timeout.connect(lambda: (condition() or clock.hasExpired(timeout_ms)) and loop.quit())
+    poll.start()
+    loop.exec()
+    poll.stop()
 
 
 def finish_pages_later(window) -> None:

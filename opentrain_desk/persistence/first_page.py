@@ -58,6 +58,9 @@ class FirstPageReader:
         self._real = None
         self._ready = threading.Event()
         self._early_ok = True
+        #: set once a call waits for the real read side (start-up stops waiting for the
+        #: first page then, and opens the workspace)
+        self.deferred = threading.Event()
 
     # -- the workspace is open (or will not open) -------------------------------------
     def attach(self, real) -> None:
@@ -70,6 +73,8 @@ class FirstPageReader:
         self._ready.set()
 
     def _wait_real(self):
+        if not self._ready.is_set():
+            self.deferred.set()
         self._ready.wait()
         if self._real is None:
             raise RuntimeError("the workspace did not open")

@@ -42,6 +42,8 @@ def main() -> int:
 
 
 def peak_rss_kb() -> int | None:
+    """As ``opentrain_desk.process_stats.peak_rss``, written out: the baseline imports
+    nothing of the app."""
     try:  # Linux: VmHWM (ru_maxrss survives exec: it would report the parent's)
         for line in open("/proc/self/status", encoding="ascii"):
             if line.startswith("VmHWM:"):

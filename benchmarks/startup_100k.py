@@ -103,12 +103,9 @@ def child(url: str, home: str) -> None:
 
 
 def peak_rss_mb() -> float:
-    try:
-        import resource
-    except ImportError:  # Windows: psutil-free fallback, not measured
-        return -1.0
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
+    from opentrain_desk.process_stats import peak_rss
+    rss = peak_rss()
+    return rss / (1024 * 1024) if rss else -1.0  # -1: not measured (Windows)
 
 
 def run_child(url: str, home: str) -> dict:

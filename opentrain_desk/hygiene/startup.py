@@ -358,23 +358,6 @@ HEAVY_MODULES = ("sqlalchemy", "alembic", "stripe", "reportlab", "keyring",
                  "opentrain_desk.payments", "opentrain_desk.workspace")
 
 
-def peak_rss_kb() -> int | None:
-    """This process's peak resident memory so far (None where it is not known: Windows).
-    Linux: ``VmHWM`` (``ru_maxrss`` survives ``exec`` and would report the parent's)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        import resource
-    except ImportError:
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak // 1024 if sys.platform == "darwin" else peak  # bytes on macOS
-
-
 class ReadyProbe:
     """Hidden modes ``--benchmark-startup`` / ``--screenshot PATH``.
 
@@ -442,9 +425,12 @@ class ReadyProbe:
             return
         self.shown = time.time()
         import json
+
+        from ..process_stats import peak_rss
         print(json.dumps({"shown_epoch": self.shown, "painted_epoch": self.painted,
                           "loaded_at_paint": self.loaded_at_paint,
-                          "rows": model.rowCount(), "peak_rss_kb": peak_rss_kb(),
+                          "rows": model.rowCount(),
+                          "peak_rss_kb": peak_rss() // 1024 or None,
                           "main_ms": round((time.perf_counter() - self.started) * 1000, 1)}),
               flush=True)
         if not self.screenshot:

@@ -33,7 +33,6 @@ import logging
 import multiprocessing
 import os
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -57,6 +56,7 @@ from .export_common import (
     reads,
     user_error,
 )
+from ..process_stats import peak_rss  # re-exported (reports.exports.peak_rss)
 from .files import fsync_dir, normal_permissions
 
 __all__ = ["CHUNK_SIZE", "IN_PROCESS_LIMIT", "export_documents", "export_invoice_pdfs",
@@ -183,18 +183,6 @@ def usable_cpus() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
         return max(1, os.cpu_count() or 1)
-
-
-def peak_rss(children: bool = False) -> int:
-    """Peak resident set size in bytes of this process (or of its largest finished child
-    process), 0 where unknown."""
-    try:
-        import resource
-    except ImportError:  # Windows
-        return 0
-    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
-    peak = resource.getrusage(who).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024
 
 
 def _render_chunk(docs: list[InvoiceDocument], page_size: str

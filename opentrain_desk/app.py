@@ -58,14 +58,14 @@ def setup_logging(settings: Settings) -> bool:
 
 
 STRIPE_START_DELAY_MS = 400
+FIRST_PAGE_WAIT_MS = 1500  # start-up waits at most this for the first page of jobs
 
-#: What the window needs before its first page of jobs, loaded off the GUI thread while
-#: the frame paints (``hygiene.startup.in_background``); the workspace itself opens there too.
-FIRST_PAGE_MODULES = ("opentrain_desk.workspace", "opentrain_desk.ui.context",
-                      "opentrain_desk.ui.ops", "opentrain_desk.ui.sync",
+#: What filling the frame in needs beyond the first page of jobs (whose modules the GUI
+#: thread has loaded already), loaded off the GUI thread (``hygiene.startup.in_background``)
+#: before the workspace opens there too.
+FIRST_PAGE_MODULES = ("opentrain_desk.workspace", "opentrain_desk.ui.sync",
                       "opentrain_desk.ui.mail_sync", "opentrain_desk.ui.live",
-                      "opentrain_desk.ui.roles", "opentrain_desk.hygiene.banner",
-                      "opentrain_desk.ui.views.jobs_page")
+                      "opentrain_desk.ui.roles", "opentrain_desk.hygiene.banner")
 #: The other areas' pages: loaded once the first jobs are on screen, then made.
 OTHER_PAGE_MODULES = ("opentrain_desk.ui.views.notifications_page",
                       "opentrain_desk.ui.desktop_notices",
@@ -83,11 +83,16 @@ def open_workspace(settings: Settings, sandbox_server=None, password: str | None
 def first_page_context(settings: Settings, reader, on_open_demo=None):
     """Start-up: the context the jobs page shows the first page of jobs with while the
     workspace opens (``reader``: ``persistence.first_page.FirstPageReader``)."""
+    return _new_context(settings, reader, on_open_demo)
+
+
+def _new_context(settings: Settings, read, on_open_demo=None):
+    """A context with its executors and ``read``, the workspace not attached yet."""
     from .ui.context import AppContext
     from .ui.ops import Ops
     db, net = Ops("db"), Ops("net", retry_busy=False)
     files = Ops("files", workers=2, retry_busy=False)
-    return AppContext(settings, None, reader, db, net, files, open_demo=on_open_demo)
+    return AppContext(settings, None, read, db, net, files, open_demo=on_open_demo)
 
 
 def build_window(settings: Settings, on_open_demo=None, sandbox_server=None,
@@ -101,20 +106,15 @@ def build_window(settings: Settings, on_open_demo=None, sandbox_server=None,
     frame's first-page context (``first_page_context``), completed here."""
     from PySide6.QtCore import QTimer
 
-    from .ui.context import AppContext
     from .ui.mail_sync import MailSyncController
     from .ui.main_window import MainWindow
-    from .ui.ops import Ops
     from .ui.sync import SyncController
 
     if workspace is None:
         workspace = open_workspace(settings, sandbox_server, password)
     if ctx is None:
-        db, net = Ops("db"), Ops("net", retry_busy=False)
-        files = Ops("files", workers=2, retry_busy=False)
-        ctx = AppContext(settings, None, workspace.read, db, net, files, open_demo=on_open_demo)
-    db = ctx.db
-    sync = SyncController(workspace.read, workspace.stripe, db, workspace.payment_worker,
+        ctx = _new_context(settings, workspace.read, on_open_demo)
+    sync = SyncController(workspace.read, workspace.stripe, ctx.db, workspace.payment_worker,
                           sender=workspace.payments_sender(), me=settings.actor)
     mail_sync = MailSyncController(workspace.mail_worker)
     sync.paymentsChanged.connect(mail_sync.wake)  # a payment outcome may owe a message
@@ -159,24 +159,8 @@ def show_first_page(frame, settings: Settings, on_open_demo=None) -> None:
     model = frame.jobs_page.model
     # the workspace opens once the first page is on screen (or cannot be read early):
     # loading it meanwhile would hold the GIL the first page needs
+    from .hygiene.startup import wait_until
     wait_until(lambda: not model.is_loading or reader.deferred.is_set(), FIRST_PAGE_WAIT_MS)
-
-
-FIRST_PAGE_WAIT_MS = 1500
-
-
-def wait_until(condition, timeout_ms: int) -> None:
-    """Run the event loop until ``condition()`` holds (checked every few ms), at most
-    ``timeout_ms``."""
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
-    if condition():
-        return
-    loop, clock, poll = QEventLoop(), QElapsedTimer(), QTimer(interval=5)
-    clock.start()
-    poll.timeout.connect(lambda: (condition() or clock.hasExpired(timeout_ms)) and loop.quit())
-    poll.start()
-    loop.exec()
-    poll.stop()
 
 
 def finish_pages_later(window) -> None:

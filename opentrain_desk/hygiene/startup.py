@@ -183,24 +183,47 @@ def connect_first(settings: Settings, password: str | None = None) -> None:
         raise problem from outcome["error"]
 
 
+def on_first_paint(window, callback):
+    """Call ``callback()`` once ``window``'s first paint is done (the whole of it: queued
+    behind the paint event). Returns the event filter; keep it alive until then."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    class FirstPaint(QObject):
+        seen = False
+
+        def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+            if event.type() == QEvent.Type.Paint and not self.seen:
+                self.seen = True
+                QTimer.singleShot(0, callback)
+            return False
+    watcher = FirstPaint(window)
+    window.installEventFilter(watcher)
+    return watcher
+
+
+def wait_until(condition, timeout_ms: int) -> None:
+    """Run the event loop until ``condition()`` holds (checked every few ms), at most
+    ``timeout_ms``."""
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+    if condition():
+        return
+    loop, clock, poll = QEventLoop(), QElapsedTimer(), QTimer(interval=5)
+    clock.start()
+    poll.timeout.connect(lambda: (condition() or clock.hasExpired(timeout_ms)) and loop.quit())
+    poll.start()
+    loop.exec()
+    poll.stop()
+
+
 def wait_first_paint(window, timeout_ms: int = 500) -> None:
     """Run the event loop until ``window`` has painted once (at most ``timeout_ms``): the
     helper thread that loads the rest holds the GIL for long stretches, and every Python
     handler the first paint passes through would wait for it."""
-    from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
-
-    loop = QEventLoop()
-
-    class Painted(QObject):
-        def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
-            if event.type() == QEvent.Type.Paint:
-                QTimer.singleShot(0, loop.quit)  # once this paint is done
-            return False
-    painted = Painted()
-    window.installEventFilter(painted)
-    QTimer.singleShot(timeout_ms, loop.quit)
-    loop.exec()
-    window.removeEventFilter(painted)
+    painted: list[bool] = []
+    watcher = on_first_paint(window, lambda: painted.append(True))
+    wait_until(lambda: bool(painted), timeout_ms)
+    window.removeEventFilter(watcher)
+    watcher.deleteLater()
 
 
 def discard_frame(frame) -> None:
@@ -372,7 +395,7 @@ class ReadyProbe:
 
     def __init__(self, app, window, screenshot: str | None, started: float,
                  timeout_s: float = 60.0) -> None:
-        from PySide6.QtCore import QEvent, QObject, QTimer
+        from PySide6.QtCore import QTimer
 
         self.app, self.window, self.screenshot, self.started = app, window, screenshot, started
         self.deadline = time.monotonic() + timeout_s
@@ -380,23 +403,14 @@ class ReadyProbe:
         self.loaded_at_paint: list[str] | None = None
         self.shown: float | None = None
         self.exit_code: int | None = None
-        probe = self
-
-        class FirstPaint(QObject):
-            def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
-                if event.type() == QEvent.Type.Paint and probe.loaded_at_paint is None:
-                    probe.loaded_at_paint = [name for name in HEAVY_MODULES
-                                             if name in sys.modules]
-                    QTimer.singleShot(0, probe.paint_done)  # after the whole first paint
-                return False
-        self.first_paint = FirstPaint(window)
-        window.installEventFilter(self.first_paint)
+        self.first_paint = on_first_paint(window, self.paint_done)
         self.timer = QTimer(window, interval=5)
         self.timer.timeout.connect(self._poll)
         self.timer.start()
 
     def paint_done(self) -> None:
         self.painted = time.time()
+        self.loaded_at_paint = [name for name in HEAVY_MODULES if name in sys.modules]
 
     def _finish(self, code: int) -> None:
         from PySide6.QtCore import QTimer

@@ -14,7 +14,7 @@ import keyring.backend  # noqa: E402
 import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from opentrain_desk.config import Settings  # noqa: E402
+from opentrain_desk.config import Settings, plain_sqlite_file  # noqa: E402
 from opentrain_desk.persistence import database  # noqa: E402
 from opentrain_desk.services.unit_of_work import UnitOfWorkFactory  # noqa: E402
 
@@ -89,10 +89,9 @@ def at_head(url: str, template: Path) -> str:
     """``url``, a SQLite file not created yet, as an empty workspace at head: a copy of
     ``template`` (a file another fixture made already is left as it is). Other URLs are
     returned as they are (the caller migrates them)."""
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        if not path.exists():
-            shutil.copyfile(template, path)
+    path = plain_sqlite_file(url)
+    if path is not None and not path.exists():
+        shutil.copyfile(template, path)
     return url
 
 

@@ -3,7 +3,8 @@
 :func:`install_crash_handler` replaces ``sys.excepthook`` (errors raised in Qt slots and
 event handlers arrive there too) and ``threading.excepthook``. Every unhandled exception
 is logged with its traceback (the log filter redacts it); on the GUI thread a
-:class:`CrashDialog` (objectName ``crashDialog``) opens with ``open()``, never ``exec()``.
+:class:`~.crash_dialog.CrashDialog` (objectName ``crashDialog``) opens with ``open()``,
+never ``exec()``.
 Exceptions on other threads reach the dialog through a queued signal. Repeated errors
 while the dialog is open are appended to it instead of stacking dialogs.
 
@@ -33,13 +34,6 @@ from .logs import redact
 __all__ = ["CrashHandler", "format_report", "install_crash_handler"]
 
 log = logging.getLogger(__name__)
-
-
-def __getattr__(name: str):
-    if name == "CrashDialog":  # its Qt classes load only when a crash is shown
-        from .crash_dialog import CrashDialog
-        return CrashDialog
-    raise AttributeError(name)
 
 
 def _environment() -> list[str]:

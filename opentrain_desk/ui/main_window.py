@@ -90,7 +90,6 @@ class MainWindow(QMainWindow):
         for ops in (ctx.db, ctx.net, ctx.files):
             ops.failed.connect(self.show_error)
         self.page("actionJobs")
-        self.memory_tracks_jobs()
 
     def attach(self, ctx: AppContext) -> None:
         """The workspace is open: the jobs page (made now, or told so when it shows the
@@ -140,7 +139,10 @@ class MainWindow(QMainWindow):
         ctx = self.ctx
         if name == "actionJobs":
             from .views.jobs_page import JobsPage
-            return JobsPage(ctx, self)
+            page = JobsPage(ctx, self)
+            self.layout_memory.track_splitter(page.splitter, "jobs/splitter")
+            self.layout_memory.track_header(page.table.horizontalHeader(), "jobs/columns")
+            return page
         if name == "actionReports":
             from .views.reports.page import ReportsPage
             return ReportsPage(ctx, self)
@@ -381,11 +383,6 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         from ..hygiene.palette import THEME_KEY, apply_preference
         apply_preference(memory.value(THEME_KEY) or "")
-
-    def memory_tracks_jobs(self) -> None:
-        memory, page = self.layout_memory, self.jobs_page
-        memory.track_splitter(page.splitter, "jobs/splitter")
-        memory.track_header(page.table.horizontalHeader(), "jobs/columns")
 
     def save_state(self) -> None:
         memory = self.layout_memory

@@ -94,9 +94,12 @@ class JobsPage(QWidget):
         if ctx.opened:
             self._make_job_view()
         else:  # start-up: the first page of jobs, nothing to change until it is open
-            for button in (self.new_job_button, self.welcome.create):
-                button.setEnabled(False)
+            self._writes_enabled(False)
         self.reload()
+
+    def _writes_enabled(self, enabled: bool) -> None:
+        for button in (self.new_job_button, self.welcome.create):
+            button.setEnabled(enabled)
 
     def _make_job_view(self) -> None:
         from .job_view import JobView
@@ -110,8 +113,7 @@ class JobsPage(QWidget):
         if self.job_view is not None:
             return
         self._make_job_view()
-        for button in (self.new_job_button, self.welcome.create):
-            button.setEnabled(True)
+        self._writes_enabled(True)
         self.pick_hint.setText(PICK_HINT)
         self.model.reload()
         if self._open_after_ready is not None:
@@ -246,8 +248,9 @@ class JobsPage(QWidget):
 
     def payments_changed(self) -> None:
         """A payment outcome arrived: refresh the visible timeline and the counts."""
-        for view in self.job_view.contract_views if self.job_view is not None else ():
-            view.model.reload()
+        if self.job_view is not None:
+            for view in self.job_view.contract_views:
+                view.model.reload()
         self.model.reload()
 
     def live_changed(self, tables: set[str]) -> None:

@@ -10,8 +10,6 @@ from ...desktop_notices import NOTICES_KEY, notices_enabled
 
 from ....hygiene.palette import THEME_KEY, apply_preference, theme_override
 
-__all__ = ["THEME_KEY", "AppearanceSection", "apply_preference"]
-
 CHOICES = (("Follow the system", ""), ("Light", "light"), ("Dark", "dark"))
 
 

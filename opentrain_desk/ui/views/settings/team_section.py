@@ -13,6 +13,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtWidgets import (QAbstractItemView, QGroupBox, QHeaderView, QTableView,
                                QVBoxLayout, QWidget)
 
+from ....config import plain_sqlite_file
 from ....domain.roles import Role
 from ....services import team_admin
 from ....services.team import Member
@@ -100,7 +101,7 @@ class TeamSection(QGroupBox):
         self.managed = ctx.is_team or ctx.team_admin is not None
         self.solo_hint.setVisible(not self.managed)
         # the file itself, as `team migrate --from` takes it (not the sqlite:/// URL)
-        path = (ctx.workspace_label or "FILE").removeprefix("sqlite:///")
+        path = plain_sqlite_file(ctx.workspace_label) or ctx.workspace_label or "FILE"
         self.solo_hint.setText(SOLO.format(path=path))
         for widget in (self.add_button, self.role_combo, self.deactivate_button,
                        self.reactivate_button, self.reset_button):

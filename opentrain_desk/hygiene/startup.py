@@ -402,6 +402,7 @@ class ReadyProbe:
         self.painted: float | None = None
         self.loaded_at_paint: list[str] | None = None
         self.shown: float | None = None
+        self.idle_since: float | None = None
         self.exit_code: int | None = None
         self.first_paint = on_first_paint(window, self.paint_done)
         self.timer = QTimer(window, interval=5)
@@ -424,10 +425,20 @@ class ReadyProbe:
             self._finish(3)
         elif self.shown is None:
             self._first_page()
-        elif (getattr(self.window, "workspace", None) is not None
-              and not self.window.ctx.db.pending and time.time() - self.shown > 0.3):
+        elif self._settled():
             saved = self.window.grab().save(self.screenshot)
             self._finish(0 if saved else 4)
+
+    def _settled(self) -> bool:
+        """The workspace open and the database thread idle for 0.3 s on end (the first
+        page may show before the workspace opens; what it then loads comes in steps)."""
+        busy = (getattr(self.window, "workspace", None) is None
+                or bool(self.window.ctx.db.pending))
+        if busy:
+            self.idle_since = None
+        elif self.idle_since is None:
+            self.idle_since = time.time()
+        return self.idle_since is not None and time.time() - self.idle_since > 0.3
 
     def _first_page(self) -> None:
         if (self.painted is None or self.window.ctx is None
